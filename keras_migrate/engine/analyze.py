@@ -1,0 +1,133 @@
+"""The engine: source text in, findings out.  Knows no individual rule.
+
+Hot path (every keystroke in the editor): an early exit for text that never mentions
+Keras/TensorFlow, one stdlib ``ast`` parse, one shared node walk, a lean import resolver.
+libcst is touched only when a fix is asked for.
+"""
+from __future__ import annotations
+
+import ast
+import logging
+import re
+import sys
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+from .context import FileContext, Settings
+from .model import Finding
+from .rule import Rule
+from .source import SourceText
+
+log = logging.getLogger("keras_migrate.engine")
+
+_NOQA_RE = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:\s*,\s*[A-Z]+[0-9]+)*))?", re.IGNORECASE)
+
+
+@dataclass
+class ParseError:
+    message: str
+    line: int  # 0-based
+    col: int
+
+
+@dataclass
+class AnalysisResult:
+    path: str
+    text: str
+    findings: list[Finding] = field(default_factory=list)
+    error: Optional[ParseError] = None
+    source: Optional[SourceText] = None
+    rule_errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def noqa_map(source: SourceText) -> dict[int, Optional[set[str]]]:
+    """line -> None (bare noqa: everything) or the set of suppressed codes."""
+    out: dict[int, Optional[set[str]]] = {}
+    text = source.text
+    if "noqa" not in text and "NOQA" not in text:
+        return out
+    for i in range(source.line_count):
+        line = source.line_text(i)
+        if "#" not in line:
+            continue
+        m = _NOQA_RE.search(line)
+        if m:
+            codes = m.group("codes")
+            out[i] = None if not codes else {c.strip().upper() for c in codes.split(",")}
+    return out
+
+
+def parse(text: str) -> tuple[Optional[ast.Module], Optional[ParseError]]:
+    try:
+        return ast.parse(text), None
+    except SyntaxError as exc:
+        line = max((exc.lineno or 1) - 1, 0)
+        col = max((exc.offset or 1) - 1, 0)
+        return None, ParseError(f"syntax error: {exc.msg}", line, col)
+    except (ValueError, TypeError) as exc:  # e.g. "source code string cannot contain null bytes"
+        return None, ParseError(f"cannot parse: {exc}", 0, 0)
+    except (RecursionError, MemoryError):
+        return None, ParseError("cannot parse: the code is nested too deeply", 0, 0)
+
+
+class Engine:
+    """Runs a fixed set of rule instances over source text."""
+
+    def __init__(self, rules: Sequence[Rule], settings: Optional[Settings] = None, workspace=None):
+        self.rules = list(rules)
+        self.settings = settings or Settings()
+        self.workspace = workspace
+        needles = set()
+        for r in self.rules:
+            needles.update(r.requires)
+        self._needles = tuple(sorted(needles))
+
+    def mentions(self, text: str) -> bool:
+        return any(n in text for n in self._needles)
+
+    def analyze(self, text: str, path: str = "<stdin>", module_name: Optional[str] = None) -> AnalysisResult:
+        result = AnalysisResult(path=path, text=text)
+        if not self.rules or not self.mentions(text):
+            return result
+        tree, err = parse(text)
+        if err is not None:
+            result.error = err
+            return result
+        source = SourceText(text)
+        result.source = source
+        ctx = FileContext(source, tree, path, self.settings, self.workspace, module_name)
+        old_limit = sys.getrecursionlimit()
+        for rule in self.rules:
+            if rule.requires and not any(n in text for n in rule.requires):
+                continue
+            try:
+                res = rule.check(ctx)
+                if res is not None:
+                    for _ in res:
+                        pass
+            except RecursionError:
+                result.rule_errors.append(f"{rule.code}: code nested too deeply to analyse")
+            except Exception as exc:  # one broken rule must not hide the others
+                log.exception("rule %s failed on %s", rule.code, path)
+                result.rule_errors.append(f"{rule.code}: internal error {type(exc).__name__}: {exc}")
+        sys.setrecursionlimit(old_limit)
+        findings = ctx.findings
+        noqa = noqa_map(source)
+        seen = set()
+        kept = []
+        for f in sorted(findings, key=Finding.sort_key):
+            key = (f.code, f.start, f.end)
+            if key in seen:
+                continue
+            seen.add(key)
+            if f.range.start.line in noqa:
+                codes = noqa[f.range.start.line]
+                if codes is None or f.code in codes:
+                    continue
+            kept.append(f)
+        result.findings = kept
+        return result

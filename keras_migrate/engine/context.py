@@ -1,0 +1,207 @@
+"""FileContext: everything a rule needs about one file, computed once and lazily.
+
+A rule reads the ``ast`` tree (fast), canonical names (``ctx.qualname``/``ctx.references``),
+kinds of values and classes (``ctx.knowledge``) and reports findings.  Fixes are described by
+a zero-argument callable that builds edits only when a fix is asked for; expression rewrites
+go through libcst on the node's own source segment (``ctx.cst`` / ``ctx.cst_replace``), so
+formatting inside and around the node is preserved exactly.
+"""
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Optional, Sequence, Union
+
+import libcst as cst
+
+from .knowledge import Knowledge
+from .model import Applicability, Edit, Finding, Fix, Severity
+from .resolve import Ref, Resolver
+from .source import SourceText
+
+Span = tuple[int, int]
+NodeOrSpan = Union[ast.AST, Span]
+
+
+def parse_version(v: str) -> tuple[int, ...]:
+    out = []
+    for part in v.split("."):
+        digits = "".join(ch for ch in part if ch.isdigit())
+        out.append(int(digits) if digits else 0)
+    while len(out) < 3:
+        out.append(0)
+    return tuple(out[:3])
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the rules may depend on besides the source."""
+
+    target_backends: tuple[str, ...] = ("tensorflow",)
+    keras_version: str = "3.15.1"
+    unsafe_fixes: bool = False
+
+    @property
+    def portability(self) -> bool:
+        return any(b in ("jax", "torch") for b in self.target_backends)
+
+    @property
+    def version_tuple(self) -> tuple[int, ...]:
+        return parse_version(self.keras_version)
+
+
+class FileContext:
+    def __init__(self, source: SourceText, tree: ast.Module, path: str = "<stdin>",
+                 settings: Optional[Settings] = None, workspace=None, module_name: Optional[str] = None):
+        self.source = source
+        self.text = source.text
+        self.tree = tree
+        self.path = path
+        self.settings = settings or Settings()
+        self.resolver = Resolver(tree)
+        self.knowledge = Knowledge(tree, self.resolver, workspace, module_name, path)
+        self._buckets: Optional[dict[type, list[ast.AST]]] = None
+        self._refs: Optional[list[Ref]] = None
+        self.findings: list[Finding] = []
+
+    # -- indexes -----------------------------------------------------------------------
+    def nodes(self, *types: type) -> list[ast.AST]:
+        """All nodes of the given ast types, in walk order (one walk shared by all rules)."""
+        if self._buckets is None:
+            buckets: dict[type, list[ast.AST]] = {}
+            for node in ast.walk(self.tree):
+                buckets.setdefault(type(node), []).append(node)
+            self._buckets = buckets
+        if len(types) == 1:
+            return self._buckets.get(types[0], [])
+        out: list[ast.AST] = []
+        for t in types:
+            out.extend(self._buckets.get(t, []))
+        return out
+
+    def references(self) -> list[Ref]:
+        if self._refs is None:
+            self._refs = list(self.resolver.references())
+        return self._refs
+
+    def qualname(self, node: ast.AST) -> Optional[str]:
+        return self.resolver.qualname(node)
+
+    def resolve(self, node: ast.AST) -> Optional[Ref]:
+        return self.resolver.resolve(node)
+
+    def value_kind(self, node: ast.AST) -> Optional[str]:
+        return self.knowledge.value_kind(node)
+
+    def parent(self, node: ast.AST) -> Optional[ast.AST]:
+        return self.knowledge.parent(node)
+
+    # -- text ----------------------------------------------------------------------------
+    def span(self, node: NodeOrSpan) -> Span:
+        if isinstance(node, tuple):
+            return node
+        sp = self.source.node_span(node)
+        if sp is None:
+            raise ValueError(f"node without position: {node!r}")
+        return sp
+
+    def segment(self, node: NodeOrSpan) -> str:
+        s, e = self.span(node)
+        return self.text[s:e]
+
+    def line_indent(self, node: ast.AST) -> str:
+        line = self.source.line_text(node.lineno - 1)
+        return line[: len(line) - len(line.lstrip())]
+
+    # -- reporting -----------------------------------------------------------------------
+    def report(self, rule, node: NodeOrSpan, message: Optional[str] = None, *,
+               fix: Optional[Callable[[], Optional[Fix]]] = None, fix_title: Optional[str] = None,
+               applicability: Optional[Applicability] = None, severity: Optional[Severity] = None,
+               tags: Optional[Sequence[str]] = None) -> Finding:
+        start, end = self.span(node)
+        if fix is not None and (fix_title is None or applicability is None):
+            raise ValueError(f"{rule.code}: a fix needs fix_title and applicability")
+        finding = Finding(
+            code=rule.code, name=rule.name, message=message or rule.message,
+            severity=severity or rule.severity, start=start, end=end,
+            range=self.source.range(start, end), fix_title=fix_title,
+            fix_applicability=applicability if fix is not None else None, fix_factory=fix,
+            tags=tuple(tags if tags is not None else rule.tags))
+        self.findings.append(finding)
+        return finding
+
+    # -- edits ---------------------------------------------------------------------------
+    def replace(self, node: NodeOrSpan, new_text: str) -> Edit:
+        s, e = self.span(node)
+        return Edit(s, e, new_text)
+
+    def insert(self, offset: int, text: str) -> Edit:
+        return Edit(offset, offset, text)
+
+    def delete(self, node: NodeOrSpan) -> Edit:
+        s, e = self.span(node)
+        return Edit(s, e, "")
+
+    @staticmethod
+    def make_fix(title: str, applicability: Applicability, edits: Iterable[Edit],
+                 imports: Sequence[str] = ()) -> Fix:
+        return Fix(title, applicability, tuple(edits), tuple(imports))
+
+    def keyword(self, call: ast.Call, name: str) -> Optional[ast.keyword]:
+        for kw in call.keywords:
+            if kw.arg == name:
+                return kw
+        return None
+
+    def rename_keyword(self, call: ast.Call, old: str, new: str) -> Optional[Edit]:
+        """Edit renaming ``old=`` to ``new=`` in a call (just the name's characters)."""
+        kw = self.keyword(call, old)
+        if kw is None:
+            return None
+        start = self.source.ast_offset(kw.lineno, kw.col_offset)
+        if self.text[start:start + len(old)] != old:
+            return None
+        return Edit(start, start + len(old), new)
+
+    # -- libcst on a node's own segment ---------------------------------------------------
+    def cst(self, node: NodeOrSpan) -> cst.BaseExpression:
+        """The node's source parsed by libcst as an expression, formatting intact."""
+        wrapped = cst.parse_expression("(" + self.segment(node) + ")")
+        return wrapped.with_changes(lpar=wrapped.lpar[1:], rpar=wrapped.rpar[:-1])
+
+    def cst_replace(self, node: NodeOrSpan, new: cst.CSTNode) -> Edit:
+        return self.replace(node, cst.Module(body=[]).code_for_node(new))
+
+    def remove_keywords(self, call: ast.Call, names: Iterable[str]) -> Optional[Edit]:
+        """Edit removing keyword arguments from a call, commas handled, the rest untouched."""
+        names = set(names)
+        node = self.cst(call)
+        if not isinstance(node, cst.Call):
+            return None
+        args = list(node.args)
+        keep = [a for a in args if not (a.keyword is not None and a.keyword.value in names)]
+        if len(keep) == len(args):
+            return None
+        if keep and args[-1] not in keep:
+            # the old last argument's trailing comma (or none) moves to the new last one
+            keep[-1] = keep[-1].with_changes(comma=args[-1].comma)
+        return self.cst_replace(call, node.with_changes(args=keep))
+
+    def add_keyword(self, call: ast.Call, name: str, value: str) -> Edit:
+        """Edit appending ``name=value`` to a call's arguments."""
+        node = self.cst(call)
+        assert isinstance(node, cst.Call)
+        args = list(node.args)
+        new_arg = cst.Arg(value=cst.parse_expression(value), keyword=cst.Name(name),
+                          equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""),
+                                                whitespace_after=cst.SimpleWhitespace("")))
+        if args:
+            last = args[-1]
+            trailing = last.comma
+            if isinstance(trailing, cst.Comma):
+                new_arg = new_arg.with_changes(comma=trailing)
+                args[-1] = last.with_changes(comma=trailing)
+            else:
+                args[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+        args.append(new_arg)
+        return self.cst_replace(call, node.with_changes(args=args))

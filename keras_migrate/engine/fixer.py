@@ -1,0 +1,289 @@
+"""Applying fixes: compose edits, add the imports they need, drop imports they made unused,
+verify the result parses, repeat until nothing fixable is left (so a second run changes
+nothing).  Also turns an (old, new) text pair into minimal text edits for editors.
+"""
+from __future__ import annotations
+
+import ast
+import difflib
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Optional, Sequence
+
+import libcst as cst
+
+from .analyze import AnalysisResult, parse
+from .model import Edit, Finding, Fix
+from .resolve import Resolver
+from .source import SourceText
+
+MAX_ROUNDS = 20
+
+
+def apply_edits(text: str, edits: Iterable[Edit]) -> str:
+    out = text
+    for e in sorted(edits, key=lambda e: (e.start, e.end), reverse=True):
+        out = out[:e.start] + e.new_text + out[e.end:]
+    return out
+
+
+# -- imports ---------------------------------------------------------------------------------
+def _import_present(tree: ast.Module, resolver: Resolver, stmt: str) -> Optional[bool]:
+    """True: already satisfied; False: must add; None: the name is taken by something else."""
+    node = ast.parse(stmt).body[0]
+    if isinstance(node, ast.Import):
+        alias = node.names[0]
+        local = alias.asname or alias.name.split(".")[0]
+        target = alias.name if alias.asname else alias.name.split(".")[0]
+    else:
+        alias = node.names[0]
+        local = alias.asname or alias.name
+        target = f"{node.module}.{alias.name}"
+    b = resolver.bindings.get(local)
+    if b is not None:
+        if b.target == target:
+            return True
+        # ``from tensorflow import keras`` already binds ``keras`` to the same object under
+        # Keras 3; K101 rewrites that import itself.
+        if target.startswith("keras") and b.target == "tensorflow." + target:
+            return True
+        return None
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Import):
+            for a in n.names:
+                if (a.asname or a.name.split(".")[0]) == local:
+                    return True if a.name == target else None
+        elif isinstance(n, ast.ImportFrom):
+            for a in n.names:
+                if (a.asname or a.name) == local:
+                    return True if f"{n.module}.{a.name}" == target else None
+    return False
+
+
+def import_insert_offset(tree: ast.Module, source: SourceText) -> tuple[int, str]:
+    """Where new imports go: after the leading import block (or docstring/__future__)."""
+    anchor = None
+    body = tree.body
+    i = 0
+    if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
+            and isinstance(body[0].value.value, str):
+        anchor = body[0]
+        i = 1
+    while i < len(body) and isinstance(body[i], (ast.Import, ast.ImportFrom)):
+        anchor = body[i]
+        i += 1
+    if anchor is None:
+        return 0, ""
+    offset = source.line_end(anchor.end_lineno - 1)
+    prefix = ""
+    if offset == len(source.text) and not source.text.endswith(("\n", "\r")):
+        prefix = source.newline()
+    return offset, prefix
+
+
+def import_edits(text: str, tree: ast.Module, imports: Sequence[str]) -> Optional[list[Edit]]:
+    """Edits adding the needed imports; None when a needed name is taken by something else."""
+    if not imports:
+        return []
+    resolver = Resolver(tree)
+    source = SourceText(text)
+    needed = []
+    for stmt in dict.fromkeys(imports):
+        present = _import_present(tree, resolver, stmt)
+        if present is None:
+            return None
+        if not present:
+            needed.append(stmt)
+    if not needed:
+        return []
+    offset, prefix = import_insert_offset(tree, source)
+    nl = source.newline()
+    return [Edit(offset, offset, prefix + "".join(s + nl for s in needed))]
+
+
+def _name_loads(tree: ast.Module) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Store):
+            counts[n.id] = counts.get(n.id, 0) + 1
+    return counts
+
+
+def _remove_binding_edit(text: str, source: SourceText, stmt: ast.AST, local: str) -> Optional[Edit]:
+    names = stmt.names
+    if len(names) == 1:
+        start_line, end_line = stmt.lineno - 1, stmt.end_lineno - 1
+        line_start = source.line_starts[start_line]
+        before = text[line_start:source.ast_offset(stmt.lineno, stmt.col_offset)]
+        after_end = source.ast_offset(stmt.end_lineno, stmt.end_col_offset)
+        rest = source.line_text(end_line)[len(text[source.line_starts[end_line]:after_end]):]
+        if before.strip() or (rest.strip() and not rest.strip().startswith("#")):
+            return None  # shares its line with other code (``;``): leave it
+        return Edit(line_start, source.line_end(end_line), "")
+    s = source.ast_offset(stmt.lineno, stmt.col_offset)
+    e = source.ast_offset(stmt.end_lineno, stmt.end_col_offset)
+    try:
+        node = cst.parse_statement(text[s:e])
+    except cst.ParserSyntaxError:
+        return None
+    small = node.body[0] if isinstance(node, cst.SimpleStatementLine) else None
+    if not isinstance(small, (cst.Import, cst.ImportFrom)) or isinstance(small.names, cst.ImportStar):
+        return None
+
+    def local_name(a: cst.ImportAlias) -> str:
+        if a.asname is not None:
+            return a.asname.name.value
+        return cst.Module([]).code_for_node(a.name).split(".")[0]
+
+    aliases = list(small.names)
+    keep = [a for a in aliases if local_name(a) != local]
+    if len(keep) == len(aliases) or not keep:
+        return None
+    if aliases[-1] not in keep:
+        keep[-1] = keep[-1].with_changes(comma=aliases[-1].comma)
+    new = small.with_changes(names=keep)
+    return Edit(s, e, cst.Module([]).code_for_node(new))
+
+
+def cleanup_imports(old_text: str, new_text: str) -> str:
+    """Remove TensorFlow/Keras 2 imports that were used before the fixes and are unused now."""
+    old_tree, _ = parse(old_text)
+    new_tree, err = parse(new_text)
+    if old_tree is None or new_tree is None:
+        return new_text
+    old_loads, new_loads = _name_loads(old_tree), _name_loads(new_tree)
+    resolver = Resolver(new_tree)
+    source = SourceText(new_text)
+    edits = []
+    for local, b in resolver.bindings.items():
+        if b.kind not in ("import", "from") or not b.module_level:
+            continue
+        if not (b.target.startswith("tensorflow") or b.target.startswith("tf_keras")):
+            continue
+        if old_loads.get(local, 0) > 0 and new_loads.get(local, 0) == 0:
+            e = _remove_binding_edit(new_text, source, b.node, local)
+            if e is not None and not any(e.overlaps(x) for x in edits):
+                edits.append(e)
+    return apply_edits(new_text, edits) if edits else new_text
+
+
+def apply_fix(text: str, fix: Fix) -> Optional[str]:
+    """Apply one fix (its edits, its imports, and the import clean-up); None if invalid."""
+    tree, err = parse(text)
+    if tree is None:
+        return None
+    imp = import_edits(text, tree, fix.imports)
+    if imp is None:
+        return None
+    edits = list(fix.edits) + imp
+    for i, a in enumerate(edits):
+        for b in edits[i + 1:]:
+            if a.overlaps(b):
+                return None
+    new = apply_edits(text, edits)
+    new = cleanup_imports(text, new)
+    if parse(new)[0] is None:
+        return None
+    return new
+
+
+# -- the fix loop ---------------------------------------------------------------------------------
+@dataclass
+class FixOutcome:
+    text: str
+    applied: list[tuple[str, str]] = field(default_factory=list)   # (code, title)
+    failed: list[str] = field(default_factory=list)
+    rounds: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.applied)
+
+
+def fix_text(text: str, analyze: Callable[[str], AnalysisResult], unsafe: bool = False,
+             select: Optional[Callable[[Finding], bool]] = None) -> FixOutcome:
+    """Apply every allowed fix until none is left.  ``analyze`` maps text -> findings."""
+    outcome = FixOutcome(text)
+    bad: set[tuple[str, str]] = set()   # (code, segment) whose fix failed: don't retry forever
+    current = text
+    for round_no in range(MAX_ROUNDS):
+        result = analyze(current)
+        if result.error is not None:
+            if round_no == 0:
+                outcome.failed.append(f"not fixed: {result.error.message} (line {result.error.line + 1})")
+            break
+        tree = ast.parse(current)
+        chosen: list[tuple[Finding, Fix]] = []
+        taken: list[Edit] = []
+        for f in result.findings:
+            if not f.fixable(unsafe) or (select is not None and not select(f)):
+                continue
+            if (f.code, current[f.start:f.end]) in bad:
+                continue
+            fix = f.fix()
+            if fix is None or not fix.edits:
+                continue
+            if any(e.overlaps(t) for e in fix.edits for t in taken):
+                continue
+            chosen.append((f, fix))
+            taken.extend(fix.edits)
+        if not chosen:
+            break
+        imports = [i for _, fx in chosen for i in fx.imports]
+        imp = import_edits(current, tree, imports)
+        new = None
+        if imp is not None and not any(e.overlaps(t) for e in imp for t in taken):
+            candidate = cleanup_imports(current, apply_edits(current, taken + imp))
+            if parse(candidate)[0] is not None:
+                new = candidate
+        if new is None:
+            # something in the batch is wrong: take the first fix that works alone, mark the
+            # ones that break, and re-analyse (the others' offsets refer to the old text)
+            new = current
+            for f, fx in chosen:
+                step = apply_fix(current, fx)
+                if step is None:
+                    bad.add((f.code, current[f.start:f.end]))
+                    outcome.failed.append(f"{f.code} at line {f.range.start.line + 1}: fix skipped "
+                                          f"(it would not produce valid code)")
+                    continue
+                new = step
+                outcome.applied.append((f.code, fx.title))
+                break
+        else:
+            outcome.applied.extend((f.code, fx.title) for f, fx in chosen)
+        outcome.rounds = round_no + 1
+        if new == current:
+            break
+        current = new
+    outcome.text = current
+    return outcome
+
+
+# -- minimal edits for editors ----------------------------------------------------------------------
+def minimal_edits(old: str, new: str) -> list[Edit]:
+    """Smallest set of replacements turning ``old`` into ``new`` (line diff, then characters)."""
+    if old == new:
+        return []
+    a = old.splitlines(keepends=True)
+    b = new.splitlines(keepends=True)
+    starts = [0]
+    for line in a:
+        starts.append(starts[-1] + len(line))
+    edits: list[Edit] = []
+    sm = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    for tag, i1, i2, j1, j2 in sm.get_opcodes():
+        if tag == "equal":
+            continue
+        old_chunk = "".join(a[i1:i2])
+        new_chunk = "".join(b[j1:j2])
+        base = starts[i1]
+        # trim common prefix/suffix inside the chunk
+        p = 0
+        while p < len(old_chunk) and p < len(new_chunk) and old_chunk[p] == new_chunk[p]:
+            p += 1
+        s = 0
+        while (s < len(old_chunk) - p and s < len(new_chunk) - p
+               and old_chunk[len(old_chunk) - 1 - s] == new_chunk[len(new_chunk) - 1 - s]):
+            s += 1
+        edits.append(Edit(base + p, base + len(old_chunk) - s, new_chunk[p:len(new_chunk) - s]))
+    return edits

@@ -1,0 +1,348 @@
+"""What things are: Keras class kinds of classes and values, followed through assignments.
+
+Within a file we follow assignments (``model = keras.Sequential(...)``, ``opt = model.optimizer``),
+class bases (``class Block(MyBase)`` where ``MyBase(keras.layers.Layer)``) and the return
+values of local functions.  Names imported from other modules of the user's workspace are
+asked of an optional ``WorkspaceIndex`` (see ``workspace.py``), which never imports code.
+"""
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING, Optional
+
+from .resolve import Resolver
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .workspace import WorkspaceIndex
+
+MODEL = "model"
+LAYER = "layer"
+OPTIMIZER = "optimizer"
+SCHEDULE = "schedule"
+CALLBACK = "callback"
+METRIC = "metric"
+LOSS = "loss"
+SEQUENCE = "sequence"
+HISTORY = "history"
+KERAS_TENSOR = "keras_tensor"
+
+MODEL_FACTORIES = {
+    "keras.Sequential", "keras.Model", "keras.models.Sequential", "keras.models.Model",
+    "keras.models.load_model", "keras.saving.load_model", "keras.models.clone_model",
+    "keras.models.model_from_json", "keras.models.model_from_config",
+    "keras.models.model_from_yaml",
+}
+TENSOR_FACTORIES = {"keras.Input", "keras.layers.Input", "keras.input"}
+
+_BASE_KINDS = {
+    "keras.Model": (MODEL, LAYER), "keras.models.Model": (MODEL, LAYER),
+    "keras.Sequential": (MODEL, LAYER), "keras.models.Sequential": (MODEL, LAYER),
+    "keras.layers.Layer": (LAYER,), "keras.metrics.Metric": (METRIC,),
+    "keras.losses.Loss": (LOSS,), "keras.callbacks.Callback": (CALLBACK,),
+    "keras.utils.Sequence": (SEQUENCE,), "keras.utils.PyDataset": (SEQUENCE,),
+    "keras.optimizers.Optimizer": (OPTIMIZER,),
+    "keras.optimizers.schedules.LearningRateSchedule": (SCHEDULE,),
+}
+_PREFIX_KINDS = [
+    ("keras.optimizers.schedules.", SCHEDULE), ("keras.optimizers.legacy.", OPTIMIZER),
+    ("keras.optimizers.experimental.", OPTIMIZER), ("keras.optimizers.", OPTIMIZER),
+    ("keras.layers.experimental.preprocessing.", LAYER), ("keras.layers.experimental.", LAYER),
+    ("keras.layers.", LAYER), ("keras.callbacks.", CALLBACK), ("keras.metrics.", METRIC),
+    ("keras.losses.", LOSS), ("keras.applications.", MODEL),
+]
+
+
+def kind_of_class_name(canonical: str) -> tuple[str, ...]:
+    """Kinds of a Keras class by its canonical name (``keras.layers.Dense`` -> layer)."""
+    if canonical in _BASE_KINDS:
+        return _BASE_KINDS[canonical]
+    last = canonical.rsplit(".", 1)[-1]
+    if not last[:1].isupper():
+        return ()
+    for prefix, kind in _PREFIX_KINDS:
+        if canonical.startswith(prefix):
+            return (MODEL, LAYER) if kind == MODEL else (kind,)
+    return ()
+
+
+_FUNC = (ast.FunctionDef, ast.AsyncFunctionDef)
+_SCOPE = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda, ast.Module)
+
+
+class Knowledge:
+    def __init__(self, tree: ast.Module, resolver: Resolver, workspace: "Optional[WorkspaceIndex]" = None,
+                 module_name: Optional[str] = None, path: Optional[str] = None):
+        self.tree = tree
+        self.resolver = resolver
+        self.workspace = workspace
+        self.module_name = module_name
+        self.path = path
+        self._parents: Optional[dict[int, ast.AST]] = None
+        self._classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
+        self._functions = {n.name: n for n in tree.body if isinstance(n, _FUNC)}
+        self._class_kinds: dict[int, frozenset] = {}
+        self._scope_assigns: dict[int, dict[str, list[ast.AST]]] = {}
+        self._func_returns: dict[int, Optional[str]] = {}
+        self._other_imports: Optional[dict[str, tuple[str, str, int]]] = None
+
+    # -- tree navigation -----------------------------------------------------------------
+    @property
+    def parents(self) -> dict[int, ast.AST]:
+        if self._parents is None:
+            parents: dict[int, ast.AST] = {}
+            for node in ast.walk(self.tree):
+                for child in ast.iter_child_nodes(node):
+                    parents[id(child)] = node
+            self._parents = parents
+        return self._parents
+
+    def parent(self, node: ast.AST) -> Optional[ast.AST]:
+        return self.parents.get(id(node))
+
+    def ancestors(self, node: ast.AST):
+        p = self.parent(node)
+        while p is not None:
+            yield p
+            p = self.parent(p)
+
+    def enclosing_function(self, node: ast.AST) -> Optional[ast.AST]:
+        for a in self.ancestors(node):
+            if isinstance(a, _FUNC):
+                return a
+        return None
+
+    def enclosing_class(self, node: ast.AST) -> Optional[ast.ClassDef]:
+        """The class whose *method* contains node (directly)."""
+        fn = self.enclosing_function(node)
+        while fn is not None:
+            p = self.parent(fn)
+            if isinstance(p, ast.ClassDef):
+                return p
+            fn = self.enclosing_function(fn)
+        return None
+
+    def enclosing_method(self, node: ast.AST) -> Optional[tuple[ast.ClassDef, ast.AST]]:
+        """(class, method) when node is inside a method of a class (nested functions count)."""
+        fn = self.enclosing_function(node)
+        while fn is not None:
+            p = self.parent(fn)
+            if isinstance(p, ast.ClassDef):
+                return p, fn
+            fn = self.enclosing_function(fn)
+        return None
+
+    def scope_of(self, node: ast.AST) -> ast.AST:
+        for a in self.ancestors(node):
+            if isinstance(a, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.Module)):
+                return a
+        return self.tree
+
+    # -- imports of non-Keras names (for the workspace index) ----------------------------
+    def other_imports(self) -> dict[str, tuple[str, str, int]]:
+        """local name -> (module, name, level) for ``from X import Y`` of non-Keras modules."""
+        if self._other_imports is None:
+            out = {}
+            for node in self.tree.body:
+                if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").split(".")[0]
+                                                         not in ("tensorflow", "keras", "tf_keras")):
+                    for a in node.names:
+                        if a.name != "*":
+                            out[a.asname or a.name] = (node.module or "", a.name, node.level)
+            self._other_imports = out
+        return self._other_imports
+
+    # -- classes ---------------------------------------------------------------------------
+    def class_kinds(self, cls: ast.ClassDef, _seen: Optional[set] = None) -> frozenset:
+        cached = self._class_kinds.get(id(cls))
+        if cached is not None:
+            return cached
+        seen = _seen or set()
+        if id(cls) in seen:
+            return frozenset()
+        seen.add(id(cls))
+        kinds: set[str] = set()
+        for base in cls.bases:
+            kinds.update(self.base_kinds(base, seen))
+        result = frozenset(kinds)
+        self._class_kinds[id(cls)] = result
+        return result
+
+    def base_kinds(self, base: ast.AST, seen: Optional[set] = None) -> frozenset:
+        q = self.resolver.qualname(base)
+        if q is not None:
+            return frozenset(kind_of_class_name(q))
+        if isinstance(base, ast.Name):
+            local = self._classes.get(base.id)
+            if local is not None:
+                return self.class_kinds(local, seen)
+            imp = self.other_imports().get(base.id)
+            if imp is not None and self.workspace is not None:
+                return frozenset(self.workspace.class_kinds(imp[0], imp[1], imp[2], self.path))
+        return frozenset()
+
+    def is_kind_class(self, cls: ast.ClassDef, kind: str) -> bool:
+        return kind in self.class_kinds(cls)
+
+    def classes(self, kind: Optional[str] = None):
+        """All classes (any depth) optionally filtered by kind."""
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.ClassDef) and (kind is None or kind in self.class_kinds(node)):
+                yield node
+
+    # -- values ----------------------------------------------------------------------------
+    def _assigns(self, scope: ast.AST) -> dict[str, list[ast.AST]]:
+        got = self._scope_assigns.get(id(scope))
+        if got is not None:
+            return got
+        out: dict[str, list[ast.AST]] = {}
+        stack = list(ast.iter_child_nodes(scope))
+        while stack:
+            node = stack.pop()
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+                continue
+            if isinstance(node, ast.Assign):
+                for t in node.targets:
+                    if isinstance(t, ast.Name):
+                        out.setdefault(t.id, []).append(node.value)
+            elif isinstance(node, (ast.AnnAssign, ast.NamedExpr)) and isinstance(node.target, ast.Name) \
+                    and node.value is not None:
+                out.setdefault(node.target.id, []).append(node.value)
+            elif isinstance(node, ast.withitem) and isinstance(node.optional_vars, ast.Name):
+                out.setdefault(node.optional_vars.id, []).append(node.context_expr)
+            stack.extend(ast.iter_child_nodes(node))
+        self._scope_assigns[id(scope)] = out
+        return out
+
+    def value_kind(self, expr: ast.AST, _depth: int = 0) -> Optional[str]:
+        """Kind of the value of an expression (model, layer, optimizer, ...), or None."""
+        if _depth > 8 or expr is None:
+            return None
+        d = _depth + 1
+        if isinstance(expr, ast.Call):
+            return self._call_kind(expr, d)
+        if isinstance(expr, ast.Name):
+            if expr.id == "self":
+                m = self.enclosing_method(expr)
+                if m is not None:
+                    kinds = self.class_kinds(m[0])
+                    return MODEL if MODEL in kinds else next(iter(sorted(kinds)), None)
+                return None
+            scope = self.scope_of(expr)
+            while True:
+                values = self._assigns(scope).get(expr.id)
+                if values:
+                    kinds = {self.value_kind(v, d) for v in values}
+                    return kinds.pop() if len(kinds) == 1 else None
+                if isinstance(scope, ast.Module):
+                    return None
+                scope = self.scope_of(scope)
+        if isinstance(expr, ast.Attribute):
+            if expr.attr == "model" and isinstance(expr.value, ast.Name) and expr.value.id == "self":
+                m = self.enclosing_method(expr)
+                if m is not None and CALLBACK in self.class_kinds(m[0]):
+                    return MODEL
+            if expr.attr == "optimizer" and self.value_kind(expr.value, d) == MODEL:
+                return OPTIMIZER
+            if isinstance(expr.value, ast.Name) and expr.value.id == "self":
+                # self.x = <value> assigned in any method of the enclosing class
+                m = self.enclosing_method(expr)
+                if m is not None:
+                    vals = self._self_attr_values(m[0], expr.attr)
+                    kinds = {self.value_kind(v, d) for v in vals}
+                    if len(kinds) == 1:
+                        return kinds.pop()
+            return None
+        if isinstance(expr, ast.Await):
+            return self.value_kind(expr.value, d)
+        return None
+
+    def _self_attr_values(self, cls: ast.ClassDef, attr: str) -> list[ast.AST]:
+        out = []
+        for node in ast.walk(cls):
+            if isinstance(node, ast.Assign):
+                for t in node.targets:
+                    if (isinstance(t, ast.Attribute) and t.attr == attr and isinstance(t.value, ast.Name)
+                            and t.value.id == "self"):
+                        out.append(node.value)
+        return out
+
+    def _call_kind(self, call: ast.Call, d: int) -> Optional[str]:
+        func = call.func
+        q = self.resolver.qualname(func)
+        if q is not None:
+            if q in MODEL_FACTORIES:
+                return MODEL
+            if q in TENSOR_FACTORIES:
+                return KERAS_TENSOR
+            kinds = kind_of_class_name(q)
+            return kinds[0] if kinds else None
+        if isinstance(func, ast.Name):
+            cls = self._classes.get(func.id)
+            if cls is not None:
+                kinds = self.class_kinds(cls)
+                return MODEL if MODEL in kinds else (sorted(kinds)[0] if kinds else None)
+            fn = self._functions.get(func.id)
+            if fn is not None:
+                return self.function_return_kind(fn, d)
+            imp = self.other_imports().get(func.id)
+            if imp is not None and self.workspace is not None:
+                return self.workspace.value_kind(imp[0], imp[1], imp[2], self.path)
+            if self.value_kind(func, d) in (LAYER, MODEL):
+                return self._applied(call, d)
+            return None
+        if isinstance(func, ast.Attribute):
+            recv = self.value_kind(func.value, d)
+            if recv == MODEL and func.attr in ("fit", "fit_generator"):
+                return HISTORY
+            if q is None and self.value_kind(func, d) in (LAYER, MODEL):
+                return self._applied(call, d)
+            return None
+        # a layer instance applied to a symbolic tensor: Dense(3)(x)
+        if isinstance(func, ast.Call):
+            if self._call_kind(func, d) in (LAYER, MODEL):
+                return self._applied(call, d)
+        return None
+
+    def _applied(self, call: ast.Call, d: int) -> Optional[str]:
+        """A layer/model applied to arguments: symbolic when any argument is symbolic."""
+        for arg in list(call.args) + [k.value for k in call.keywords]:
+            if self.is_symbolic(arg, d):
+                return KERAS_TENSOR
+        return None
+
+    def function_return_kind(self, fn: ast.AST, d: int = 0) -> Optional[str]:
+        if id(fn) in self._func_returns:
+            return self._func_returns[id(fn)]
+        self._func_returns[id(fn)] = None  # recursion guard
+        kinds = set()
+        stack = list(ast.iter_child_nodes(fn))
+        while stack:
+            node = stack.pop()
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+                continue
+            if isinstance(node, ast.Return) and node.value is not None:
+                kinds.add(self.value_kind(node.value, d))
+            stack.extend(ast.iter_child_nodes(node))
+        result = kinds.pop() if len(kinds) == 1 else None
+        self._func_returns[id(fn)] = result
+        return result
+
+    def is_symbolic(self, expr: ast.AST, _depth: int = 0) -> bool:
+        """True when expr is a symbolic KerasTensor (from keras.Input or a layer applied to one),
+        followed through assignments, arithmetic, indexing and lists of such tensors."""
+        if _depth > 8:
+            return False
+        d = _depth + 1
+        if isinstance(expr, (ast.List, ast.Tuple)):
+            return any(self.is_symbolic(e, d) for e in expr.elts)
+        if isinstance(expr, ast.BinOp):
+            return self.is_symbolic(expr.left, d) or self.is_symbolic(expr.right, d)
+        if isinstance(expr, ast.UnaryOp):
+            return self.is_symbolic(expr.operand, d)
+        if isinstance(expr, ast.Subscript):
+            return self.is_symbolic(expr.value, d)
+        if isinstance(expr, ast.Call):
+            q = self.resolver.qualname(expr.func)
+            if q is not None and q.startswith("keras.ops."):
+                return any(self.is_symbolic(a, d) for a in expr.args)
+        return self.value_kind(expr, d) == KERAS_TENSOR

@@ -1,0 +1,108 @@
+"""Source text: decoding, line tables and offset <-> (line, column) conversion.
+
+``ast`` reports columns as UTF-8 byte offsets; we keep everything in code points and
+convert once here.  Line endings are preserved exactly (``\\n``, ``\\r\\n`` or ``\\r``).
+"""
+from __future__ import annotations
+
+import bisect
+import codecs
+import re
+from dataclasses import dataclass
+from typing import Optional
+
+from .model import Position, Range
+
+_CODING_RE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
+
+
+class DecodeError(ValueError):
+    pass
+
+
+def decode_source(data: bytes) -> str:
+    """Decode Python source bytes as Python itself would (BOM, PEP 263 cookie, UTF-8).
+
+    Raises DecodeError with a human message on bytes that are not valid in that encoding.
+    """
+    encoding = "utf-8"
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
+    else:
+        for line in data.splitlines()[:2]:
+            m = _CODING_RE.match(line)
+            if m:
+                encoding = m.group(1).decode("ascii", "replace")
+                break
+    try:
+        return data.decode(encoding)
+    except LookupError:
+        raise DecodeError(f"unknown source encoding {encoding!r}") from None
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise DecodeError(
+            f"not valid {encoding} text: byte 0x{data[exc.start]:02x} at line {line}") from None
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+@dataclass
+class SourceText:
+    text: str
+
+    def __post_init__(self) -> None:
+        starts = [0]
+        for m in _LINE_BREAK.finditer(self.text):
+            starts.append(m.end())
+        self.line_starts = starts
+        self._ascii = self.text.isascii()
+
+    # -- lines -------------------------------------------------------------------------
+    @property
+    def line_count(self) -> int:
+        return len(self.line_starts)
+
+    def line_text(self, line: int) -> str:
+        """Line content without its line break."""
+        start = self.line_starts[line]
+        end = self.line_starts[line + 1] if line + 1 < len(self.line_starts) else len(self.text)
+        return self.text[start:end].rstrip("\r\n")
+
+    def line_end(self, line: int) -> int:
+        """Offset just after the line's break (start of the next line) or end of text."""
+        return self.line_starts[line + 1] if line + 1 < len(self.line_starts) else len(self.text)
+
+    def newline(self) -> str:
+        m = _LINE_BREAK.search(self.text)
+        return m.group(0) if m else "\n"
+
+    # -- conversions -------------------------------------------------------------------
+    def offset(self, line: int, col: int) -> int:
+        line = max(0, min(line, len(self.line_starts) - 1))
+        return min(self.line_starts[line] + col, len(self.text))
+
+    def position(self, offset: int) -> Position:
+        line = bisect.bisect_right(self.line_starts, offset) - 1
+        return Position(line, offset - self.line_starts[line])
+
+    def range(self, start: int, end: int) -> Range:
+        return Range(self.position(start), self.position(end))
+
+    def ast_offset(self, lineno: int, col_byte: int) -> int:
+        """Offset of an ``ast`` position (1-based line, UTF-8 byte column)."""
+        line = lineno - 1
+        if self._ascii:
+            return self.offset(line, col_byte)
+        text = self.line_text(line)
+        if text.isascii():
+            return self.offset(line, col_byte)
+        col = len(text.encode("utf-8")[:col_byte].decode("utf-8", "replace"))
+        return self.offset(line, col)
+
+    def node_span(self, node) -> Optional[tuple[int, int]]:
+        """(start, end) offsets of an ast node with position information."""
+        if getattr(node, "end_lineno", None) is None:
+            return None
+        return (self.ast_offset(node.lineno, node.col_offset),
+                self.ast_offset(node.end_lineno, node.end_col_offset))

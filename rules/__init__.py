@@ -1,0 +1,41 @@
+"""The rule registry: every ``Rule`` subclass defined in a module of a family package.
+
+Families (one folder each): imports (K1xx), saving (K2xx), layers (K3xx), training (K4xx),
+api (K5xx, data-driven), portability (K6xx).  One module per rule.  The engine never imports
+this package; the CLI and the language server build the rule set from it.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from functools import lru_cache
+
+from keras_migrate.engine.rule import Rule
+
+FAMILIES = ("imports", "saving", "layers", "training", "api", "portability")
+
+
+@lru_cache(maxsize=1)
+def all_rules() -> tuple[type[Rule], ...]:
+    found: dict[str, type[Rule]] = {}
+    for family in FAMILIES:
+        pkg = importlib.import_module(f"{__name__}.{family}")
+        for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
+            if info.name.startswith("_"):
+                continue
+            mod = importlib.import_module(f"{pkg.__name__}.{info.name}")
+            for obj in vars(mod).values():
+                if (isinstance(obj, type) and issubclass(obj, Rule) and obj is not Rule
+                        and obj.__module__ == mod.__name__ and "code" in vars(obj)):
+                    if obj.code in found and found[obj.code] is not obj:
+                        raise RuntimeError(f"duplicate rule code {obj.code}: {obj} and {found[obj.code]}")
+                    found[obj.code] = obj
+    return tuple(sorted(found.values(), key=lambda r: r.code))
+
+
+def rule_by_code(code: str) -> type[Rule] | None:
+    code = code.upper()
+    for r in all_rules():
+        if r.code == code or r.name == code.lower():
+            return r
+    return None

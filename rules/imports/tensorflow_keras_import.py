@@ -1,0 +1,187 @@
+"""K101 tensorflow-keras-import."""
+from __future__ import annotations
+
+import ast
+
+from keras_migrate.engine.model import Applicability, Severity
+from keras_migrate.engine.resolve import canonicalize
+from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
+from keras_migrate.rules.apidata import keras3_has
+
+_TF_KERAS_MODULES = ("tensorflow.keras", "tensorflow.compat.v1.keras", "tensorflow.compat.v2.keras")
+# handled by their own rules (one name, one diagnostic)
+_OWNED_ELSEWHERE = ("keras.layers.experimental",)
+
+
+def _tf_keras_module(module: str) -> str | None:
+    for m in _TF_KERAS_MODULES:
+        if module == m or module.startswith(m + "."):
+            return "keras" + module[len(m):]
+    return None
+
+
+class TensorflowKerasImport(Rule):
+    """Imports Keras through TensorFlow (`from tensorflow import keras`, `tensorflow.keras.*`).
+
+    ## What it does
+    Flags imports that reach Keras through TensorFlow: `from tensorflow import keras`,
+    `import tensorflow.keras as k`, `from tensorflow.keras import layers` and
+    `from tensorflow.keras.layers import Dense`.
+
+    ## Why is this bad?
+    With Keras 3 installed, `tensorflow.keras` is a compatibility namespace
+    (`keras._tf_keras.keras`). It ties the file to the TensorFlow backend and still carries
+    172 Keras 2 symbols that plain `keras` lacks (most written in TensorFlow), so code that
+    "works" through it breaks the day it runs on JAX or PyTorch.
+
+    ## Example
+    ```python
+    from tensorflow import keras
+    from tensorflow.keras.layers import Dense
+    ```
+
+    ## Use instead
+    ```python
+    import keras
+    from keras.layers import Dense
+    ```
+
+    ## Fix safety
+    The fix is safe when every name the file reaches through the import exists in Keras 3
+    (checked against the generated API table). Otherwise it is unsafe: the names that do not
+    exist are reported by K5xx rules, and switching the import would turn a working shim call
+    into an AttributeError until they are migrated.
+
+    ## References
+    - https://keras.io/guides/migrating_to_keras_3/
+    - keras3-facts.md §"Where the 2023 guide is now wrong" item 8
+    """
+
+    code = "K101"
+    name = "tensorflow-keras-import"
+    message = "Keras imported through TensorFlow; import `keras` directly"
+    severity = Severity.WARNING
+    fix = Applicability.SAFE
+    requires = ("tensorflow",)
+
+    VALID = [
+        Valid("import keras\nfrom keras import layers\n"),
+        Valid("import tensorflow as tf\nx = tf.constant(1)\n"),
+        Valid("# from tensorflow import keras\ns = 'from tensorflow import keras'\n"),
+        Valid("from tensorflow.keras import layers  # noqa: K101\n"),
+    ]
+    INVALID = [
+        Invalid(
+            """
+            from tensorflow import keras
+            model = keras.Sequential([keras.layers.Dense(1)])
+            """,
+            fixed="""
+            import keras
+            model = keras.Sequential([keras.layers.Dense(1)])
+            """,
+            flagged=("from tensorflow import keras",),
+            run=Run(k3="ok", fixed_backends=("tensorflow", "jax", "torch")),
+        ),
+        Invalid(
+            """
+            from tensorflow.keras import layers as L
+            from tensorflow.keras.layers import Dense, Dropout
+            y = Dense(2)
+            """,
+            fixed="""
+            from keras import layers as L
+            from keras.layers import Dense, Dropout
+            y = Dense(2)
+            """,
+            flagged=("from tensorflow.keras import layers as L",
+                     "from tensorflow.keras.layers import Dense, Dropout"),
+            run=Run(k3="ok", fixed_backends=("tensorflow", "jax", "torch")),
+        ),
+        Invalid(
+            """
+            import tensorflow.keras as tfk
+            import tensorflow.keras.backend as K
+            eps = K.epsilon()
+            """,
+            fixed="""
+            import keras as tfk
+            import keras.backend as K
+            eps = K.epsilon()
+            """,
+            flagged=("tensorflow.keras as tfk", "tensorflow.keras.backend as K"),
+            run=Run(k3="ok", fixed_backends=("tensorflow", "jax", "torch")),
+        ),
+        # K.mean does not exist in Keras 3: switching the import is unsafe
+        Invalid(
+            """
+            from tensorflow.keras import backend as K
+            y = K.mean([1.0, 2.0])
+            """,
+            fixed="""
+            from keras import backend as K
+            y = K.mean([1.0, 2.0])
+            """,
+            flagged=("from tensorflow.keras import backend as K",),
+            unsafe=True,
+        ),
+    ]
+
+    def check(self, ctx):
+        r = ctx.resolver
+        refs_by_binding: dict[int, list[str]] = {}
+        for ref in ctx.references():
+            refs_by_binding.setdefault(id(ref.binding.node), []).append(ref.canonical)
+        for node in r.import_nodes:
+            if isinstance(node, ast.ImportFrom):
+                new_module = _tf_keras_module(node.module)
+                if node.module == "tensorflow":
+                    names = [a for a in node.names if a.name == "keras"]
+                    if not names or len(node.names) != 1:
+                        if names:  # from tensorflow import keras, nn: report, no fix
+                            ctx.report(self, node)
+                        continue
+                    self._report_from_tf(ctx, node, refs_by_binding.get(id(node), []))
+                    continue
+                if new_module is None or new_module.startswith(_OWNED_ELSEWHERE):
+                    continue
+                reached = [f"{new_module}.{a.name}" for a in node.names if a.name != "*"]
+                reached += refs_by_binding.get(id(node), [])
+                self._report(ctx, node, node, "from tensorflow" + node.module[len("tensorflow"):],
+                             "from " + new_module, reached)
+            else:
+                for alias in node.names:
+                    new_module = _tf_keras_module(alias.name)
+                    if new_module is None or new_module.startswith(_OWNED_ELSEWHERE):
+                        continue
+                    if not alias.asname:
+                        ctx.report(self, alias)  # ``import tensorflow.keras``: binds tensorflow
+                        continue
+                    reached = [new_module] + refs_by_binding.get(id(node), [])
+                    self._report(ctx, alias, alias, alias.name, new_module, reached)
+
+    def _report_from_tf(self, ctx, node, reached):
+        alias = node.names[0]
+        new = "import keras" + (f" as {alias.asname}" if alias.asname else "")
+        missing = sorted({n for n in reached if not keras3_has(n)})
+        applicability = Applicability.UNSAFE if missing else Applicability.SAFE
+        title = "Import `keras` directly" + (
+            f" (unsafe: {', '.join(missing[:3])}{'...' if len(missing) > 3 else ''} not in Keras 3)"
+            if missing else "")
+        ctx.report(self, node, fix=lambda: ctx.make_fix(title, applicability, [ctx.replace(node, new)]),
+                   fix_title=title, applicability=applicability)
+
+    def _report(self, ctx, report_node, edit_node, old_prefix, new_prefix, reached):
+        missing = sorted({n for n in reached if not keras3_has(canonicalize(n)[0] or n)})
+        applicability = Applicability.UNSAFE if missing else Applicability.SAFE
+        title = f"Use `{new_prefix.replace('from ', '')}`" + (
+            f" (unsafe: {', '.join(missing[:3])}{'...' if len(missing) > 3 else ''} not in Keras 3)"
+            if missing else "")
+
+        def build():
+            seg = ctx.segment(edit_node)
+            if not seg.startswith(old_prefix):
+                return None
+            return ctx.make_fix(title, applicability,
+                                [ctx.replace(edit_node, new_prefix + seg[len(old_prefix):])])
+        ctx.report(self, report_node, fix=build, fix_title=title, applicability=applicability)

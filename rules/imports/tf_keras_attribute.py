@@ -1,0 +1,137 @@
+"""K102 tf-keras-attribute."""
+from __future__ import annotations
+
+import ast
+
+from keras_migrate.engine.model import Applicability, Severity
+from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
+from keras_migrate.rules.apidata import keras3_has
+
+_TF_ROOTS = ("tensorflow", "tensorflow.compat.v1", "tensorflow.compat.v2")
+
+
+def tf_keras_prefix(node: ast.AST, resolver) -> ast.Attribute | None:
+    """The ``tf.keras`` Attribute inside a chain written through a TensorFlow binding."""
+    cur = node
+    while isinstance(cur, ast.Attribute):
+        if cur.attr == "keras" and resolver.raw(cur.value) in _TF_ROOTS:
+            return cur
+        cur = cur.value
+    return None
+
+
+class TfKerasAttribute(Rule):
+    """Reaches Keras as an attribute of TensorFlow (`tf.keras.layers.Dense`, `tfk = tf.keras`).
+
+    ## What it does
+    Flags `tf.keras.X.Y` chains and module-level aliases such as `tfk = tf.keras` or
+    `L = tf.keras.layers`, and rewrites them to `keras.X.Y` with `import keras`.
+
+    ## Why is this bad?
+    Under Keras 3, `tf.keras` is TensorFlow's compatibility namespace: the same objects for
+    most names, but the file can then only run on the TensorFlow backend, and Keras 2-only
+    names keep "working" there until the code moves to JAX or PyTorch.
+
+    ## Example
+    ```python
+    import tensorflow as tf
+    model = tf.keras.Sequential([tf.keras.layers.Dense(1)])
+    ```
+
+    ## Use instead
+    ```python
+    import keras
+    model = keras.Sequential([keras.layers.Dense(1)])
+    ```
+
+    ## Fix safety
+    Safe: only names that exist in Keras 3 (per the generated API table) are flagged here;
+    `tf.keras` names that Keras 3 lacks are reported once, by K103/K5xx, instead.
+    `import keras` is added once, and `import tensorflow as tf` is removed when nothing
+    uses it any more.
+
+    ## References
+    - https://keras.io/guides/migrating_to_keras_3/
+    """
+
+    code = "K102"
+    name = "tf-keras-attribute"
+    message = "`{old}` reaches Keras through TensorFlow; use `{new}`"
+    severity = Severity.WARNING
+    fix = Applicability.SAFE
+    requires = ("keras",)
+
+    VALID = [
+        Valid("import keras\nmodel = keras.Sequential()\n"),
+        Valid("import tensorflow as tf\nx = tf.reduce_sum(tf.ones((2,)))\n"),
+        Valid("class Thing:\n    keras = None\nThing().keras\n"),
+        Valid("tf = object()\ntf.keras\n"),
+    ]
+    INVALID = [
+        Invalid(
+            """
+            import tensorflow as tf
+            model = tf.keras.Sequential([tf.keras.layers.Dense(1)])
+            """,
+            fixed="""
+            import keras
+            model = keras.Sequential([keras.layers.Dense(1)])
+            """,
+            flagged=("tf.keras.Sequential", "tf.keras.layers.Dense"),
+            run=Run(k3="ok", fixed_backends=("tensorflow", "jax", "torch")),
+        ),
+        Invalid(
+            """
+            import tensorflow as tf
+            tfk = tf.keras
+            L = tf.keras.layers
+            x = tf.ones((2, 3))
+            y = L.Dense(4)(x)
+            """,
+            fixed="""
+            import tensorflow as tf
+            import keras
+            tfk = keras
+            L = keras.layers
+            x = tf.ones((2, 3))
+            y = L.Dense(4)(x)
+            """,
+            flagged=("tf.keras", "tf.keras.layers"),
+            run=Run(k3="ok"),
+        ),
+        Invalid(
+            """
+            import tensorflow
+            opt = tensorflow.compat.v2.keras.optimizers.Adam(
+                learning_rate=0.1,  # comment kept
+            )
+            """,
+            fixed="""
+            import keras
+            opt = keras.optimizers.Adam(
+                learning_rate=0.1,  # comment kept
+            )
+            """,
+            flagged=("tensorflow.compat.v2.keras.optimizers.Adam",),
+            run=Run(k3="ok", fixed_backends=("tensorflow", "jax", "torch")),
+        ),
+    ]
+
+    def check(self, ctx):
+        resolver = ctx.resolver
+        for ref in ctx.references():
+            if ref.origin != "tf.keras" or ref.binding.target not in _TF_ROOTS:
+                continue
+            prefix = tf_keras_prefix(ref.node, resolver)
+            if prefix is None:
+                continue
+            name = ref.canonical
+            if not keras3_has(name):
+                continue  # missing in Keras 3: K103 / K5xx report it, with their own fix
+            old = ctx.segment(ref.node)
+            new = "keras" + old[len(ctx.segment(prefix)):]
+            title = f"Replace with `{new}`"
+            ctx.report(self, ref.node, self.message.format(old=old, new=new),
+                       fix=lambda p=prefix, t=title: ctx.make_fix(
+                           t, Applicability.SAFE, [ctx.replace(p, "keras")], ["import keras"]),
+                       fix_title=title, applicability=Applicability.SAFE)
