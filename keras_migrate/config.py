@@ -1,0 +1,228 @@
+"""Configuration: ``[tool.keras-migrate]`` in pyproject.toml, editor settings, CLI flags.
+
+One dataclass, validated in one place; errors name the key.  Which rules run is decided
+here (``enabled_rules``), from the registry the caller passes in.
+"""
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Optional, Sequence
+
+try:  # Python 3.11+
+    import tomllib
+except ModuleNotFoundError:  # pragma: no cover
+    import tomli as tomllib  # type: ignore
+
+from .engine.context import Settings, parse_version
+from .engine.model import Group
+
+LATEST_KERAS = "3.15.1"
+BACKENDS = ("tensorflow", "jax", "torch")
+_SELECTOR = re.compile(r"^K(\d{0,3})$")
+
+# key as written in pyproject (kebab) -> attribute; editor settings use camelCase of the same
+_KEYS = {
+    "select": "select",
+    "ignore": "ignore",
+    "per-file-ignores": "per_file_ignores",
+    "exclude": "exclude",
+    "target-backends": "target_backends",
+    "keras-version": "keras_version",
+    "unsafe-fixes": "unsafe_fixes",
+}
+
+
+def _camel(kebab: str) -> str:
+    head, *rest = kebab.split("-")
+    return head + "".join(p.capitalize() for p in rest)
+
+
+_CAMEL = {_camel(k): k for k in _KEYS}
+
+
+class ConfigError(ValueError):
+    def __init__(self, key: str, message: str, origin: str = ""):
+        self.key = key
+        self.origin = origin
+        where = f"{origin}: " if origin else ""
+        super().__init__(f"{where}invalid `{key}`: {message}")
+
+
+@dataclass(frozen=True)
+class Config:
+    select: Optional[tuple[str, ...]] = None
+    ignore: tuple[str, ...] = ()
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    exclude: tuple[str, ...] = ()
+    target_backends: tuple[str, ...] = ("tensorflow",)
+    keras_version: str = LATEST_KERAS
+    unsafe_fixes: bool = False
+    root: Optional[str] = None          # directory the globs are relative to
+    source: Optional[str] = None        # the pyproject.toml it came from
+
+    @property
+    def settings(self) -> Settings:
+        return Settings(self.target_backends, self.keras_version, self.unsafe_fixes)
+
+    # -- merging -------------------------------------------------------------------------
+    def merged(self, table: Mapping[str, Any], origin: str = "") -> "Config":
+        """A copy with the keys of ``table`` (kebab-case or camelCase) validated and applied."""
+        changes: dict[str, Any] = {}
+        for raw_key, value in table.items():
+            key = _CAMEL.get(raw_key, raw_key)
+            if key not in _KEYS:
+                raise ConfigError(raw_key, f"unknown key (known: {', '.join(_KEYS)})", origin)
+            changes[_KEYS[key]] = _validate(key, value, origin)
+        return replace(self, **changes)
+
+
+def _strings(key: str, value: Any, origin: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(key, f"expected a list of strings, got {value!r}", origin)
+    return tuple(value)
+
+
+def _selectors(key: str, value: Any, origin: str) -> tuple[str, ...]:
+    out = []
+    for v in _strings(key, value, origin):
+        v = v.strip().upper()
+        if v == "ALL":
+            v = "K"
+        if not _SELECTOR.match(v):
+            raise ConfigError(key, f"{v!r} is not a rule code or prefix such as K101 or K5", origin)
+        out.append(v)
+    return tuple(out)
+
+
+def _validate(key: str, value: Any, origin: str) -> Any:
+    if key in ("select", "ignore"):
+        return _selectors(key, value, origin)
+    if key == "exclude":
+        return _strings(key, value, origin)
+    if key == "per-file-ignores":
+        if not isinstance(value, Mapping):
+            raise ConfigError(key, "expected a table of glob = [codes]", origin)
+        return tuple((str(g), _selectors(f"{key}.{g}", codes, origin)) for g, codes in value.items())
+    if key == "target-backends":
+        backends = tuple(v.strip().lower() for v in _strings(key, value, origin))
+        bad = [b for b in backends if b not in BACKENDS]
+        if bad or not backends:
+            raise ConfigError(key, f"{bad or backends!r}: choose from {', '.join(BACKENDS)}", origin)
+        return backends
+    if key == "keras-version":
+        if not isinstance(value, str) or not re.match(r"^3(\.\d+){0,2}$", value.strip()):
+            raise ConfigError(key, f"{value!r} is not a Keras 3 release such as \"3.15.1\"", origin)
+        return value.strip()
+    if key == "unsafe-fixes":
+        if not isinstance(value, bool):
+            raise ConfigError(key, f"expected true or false, got {value!r}", origin)
+        return value
+    raise ConfigError(key, "unknown key", origin)  # pragma: no cover
+
+
+# -- pyproject -----------------------------------------------------------------------------------
+def find_pyproject(start: Path) -> Optional[Path]:
+    """Closest pyproject.toml at or above ``start`` that has a [tool.keras-migrate] table."""
+    start = start if start.is_dir() else start.parent
+    for d in [start, *start.parents]:
+        p = d / "pyproject.toml"
+        if p.is_file():
+            try:
+                data = tomllib.loads(p.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                return p  # report the broken file rather than silently using another
+            if "keras-migrate" in data.get("tool", {}):
+                return p
+    return None
+
+
+def load_pyproject(path: Path, base: Optional[Config] = None) -> Config:
+    base = base or Config()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("pyproject.toml", f"does not parse: {exc}", str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError("pyproject.toml", f"cannot be read: {exc}", str(path)) from None
+    table = data.get("tool", {}).get("keras-migrate", {})
+    if not isinstance(table, Mapping):
+        raise ConfigError("tool.keras-migrate", "must be a table", str(path))
+    cfg = base.merged(table, f"{path} [tool.keras-migrate]")
+    return replace(cfg, root=str(path.parent), source=str(path))
+
+
+def config_for(path: Path, overrides: Optional[Mapping[str, Any]] = None) -> Config:
+    """Config for files under ``path``: the nearest pyproject table, then ``overrides``."""
+    p = find_pyproject(path.resolve())
+    cfg = load_pyproject(p) if p else Config(root=str(path.resolve() if path.is_dir() else path.resolve().parent))
+    if overrides:
+        cfg = cfg.merged(overrides, "command line")
+    return cfg
+
+
+# -- rule selection ------------------------------------------------------------------------------
+def _longest(code: str, selectors: Iterable[str]) -> int:
+    return max((len(s) for s in selectors if code.startswith(s)), default=-1)
+
+
+def version_in_range(version: str, rng) -> bool:
+    if rng is None:
+        return True
+    first, last = rng
+    v = parse_version(version)
+    return parse_version(first) <= v and (last is None or v < parse_version(last))
+
+
+def rule_enabled(rule, cfg: Config, extra_ignores: Sequence[str] = ()) -> bool:
+    select = cfg.select if cfg.select is not None else ("K",)
+    s = _longest(rule.code, select)
+    i = _longest(rule.code, tuple(cfg.ignore) + tuple(extra_ignores))
+    if s < 0 or i >= s:
+        return False
+    if rule.code in select:
+        return True  # named explicitly: on, whatever its defaults
+    if rule.group == Group.PORTABILITY and not cfg.settings.portability:
+        return False
+    if rule.keras_versions is not None:
+        return version_in_range(cfg.keras_version, rule.keras_versions)
+    return rule.default_enabled
+
+
+def file_ignores(cfg: Config, path: Path) -> tuple[str, ...]:
+    if not cfg.per_file_ignores:
+        return ()
+    rel = _relative(cfg, path)
+    out: list[str] = []
+    for glob, codes in cfg.per_file_ignores:
+        if fnmatch.fnmatch(rel, glob) or fnmatch.fnmatch(path.name, glob):
+            out.extend(codes)
+    return tuple(out)
+
+
+def _relative(cfg: Config, path: Path) -> str:
+    try:
+        return path.resolve().relative_to(Path(cfg.root or ".").resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def is_excluded(cfg: Config, path: Path) -> bool:
+    if not cfg.exclude:
+        return False
+    rel = _relative(cfg, path)
+    parts = rel.split("/")
+    for glob in cfg.exclude:
+        g = glob.rstrip("/")
+        if fnmatch.fnmatch(rel, g) or fnmatch.fnmatch(path.name, g) or any(fnmatch.fnmatch(p, g) for p in parts):
+            return True
+    return False
+
+
+def enabled_rules(all_rules: Sequence[type], cfg: Config, path: Optional[Path] = None) -> list:
+    extra = file_ignores(cfg, path) if path is not None else ()
+    return [r() for r in all_rules if rule_enabled(r, cfg, extra)]
