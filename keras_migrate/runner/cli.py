@@ -1,0 +1,208 @@
+"""``keras-migrate run``: run a file on a Keras backend (or all of them) and show the matrix.
+
+::
+
+    keras-migrate run FILE --backend jax|torch|tensorflow|all [--gpu N | --cpu]
+                           [--python PATH] [--markdown] [-- ARGS...]
+
+Everything after ``--`` goes to the program as its ``sys.argv[1:]``. The program's output
+streams live, under a ``==> backend on device`` header per backend; the matrix follows.
+
+Exit status: the program's own (a signal N gives 128+N) for one backend; for ``all``, 0
+when every backend ran and succeeded, 1 when a program failed, 2 when a backend could not
+run. Environment problems (no such interpreter, Keras 3 or the backend package missing,
+no GPU) are stated on stderr with the fix, and exit with 2. Ctrl-C ends the program's
+whole process tree and exits with 130.
+
+The CLI wires this as a subcommand through :func:`add_arguments` and :func:`main`; it also
+runs alone as ``python -m keras_migrate.runner.cli FILE ...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Sequence
+
+from .environment import BACKENDS
+from .gpus import list_gpus
+from .matrix import format_markdown, format_text
+from .process import Device, RunResult
+from .session import RunSession
+
+EXIT_ENVIRONMENT = 2
+EXIT_CANCELLED = 130
+
+
+def _split_program_args(parser: argparse.ArgumentParser) -> None:
+    """Make ``-- ARGS...`` reach the program whatever the options' order.
+
+    argparse cannot put a positional list after options (``FILE --backend jax -- -x``
+    fails with "unrecognized arguments"), so the arguments after the first ``--`` are cut
+    off before this (sub)parser parses and stored as ``program_args``.
+    """
+    original = parser.parse_known_args
+
+    def parse_known_args(args=None, namespace=None):
+        args = list(sys.argv[1:] if args is None else args)
+        program_args = None
+        if "--" in args:
+            cut = args.index("--")
+            args, program_args = args[:cut], args[cut + 1:]
+        ns, extras = original(args, namespace)
+        if program_args is not None:
+            ns.program_args = program_args
+        return ns, extras
+
+    parser.parse_known_args = parse_known_args  # type: ignore[method-assign]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``run`` arguments to ``parser`` (the ``run`` subcommand's parser)."""
+    parser.add_argument("file", metavar="FILE", help="the Python file to run")
+    parser.add_argument(
+        "--backend",
+        choices=[*BACKENDS, "all"],
+        help="the Keras backend to run on, or all of them one after another (required)",
+    )
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--gpu", type=int, metavar="N",
+                       help="run on GPU N as nvidia-smi numbers it (default: GPU 0 if there is one)")
+    where.add_argument("--cpu", action="store_true", help="run on the CPU (no GPU visible)")
+    parser.add_argument("--python", metavar="PATH",
+                        help="the interpreter to run in (default: the one running keras-migrate)")
+    parser.add_argument("--markdown", action="store_true",
+                        help="print the result matrix as a markdown table")
+    parser.set_defaults(program_args=[])
+    parser.epilog = (parser.epilog or "") + (
+        "Arguments after -- are passed to the program, e.g. "
+        "keras-migrate run train.py --backend all --cpu -- --epochs 1"
+    )
+    _split_program_args(parser)
+
+
+def _say(message: str) -> None:
+    print(f"keras-migrate run: {message}", file=sys.stderr, flush=True)
+
+
+def _choose_device(args: argparse.Namespace) -> Device | None:
+    if args.cpu:
+        return Device.cpu()
+    listing = list_gpus()
+    if args.gpu is not None:
+        if listing.error:
+            _say(f"GPU {args.gpu} asked for, but {listing.error}")
+            return None
+        if listing.find(args.gpu) is None:
+            have = "; ".join(g.label() for g in listing.gpus)
+            _say(f"there is no GPU {args.gpu}; GPUs here: {have} (or --cpu)")
+            return None
+        return Device.gpu(args.gpu)
+    if listing.gpus:
+        gpu = listing.gpus[0]
+        _say(f"no device chosen: using {gpu.label()} (--gpu N or --cpu to choose)")
+        return Device.gpu(gpu.index)
+    return Device.cpu()
+
+
+def _exit_code(results: Sequence[RunResult], single: bool) -> int:
+    if single:
+        r = results[0]
+        if r.not_run is not None:
+            return EXIT_ENVIRONMENT
+        if r.cancelled:
+            return EXIT_CANCELLED
+        code = r.exit_code if r.exit_code is not None else 1
+        return 128 - code if code < 0 else code
+    if any(r.cancelled for r in results):
+        return EXIT_CANCELLED
+    if any(r.not_run is None and not r.ok for r in results):
+        return 1
+    if any(r.not_run is not None for r in results):
+        return EXIT_ENVIRONMENT
+    return 0
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run ``keras-migrate run`` with parsed ``args``; returns the exit status."""
+    if not getattr(args, "backend", None):
+        _say("choose a backend: --backend jax|torch|tensorflow|all")
+        return EXIT_ENVIRONMENT
+    if getattr(args, "gpu", None) is not None and getattr(args, "cpu", False):
+        _say("--gpu and --cpu exclude each other")
+        return EXIT_ENVIRONMENT
+    file = os.path.abspath(args.file)
+    if not os.path.isfile(file):
+        _say(f"no such file: {args.file}")
+        return EXIT_ENVIRONMENT
+    device = _choose_device(args)
+    if device is None:
+        return EXIT_ENVIRONMENT
+
+    def on_output(backend: str, stream: str, line: str) -> None:
+        target = sys.stdout if stream == "stdout" else sys.stderr
+        target.write(line)
+        target.flush()
+
+    def on_event(event: str, backend: str, payload: object) -> None:
+        if event == "start":
+            print(f"==> {backend} on {device.label()}", flush=True)
+        elif event == "end" and isinstance(payload, RunResult):
+            r = payload
+            if r.not_run is not None:
+                return
+            used = r.device_used()
+            print(f"<== {backend}: {r.status}, {r.wall_time:.1f} s, Keras {r.keras_version or '?'} "
+                  f"on {r.keras_backend or '?'}, device {used}", flush=True)
+            if r.keras_backend and r.keras_backend != backend:
+                _say(f"asked for {backend} but Keras ran on {r.keras_backend}")
+            if r.error_location is not None:
+                loc = r.error_location
+                first = loc.message.splitlines()[0]
+                print(f"{loc.path}:{loc.line}: {first}", file=sys.stderr, flush=True)
+
+    session = RunSession(
+        file=file,
+        backend=args.backend,
+        device=device,
+        python=getattr(args, "python", None),
+        args=list(getattr(args, "program_args", None) or []),
+        roots=[os.getcwd()],
+        on_output=on_output,
+        on_event=on_event,
+    )
+    report = session.check()
+    shared = [p for p in report.problems if p.backend is None]
+    if shared or (args.backend != "all" and report.problems):
+        for p in report.problems:
+            _say(p.text())
+        return EXIT_ENVIRONMENT
+    for p in report.problems:  # "all": say which backends cannot run, run the others
+        _say(f"{p.text()} (skipping {p.backend})")
+    try:
+        results = session.run()
+    except KeyboardInterrupt:
+        session.cancel()
+        _say("cancelled: the program and everything it started were ended")
+        if session.results:
+            print()
+            print(format_text(session.results))
+        return EXIT_CANCELLED
+    print()
+    print(format_markdown(results) if getattr(args, "markdown", False) else format_text(results))
+    sys.stdout.flush()
+    return _exit_code(results, single=args.backend != "all")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="keras-migrate run",
+        description="Run a file on a Keras 3 backend (or all of them) and show the result matrix.",
+    )
+    add_arguments(parser)
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main(build_parser().parse_args()))
