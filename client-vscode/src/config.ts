@@ -1,0 +1,147 @@
+// Settings translation: VS Code's `keras-migrate.*` configuration -> the server's
+// `initializationOptions.settings` (camelCase keys, the same names as the
+// `[tool.keras-migrate]` table). No `vscode` import: unit-tested with node --test.
+//
+// A bad value is never passed through: it falls back to the default and is reported, so the
+// server always receives a well-typed object (it still validates on its side).
+
+export const SECTION = 'keras-migrate';
+export const BACKENDS = ['tensorflow', 'jax', 'torch'] as const;
+export type Backend = (typeof BACKENDS)[number];
+export const LOG_LEVELS = ['error', 'warning', 'info', 'debug'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface ServerSettings {
+  select: string[];
+  ignore: string[];
+  perFileIgnores: Record<string, string[]>;
+  exclude: string[];
+  targetBackends: Backend[];
+  kerasVersion: string;
+  unsafeFixes: boolean;
+  logLevel: LogLevel;
+  debounceMs: number;
+}
+
+export const DEFAULTS: ServerSettings = {
+  select: [],
+  ignore: [],
+  perFileIgnores: {},
+  exclude: [],
+  targetBackends: ['tensorflow'],
+  kerasVersion: '',
+  unsafeFixes: false,
+  logLevel: 'warning',
+  debounceMs: 150,
+};
+
+/** Reads one key below `keras-migrate.` (e.g. `"select"`); `vscode.WorkspaceConfiguration.get` fits. */
+export type ConfigGetter = (key: string) => unknown;
+
+/** Settings that only take effect when the server process restarts. */
+export const RESTART_KEYS = ['interpreter', 'logLevel'] as const;
+
+export interface Translation {
+  settings: ServerSettings;
+  /** Human-readable problems with the user's values (each fell back to the default). */
+  problems: string[];
+}
+
+const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
+
+export function translateSettings(get: ConfigGetter): Translation {
+  const problems: string[] = [];
+  const bad = (key: string, value: unknown, why: string) =>
+    problems.push(`keras-migrate.${key}: ${JSON.stringify(value)} ${why}; using the default`);
+
+  const strings = (key: 'select' | 'ignore' | 'exclude'): string[] => {
+    const v = get(key);
+    if (v === undefined || v === null) return [...DEFAULTS[key]];
+    if (!isStringArray(v)) {
+      bad(key, v, 'is not a list of strings');
+      return [...DEFAULTS[key]];
+    }
+    return v.map((s) => s.trim()).filter((s) => s.length > 0);
+  };
+
+  const perFileIgnores: Record<string, string[]> = {};
+  const pfi = get('perFileIgnores');
+  if (pfi !== undefined && pfi !== null) {
+    if (typeof pfi !== 'object' || Array.isArray(pfi)) {
+      bad('perFileIgnores', pfi, 'is not an object of glob -> rule codes');
+    } else {
+      for (const [glob, codes] of Object.entries(pfi as Record<string, unknown>)) {
+        if (isStringArray(codes)) perFileIgnores[glob] = [...codes];
+        else if (typeof codes === 'string') perFileIgnores[glob] = [codes];
+        else bad(`perFileIgnores["${glob}"]`, codes, 'is not a list of rule codes');
+      }
+    }
+  }
+
+  let targetBackends: Backend[] = [...DEFAULTS.targetBackends];
+  const tb = get('targetBackends');
+  if (tb !== undefined && tb !== null) {
+    const list = typeof tb === 'string' ? [tb] : tb;
+    if (!isStringArray(list)) {
+      bad('targetBackends', tb, 'is not a list of backends');
+    } else {
+      const known = list.filter((b): b is Backend => (BACKENDS as readonly string[]).includes(b));
+      const unknown = list.filter((b) => !(BACKENDS as readonly string[]).includes(b));
+      if (unknown.length) bad('targetBackends', unknown, `names no backend (${BACKENDS.join(', ')})`);
+      const unique = [...new Set(known)];
+      if (unique.length) targetBackends = unique;
+    }
+  }
+
+  let kerasVersion = DEFAULTS.kerasVersion;
+  const kv = get('kerasVersion');
+  if (typeof kv === 'string') kerasVersion = kv.trim();
+  else if (typeof kv === 'number') kerasVersion = String(kv);
+  else if (kv !== undefined && kv !== null) bad('kerasVersion', kv, 'is not a version string');
+
+  let unsafeFixes = DEFAULTS.unsafeFixes;
+  const uf = get('unsafeFixes');
+  if (typeof uf === 'boolean') unsafeFixes = uf;
+  else if (uf !== undefined && uf !== null) bad('unsafeFixes', uf, 'is not true or false');
+
+  let logLevel = DEFAULTS.logLevel;
+  const ll = get('logLevel');
+  if (typeof ll === 'string' && (LOG_LEVELS as readonly string[]).includes(ll.toLowerCase())) {
+    logLevel = ll.toLowerCase() as LogLevel;
+  } else if (ll !== undefined && ll !== null) bad('logLevel', ll, `is not one of ${LOG_LEVELS.join(', ')}`);
+
+  let debounceMs = DEFAULTS.debounceMs;
+  const dm = get('debounceMs');
+  if (typeof dm === 'number' && Number.isFinite(dm) && dm >= 0) debounceMs = Math.round(dm);
+  else if (dm !== undefined && dm !== null) bad('debounceMs', dm, 'is not a non-negative number');
+
+  return {
+    settings: {
+      select: strings('select'),
+      ignore: strings('ignore'),
+      perFileIgnores,
+      exclude: strings('exclude'),
+      targetBackends,
+      kerasVersion,
+      unsafeFixes,
+      logLevel,
+      debounceMs,
+    },
+    problems,
+  };
+}
+
+/** What the client sends as `initializationOptions`. */
+export function initializationOptions(get: ConfigGetter): { settings: ServerSettings } {
+  return { settings: translateSettings(get).settings };
+}
+
+/** True when a configuration change needs a server restart (interpreter, logLevel). */
+export function needsRestart(affects: (section: string) => boolean): boolean {
+  return RESTART_KEYS.some((k) => affects(`${SECTION}.${k}`));
+}
+
+/** Status-bar text for the target backends, e.g. `tensorflow` or `jax+torch`. */
+export function backendsLabel(backends: readonly string[]): string {
+  return backends.length ? backends.join('+') : DEFAULTS.targetBackends.join('+');
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Build the VS Code extension into a .vsix: type-check (tsc), bundle (esbuild -> out/extension.js,
+# the only code shipped), package with @vscode/vsce 3.9.2 (the last vsce that runs on node 20).
+#
+# Usage: scripts/build-vsix.sh [OUTPUT.vsix]   (default: out/keras-migrate-<version>.vsix, gitignored)
+# Env:   NPM_CACHE=/dir   use a private npm cache
+#
+# vsce packs from a staging folder holding only what ships (see .vscodeignore): packing from the
+# repository root makes vsce walk the virtual environments (.venv-keras is gigabytes), ~20 s per call.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+export npm_config_fund=false npm_config_audit=false npm_config_update_notifier=false
+[ -n "${NPM_CACHE:-}" ] && export npm_config_cache=$NPM_CACHE
+version=$(node -p "require('./package.json').version")
+out=${1:-out/keras-migrate-$version.vsix}
+case $out in /*) ;; *) out=$root/$out ;; esac
+mkdir -p "$(dirname "$out")"
+
+# exactly the locked tools, when they are missing or the lock changed since the last `npm ci` here
+lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -x node_modules/.bin/vsce ] || [ ! -x node_modules/.bin/esbuild ] || [ ! -x node_modules/.bin/tsc ] \
+   || [ "$(cat node_modules/.keras-migrate-lock 2>/dev/null)" != "$lock_sum" ]; then
+  npm ci
+  echo "$lock_sum" > node_modules/.keras-migrate-lock
+fi
+npm run build   # tsc (type-check + unit-test build) and esbuild -> out/extension.js
+
+stage=$(mktemp -d "${TMPDIR:-/tmp}/keras-migrate-vsix.XXXXXX")
+trap 'rm -rf "$stage"' EXIT
+mkdir -p "$stage/out"
+cp out/extension.js "$stage/out/"
+cp LICENSE .vscodeignore "$stage/"
+[ -f README.md ] && cp README.md "$stage/"
+# the shipped manifest: no build scripts or dev tools (the bundle is already built)
+node -e '
+  const p = require("./package.json");
+  delete p.scripts; delete p.devDependencies; delete p.dependencies;
+  require("fs").writeFileSync(process.argv[1], JSON.stringify(p, null, 2) + "\n");
+' "$stage/package.json"
+(cd "$stage" && "$root/node_modules/.bin/vsce" package --no-dependencies --allow-missing-repository -o "$out" \
+  && "$root/node_modules/.bin/vsce" ls --no-dependencies > "$out.files.txt")
+echo "built $out ($(du -k "$out" | cut -f1) KiB); files:"; sed 's/^/  /' "$out.files.txt"
