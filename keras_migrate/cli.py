@@ -1,0 +1,512 @@
+"""``keras-migrate``: the command-line adapter.  Files, formats and exit codes live here;
+analysis lives in the engine (through ``keras_migrate.service``).
+
+Exit codes: 0 clean, 1 findings (or changes with ``fix --diff``), 2 usage, config or I/O error.
+"""
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional, Sequence
+
+from . import __version__
+from .config import BACKENDS, Config, ConfigError, config_for, is_excluded, load_pyproject, rule_enabled
+from .discovery import iter_files
+from .engine.model import Applicability, Finding
+from .engine.notebook import NotebookError
+from .engine.source import DecodeError, decode_source
+from .service import Linter, registry
+
+DOCS_URL = "https://github.com/keras-migrate/keras-migrate/blob/main/docs/rules.md"
+
+
+# -- results --------------------------------------------------------------------------------------
+@dataclass
+class Item:
+    path: str
+    finding: Finding
+    line: int          # 1-based
+    col: int           # 1-based, code points
+    end_line: int
+    end_col: int
+    cell: Optional[int] = None   # 1-based notebook cell number
+    utf16: tuple[int, int] = (0, 0)  # 1-based start/end columns in UTF-16 code units (SARIF)
+
+
+@dataclass
+class Report:
+    items: list[Item] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)       # I/O and config problems (exit 2)
+    unparsable: list[str] = field(default_factory=list)   # files that could not be analysed
+    files: int = 0
+
+
+def _utf16_col(line_text: str, col: int) -> int:
+    return len(line_text[:col].encode("utf-16-le")) // 2
+
+
+def _items_for_text(path: str, text: str, findings: Sequence[Finding], cell: Optional[int] = None,
+                    base_line: int = 0) -> list[Item]:
+    lines = text.splitlines() or [""]
+    out = []
+    for f in findings:
+        s, e = f.range.start, f.range.end
+        sl = lines[s.line] if s.line < len(lines) else ""
+        el = lines[e.line] if e.line < len(lines) else ""
+        out.append(Item(path, f, s.line + 1 - base_line, s.col + 1, e.line + 1 - base_line, e.col + 1, cell,
+                        (_utf16_col(sl, s.col) + 1, _utf16_col(el, e.col) + 1)))
+    return out
+
+
+def read_text(path: Path) -> str:
+    return decode_source(path.read_bytes())
+
+
+def check_file(linter: Linter, path: Path, report: Report, text: Optional[str] = None) -> None:
+    display = str(path)
+    report.files += 1
+    try:
+        if text is None:
+            if path.suffix == ".ipynb":
+                text = path.read_text(encoding="utf-8")
+            else:
+                text = read_text(path)
+    except (OSError, DecodeError, UnicodeDecodeError) as exc:
+        report.errors.append(f"{display}: cannot read: {exc}")
+        return
+    if path.suffix == ".ipynb":
+        nr = linter.check_notebook(text, path)
+        if nr.error:
+            report.unparsable.append(f"{display}: {nr.error}")
+            return
+        if nr.result.error:
+            cell, line, col = nr.vsource.line_in_cell(nr.vsource.text and
+                                                      nr.result.source.offset(nr.result.error.line, 0)
+                                                      if nr.result.source else 0)
+            report.unparsable.append(f"{display}:cell {cell.key + 1}:{line + 1}:{nr.result.error.col + 1}: "
+                                     f"{nr.result.error.message}")
+            return
+        for f, key, line, col in nr.cell_findings():
+            cell = nr.vsource.locate(f.start)[0]
+            cell_lines = cell.text.splitlines() or [""]
+            _, eline, ecol = nr.vsource.line_in_cell(f.end)
+            sl = cell_lines[line] if line < len(cell_lines) else ""
+            el = cell_lines[eline] if eline < len(cell_lines) else ""
+            report.items.append(Item(display, f, line + 1, col + 1, eline + 1, ecol + 1, key + 1,
+                                     (_utf16_col(sl, col) + 1, _utf16_col(el, ecol) + 1)))
+        return
+    res = linter.check_source(text, path)
+    if res.error:
+        report.unparsable.append(f"{display}:{res.error.line + 1}:{res.error.col + 1}: {res.error.message}")
+        return
+    report.items.extend(_items_for_text(display, text, res.findings))
+
+
+# -- output formats -------------------------------------------------------------------------------
+def _fix_mark(f: Finding, unsafe: bool) -> str:
+    if f.fixable(unsafe):
+        return "[*] "
+    if f.has_fix and f.fix_applicability is Applicability.UNSAFE:
+        return "[-] "
+    return ""
+
+
+def _location(it: Item) -> str:
+    cell = f"cell {it.cell}:" if it.cell is not None else ""
+    return f"{it.path}:{cell}{it.line}:{it.col}"
+
+
+def format_text(report: Report, unsafe: bool, out) -> None:
+    for it in report.items:
+        f = it.finding
+        out.write(f"{_location(it)}: {f.code} {_fix_mark(f, unsafe)}{f.message}\n")
+    for u in report.unparsable:
+        out.write(f"{u}\n")
+    n = len(report.items)
+    fixable = sum(1 for it in report.items if it.finding.fixable(unsafe))
+    unsafe_only = sum(1 for it in report.items if it.finding.fixable(True) and not it.finding.fixable(unsafe))
+    files_with = len({it.path for it in report.items})
+    if n:
+        out.write(f"Found {n} finding{'s' * (n != 1)} in {files_with} file{'s' * (files_with != 1)} "
+                  f"({report.files} checked).\n")
+        if fixable:
+            out.write(f"[*] {fixable} fixable with `keras-migrate fix`"
+                      f"{' --unsafe-fixes' if unsafe else ''}.\n")
+        if unsafe_only:
+            out.write(f"[-] {unsafe_only} more fixable with `keras-migrate fix --unsafe-fixes` "
+                      f"(may change behaviour; review them).\n")
+    else:
+        out.write(f"All checks passed! ({report.files} file{'s' * (report.files != 1)} checked)\n")
+    if report.unparsable:
+        out.write(f"{len(report.unparsable)} file(s) could not be analysed.\n")
+
+
+def _json_item(it: Item) -> dict:
+    f = it.finding
+    d = {
+        "path": it.path,
+        "range": {"start": {"line": it.line, "column": it.col}, "end": {"line": it.end_line, "column": it.end_col}},
+        "code": f.code, "name": f.name, "message": f.message, "severity": f.severity.value,
+        "fix": ({"available": True, "applicability": f.fix_applicability.value, "title": f.fix_title}
+                if f.has_fix else {"available": False, "applicability": None, "title": None}),
+        "url": f"{DOCS_URL}#{f.code.lower()}-{f.name}",
+    }
+    if it.cell is not None:
+        d["cell"] = it.cell
+    return d
+
+
+def format_json(report: Report, out) -> None:
+    json.dump({"version": __version__, "files_checked": report.files,
+               "findings": [_json_item(it) for it in report.items],
+               "unparsable": report.unparsable, "errors": report.errors}, out, indent=2)
+    out.write("\n")
+
+
+_SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note", "hint": "note"}
+
+
+def sarif_log(report: Report, rules: Sequence[type]) -> dict:
+    used = sorted({it.finding.code for it in report.items})
+    by_code = {r.code: r for r in rules}
+    rule_objs = []
+    for code in used:
+        r = by_code.get(code)
+        if r is None:
+            continue
+        rule_objs.append({
+            "id": r.code, "name": r.name,
+            "shortDescription": {"text": r.summary() or r.message},
+            "fullDescription": {"text": r.doc_sections().get("What it does", r.summary())},
+            "helpUri": f"{DOCS_URL}#{r.anchor()}",
+            "help": {"text": r.doc(), "markdown": r.doc()},
+            "defaultConfiguration": {"level": _SARIF_LEVEL[r.severity.value]},
+            "properties": {"group": r.group.value, "fix": r.fix.value if r.fix else "guidance"},
+        })
+    index = {r["id"]: i for i, r in enumerate(rule_objs)}
+    results = []
+    for it in report.items:
+        f = it.finding
+        res = {
+            "ruleId": f.code, "level": _SARIF_LEVEL[f.severity.value],
+            "message": {"text": f.message},
+            "locations": [{"physicalLocation": {
+                "artifactLocation": {"uri": Path(it.path).as_posix()},
+                "region": {"startLine": it.line, "startColumn": it.utf16[0],
+                           "endLine": it.end_line, "endColumn": it.utf16[1]}}}],
+        }
+        if f.code in index:
+            res["ruleIndex"] = index[f.code]
+        if it.cell is not None:
+            res["properties"] = {"notebookCell": it.cell}
+        results.append(res)
+    return {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "keras-migrate", "version": __version__,
+                                "informationUri": "https://github.com/keras-migrate/keras-migrate",
+                                "rules": rule_objs}},
+            "columnKind": "utf16CodeUnits",
+            "results": results,
+        }],
+    }
+
+
+def format_github(report: Report, out) -> None:
+    level = {"error": "error", "warning": "warning", "info": "notice", "hint": "notice"}
+    for it in report.items:
+        f = it.finding
+        msg = f.message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        title = f"{f.code} ({f.name})" + (f" cell {it.cell}" if it.cell else "")
+        out.write(f"::{level[f.severity.value]} file={it.path},line={it.line},col={it.col},"
+                  f"endLine={it.end_line},endColumn={it.end_col},title={title}::{msg}\n")
+    for u in report.unparsable:
+        out.write(f"::error ::{u}\n")
+
+
+# -- commands -------------------------------------------------------------------------------------
+def _overrides(args) -> dict:
+    o = {}
+    if getattr(args, "select", None):
+        o["select"] = args.select.split(",")
+    if getattr(args, "ignore", None):
+        o["ignore"] = args.ignore.split(",")
+    if getattr(args, "target_backends", None):
+        o["target-backends"] = args.target_backends.split(",")
+    if getattr(args, "keras_version", None):
+        o["keras-version"] = args.keras_version
+    if getattr(args, "exclude", None):
+        o["exclude"] = args.exclude.split(",")
+    if getattr(args, "unsafe_fixes", False):
+        o["unsafe-fixes"] = True
+    return o
+
+
+def _config(args, anchor: Path) -> Config:
+    if getattr(args, "config", None):
+        cfg = load_pyproject(Path(args.config))
+        o = _overrides(args)
+        return cfg.merged(o, "command line") if o else cfg
+    return config_for(anchor, _overrides(args))
+
+
+def _targets(args) -> list[Path]:
+    return [Path(p) for p in (args.paths or ["."])]
+
+
+def cmd_check(args, out=sys.stdout, err=sys.stderr) -> int:
+    report = Report()
+    rules = registry()
+    if args.stdin_filename:
+        path = Path(args.stdin_filename)
+        cfg = _config(args, path.parent if str(path.parent) else Path("."))
+        check_file(Linter(cfg, rules), path, report, sys.stdin.read())
+    else:
+        for target in _targets(args):
+            if not target.exists():
+                report.errors.append(f"{target}: no such file or directory")
+                continue
+            cfg = _config(args, target)
+            linter = Linter(cfg, rules)
+            for f in iter_files([target], lambda p: is_excluded(cfg, p)):
+                check_file(linter, f, report)
+    if args.format == "json":
+        format_json(report, out)
+    elif args.format == "sarif":
+        json.dump(sarif_log(report, rules), out, indent=2)
+        out.write("\n")
+    elif args.format == "github":
+        format_github(report, out)
+    else:
+        format_text(report, getattr(args, "unsafe_fixes", False), out)
+    for e in report.errors:
+        err.write(f"error: {e}\n")
+    if report.errors:
+        return 2
+    return 1 if (report.items or report.unparsable) else 0
+
+
+def _write(path: Path, original_bytes: bytes, text: str) -> None:
+    bom = b"\xef\xbb\xbf" if original_bytes.startswith(b"\xef\xbb\xbf") else b""
+    path.write_bytes(bom + text.encode("utf-8"))
+
+
+def _diff(path: str, old: str, new: str, label: str = "") -> str:
+    name = f"{path}{label}"
+    return "".join(difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
+                                        fromfile=name, tofile=name))
+
+
+def cmd_fix(args, out=sys.stdout, err=sys.stderr) -> int:
+    rules = registry()
+    unsafe = bool(args.unsafe_fixes)
+    fixed_findings = 0
+    changed_files = 0
+    remaining = 0
+    errors: list[str] = []
+    problems: list[str] = []
+    if args.stdin_filename:
+        path = Path(args.stdin_filename)
+        cfg = _config(args, path.parent if str(path.parent) else Path("."))
+        text = sys.stdin.read()
+        outcome = Linter(cfg, rules).fix_source(text, path, unsafe)
+        out.write(_diff(str(path), text, outcome.text) if args.diff else outcome.text)
+        for p in outcome.failed:
+            err.write(f"{path}: {p}\n")
+        return 1 if (args.diff and outcome.text != text) else 0
+    for target in _targets(args):
+        if not target.exists():
+            errors.append(f"{target}: no such file or directory")
+            continue
+        cfg = _config(args, target)
+        linter = Linter(cfg, rules)
+        for path in iter_files([target], lambda p: is_excluded(cfg, p)):
+            try:
+                raw = path.read_bytes()
+                if path.suffix == ".ipynb":
+                    text = raw.decode("utf-8")
+                    new, outcome = linter.fix_notebook(text, path, unsafe)
+                else:
+                    text = decode_source(raw)
+                    outcome = linter.fix_source(text, path, unsafe)
+                    new = outcome.text
+            except (OSError, DecodeError, UnicodeDecodeError) as exc:
+                errors.append(f"{path}: cannot read: {exc}")
+                continue
+            except NotebookError as exc:
+                problems.append(f"{path}: {exc}")
+                continue
+            for p in outcome.failed:
+                problems.append(f"{path}: {p}")
+            if new != text:
+                changed_files += 1
+                fixed_findings += len(outcome.applied)
+                if args.diff:
+                    if path.suffix == ".ipynb":
+                        out.write(_notebook_diff(linter, path, text, new))
+                    else:
+                        out.write(_diff(str(path), text, new))
+                else:
+                    try:
+                        _write(path, raw, new)
+                    except OSError as exc:
+                        errors.append(f"{path}: cannot write: {exc}")
+                        continue
+            # what is left after fixing
+            rep = Report()
+            check_file(linter, path, rep, new)
+            remaining += len(rep.items)
+    for p in problems:
+        err.write(f"{p}\n")
+    verb = "Would fix" if args.diff else "Fixed"
+    summary = (f"{verb} {fixed_findings} finding{'s' * (fixed_findings != 1)} in {changed_files} "
+               f"file{'s' * (changed_files != 1)}; {remaining} remaining"
+               f"{' (some need --unsafe-fixes or a manual change)' if remaining else ''}.\n")
+    (err if args.diff else out).write(summary)
+    for e in errors:
+        err.write(f"error: {e}\n")
+    if errors:
+        return 2
+    if args.diff:
+        return 1 if changed_files else 0
+    return 1 if remaining else 0
+
+
+def _notebook_diff(linter: Linter, path: Path, old_raw: str, new_raw: str) -> str:
+    from .engine.notebook import code_cells, load_notebook
+    old = dict(code_cells(load_notebook(old_raw)))
+    new = dict(code_cells(load_notebook(new_raw)))
+    return "".join(_diff(str(path), old[i], new[i], f":cell {i + 1}") for i in old if old[i] != new.get(i, old[i]))
+
+
+def cmd_rules(args, out=sys.stdout, err=sys.stderr) -> int:
+    if args.coverage:
+        try:
+            from keras_migrate.rules.api.coverage import format_coverage
+        except ImportError:
+            err.write("error: the API coverage table is not available in this build\n")
+            return 2
+        out.write(format_coverage().rstrip() + "\n")
+        return 0
+    cfg = config_for(Path("."), _overrides(args))
+    rows = []
+    for r in registry():
+        fix = r.fix.value if r.fix else "guidance"
+        on = "on" if rule_enabled(r, cfg) else "off"
+        rows.append((r.code, r.name, r.group.value, fix, r.severity.value, on))
+    if args.format == "json":
+        json.dump([dict(zip(("code", "name", "group", "fix", "severity", "enabled"), row)) for row in rows], out,
+                  indent=2)
+        out.write("\n")
+        return 0
+    widths = [max(len(str(row[i])) for row in rows + [("code", "name", "group", "fix", "severity", "enabled")])
+              for i in range(6)]
+    header = ("code", "name", "group", "fix", "severity", "enabled")
+    for row in [header] + rows:
+        out.write("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() + "\n")
+    return 0
+
+
+def cmd_rule(args, out=sys.stdout, err=sys.stderr) -> int:
+    from keras_migrate.rules import rule_by_code
+    r = rule_by_code(args.code)
+    if r is None:
+        err.write(f"error: no rule {args.code!r} (see `keras-migrate rules`)\n")
+        return 2
+    out.write(f"# {r.code} {r.name}\n\n")
+    out.write(f"Group: {r.group.value}. Severity: {r.severity.value}. "
+              f"Fix: {r.fix.value if r.fix else 'guidance only'}."
+              f"{' Off by default.' if not r.default_enabled else ''}"
+              f"{f' Breaks on Keras {r.keras_versions[0]} to before {r.keras_versions[1]}.' if r.keras_versions and r.keras_versions[1] else ''}\n\n")
+    out.write(r.doc() + "\n")
+    return 0
+
+
+# -- argument parsing -------------------------------------------------------------------------------
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("paths", nargs="*", help="files or directories (default: .)")
+    p.add_argument("--select", help="rule codes or prefixes to enable, comma-separated (e.g. K1,K501)")
+    p.add_argument("--ignore", help="rule codes or prefixes to disable, comma-separated")
+    p.add_argument("--target-backends", help=f"comma-separated: {', '.join(BACKENDS)}")
+    p.add_argument("--keras-version", help="the Keras 3 release the code will run on (e.g. 3.15.1)")
+    p.add_argument("--exclude", help="glob patterns to skip, comma-separated")
+    p.add_argument("--config", help="path to a pyproject.toml to use")
+    p.add_argument("--stdin-filename", help="read the source from stdin, reporting it under this name")
+    p.add_argument("--unsafe-fixes", action="store_true", help="include fixes that may change behaviour")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="keras-migrate",
+                                     description="Find and fix Keras 2 code for multi-backend Keras 3.")
+    parser.add_argument("--version", action="version", version=f"keras-migrate {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    c = sub.add_parser("check", help="report Keras 2 patterns")
+    _common(c)
+    c.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text")
+    c.set_defaults(func=cmd_check)
+    f = sub.add_parser("fix", help="apply fixes in place (safe ones; --unsafe-fixes for all)")
+    _common(f)
+    f.add_argument("--diff", action="store_true", help="print a unified diff and write nothing")
+    f.set_defaults(func=cmd_fix)
+    r = sub.add_parser("rules", help="list every rule")
+    r.add_argument("--format", choices=("text", "json"), default="text")
+    r.add_argument("--coverage", action="store_true", help="how much of the Keras 2 API the data covers")
+    r.add_argument("--target-backends")
+    r.add_argument("--keras-version")
+    r.set_defaults(func=cmd_rules)
+    d = sub.add_parser("rule", help="print a rule's documentation")
+    d.add_argument("code")
+    d.set_defaults(func=cmd_rule)
+    s = sub.add_parser("server", help="start the language server (stdio by default)")
+    try:
+        from keras_migrate.server import main as server_main
+        server_main.add_arguments(s)
+        s.set_defaults(func=lambda a: server_main.main(a))
+    except ImportError:
+        s.set_defaults(func=lambda a: _unavailable("server"))
+    run = sub.add_parser("run", help="run a file on a Keras backend (jax, torch, tensorflow, all)")
+    try:
+        from keras_migrate.runner import cli as runner_cli
+        runner_cli.add_arguments(run)
+        run.set_defaults(func=lambda a: runner_cli.main(a))
+    except ImportError:
+        run.set_defaults(func=lambda a: _unavailable("run"))
+    return parser
+
+
+def _unavailable(what: str) -> int:
+    sys.stderr.write(f"error: `{what}` is not available in this installation\n")
+    return 2
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    extra: list[str] = []
+    if "--" in argv and argv and argv[0] == "run":
+        i = argv.index("--")
+        argv, extra = argv[:i], argv[i + 1:]
+    args = parser.parse_args(argv)
+    if extra:
+        args.program_args = extra
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
