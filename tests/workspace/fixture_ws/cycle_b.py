@@ -1,0 +1,5 @@
+from cycle_a import A
+
+
+class B(A):
+    pass
