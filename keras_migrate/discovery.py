@@ -26,7 +26,10 @@ def _gitignore(d: Path) -> Optional[pathspec.PathSpec]:
         lines = f.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None
-    return pathspec.PathSpec.from_lines("gitwildmatch", lines)
+    try:
+        return pathspec.GitIgnoreSpec.from_lines(lines)
+    except Exception:  # a broken .gitignore must not stop the walk
+        return None
 
 
 def iter_files(paths: list[Path], is_excluded=None) -> Iterator[Path]:

@@ -2,7 +2,7 @@
 
 Cells are analysed together, in order, so names and imports from earlier cells resolve in
 later ones.  Masking keeps every offset identical (a magic or shell line becomes
-``pass#...``, or ``#...`` when too short), so positions map back to a cell exactly.
+a comment ``#...`` of the same length), so positions map back to a cell exactly.
 Fixes are split back into per-cell edits; outputs and metadata are never touched.
 """
 from __future__ import annotations
@@ -34,7 +34,7 @@ def mask_magics(src: str) -> str:
         if stripped and (cell_magic or _is_magic(stripped)):
             indent = len(body) - len(body.lstrip())
             content = body[indent:]
-            content = "pass#" + content[5:] if len(content) >= 5 else "#" + content[1:]
+            content = "#" + content[1:]
             body = body[:indent] + content
         out.append(body + ending)
     return "".join(out)
@@ -98,6 +98,11 @@ class VirtualSource:
                 if prev.text and not prev.text.endswith("\n"):
                     new_text = "\n" + new_text.rstrip("\n")
             local_end = local_start + (e.end - e.start)
+            if local_end == len(cell.text) + 1 and not cell.text.endswith("\n"):
+                # the edit takes the line break we added after the cell: keep the cell's own end
+                local_end = len(cell.text)
+                if new_text.endswith("\n"):
+                    new_text = new_text[:-1]
             if local_end > len(cell.text):
                 return None
             out.setdefault(cell.position, []).append(Edit(local_start, local_end, new_text))
