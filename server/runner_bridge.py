@@ -1,0 +1,491 @@
+"""The backend runner's LSP commands (``workspace/executeCommand``).
+
+Thin wiring over :mod:`keras_migrate.runner`; ``register(ls)`` adds four commands:
+
+``keras-migrate.run`` ``[{uri, backend, device, args, text?, workDoneToken?, python?}]``
+    Runs the file on ``backend`` (``jax``, ``torch``, ``tensorflow`` or ``all``) and
+    ``device`` (``{"kind": "gpu", "index": N}`` or ``{"kind": "cpu"}``) with ``args`` as
+    its ``sys.argv[1:]``. With ``text`` (an unsaved buffer) a temporary copy runs in the
+    same folder and is deleted afterwards; tracebacks point at the real file. Replies
+    when done with ``{runId, results: [{backend, device, exitCode, wallTime,
+    firstErrorLine, kerasBackend, devices, status, ...}], matrixMarkdown, problems}``.
+    While it runs the server sends ``keras-migrate/runStarted`` ``{runId, backends,
+    device}`` first, then ``keras-migrate/runOutput`` ``{runId, backend, stream, text}``
+    as the program prints, and ``$/progress`` for ``workDoneToken`` (pygls does not hand
+    a command the request's own ``workDoneToken``, so the client passes it in the
+    argument object). Cancelling the request or the progress ends the run too.
+    The interpreter: ``python`` if given, else the server's ``runInterpreter`` setting
+    (``ls.km_settings``), else the server's own interpreter.
+``keras-migrate.runCancel`` ``[{runId}]``
+    Ends the run's whole process tree and skips the backends still to come.
+    Replies ``{cancelled: bool}``.
+``keras-migrate.listDevices``
+    Replies ``{gpus: [{index, name, memoryUsed, memoryTotal}], error?}``.
+``keras-migrate.checkEnvironment`` ``[{backend, uri?, python?}]``
+    Replies ``{ok, problems: [str], python, kerasVersion, backendVersions}``.
+
+A failed run puts a diagnostic (source ``keras-migrate run``) on the deepest traceback
+frame in the workspace, through ``ls.extra_diagnostics[uri]`` and ``ls.republish(uri)``;
+the next run that executes clears it, and :func:`drop_stale_run_diagnostics` (called by
+the server on ``didChange``) drops one whose line was edited. Runs are refused while the
+workspace is untrusted (``ls.km_trusted`` is False). Nothing here is ever called from the
+analysis path: only an explicit command starts a program.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from contextlib import nullcontext
+from typing import Any
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams, JsonRpcInvalidRequest
+from pygls.uris import from_fs_path, to_fs_path
+
+from keras_migrate.runner import (
+    BACKENDS,
+    Device,
+    RunResult,
+    RunSession,
+    check_environment,
+    format_markdown,
+    list_gpus,
+    temporary_copy,
+)
+from keras_migrate.runner.environment import Problem
+
+SOURCE = "keras-migrate run"
+CMD_RUN = "keras-migrate.run"
+CMD_CANCEL = "keras-migrate.runCancel"
+CMD_LIST_DEVICES = "keras-migrate.listDevices"
+CMD_CHECK = "keras-migrate.checkEnvironment"
+NOTIFY_STARTED = "keras-migrate/runStarted"
+NOTIFY_OUTPUT = "keras-migrate/runOutput"
+_FLUSH_S = 0.05
+_MAX_CHUNK = 64 * 1024
+
+
+def _arg(args: tuple, name: str) -> dict:
+    if not args or not isinstance(args[0], dict):
+        raise JsonRpcInvalidParams(f"{name} takes one argument object")
+    return args[0]
+
+
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+class _OutputPump:
+    """Collects output from the reader threads; the event loop sends it in batches."""
+
+    def __init__(self, send):
+        self._send = send
+        self._lock = threading.Lock()
+        self._items: list[tuple[str, str, str]] = []
+
+    def put(self, backend: str, stream: str, text: str) -> None:
+        with self._lock:
+            self._items.append((backend, stream, text))
+
+    def drain(self) -> None:
+        with self._lock:
+            items, self._items = self._items, []
+        batch: list[list[str]] = []
+        for backend, stream, text in items:
+            if batch and batch[-1][0] == backend and batch[-1][1] == stream and len(batch[-1][2]) < _MAX_CHUNK:
+                batch[-1][2] += text
+            else:
+                batch.append([backend, stream, text])
+        for backend, stream, text in batch:
+            self._send(backend, stream, text)
+
+
+class RunnerBridge:
+    """The runner's state inside one language server: running sessions, diagnostics."""
+
+    def __init__(self, ls: Any):
+        self.ls = ls
+        self.sessions: dict[str, RunSession] = {}
+        self._owned: dict[str, set[str]] = {}  # run file uri -> uris holding its diagnostics
+
+    # -- settings -----------------------------------------------------------------------
+    def interpreter(self, override: str | None = None) -> str | None:
+        if override:
+            return override
+        settings = getattr(self.ls, "km_settings", None)
+        for name in ("run_interpreter", "runInterpreter"):
+            value = settings.get(name) if isinstance(settings, dict) else getattr(settings, name, None)
+            if isinstance(value, str) and value.strip():
+                return os.path.expanduser(value.strip())
+        return None  # the runner falls back to sys.executable
+
+    def roots(self) -> list[str]:
+        roots: list[str] = []
+        workspace = getattr(self.ls, "workspace", None)
+        try:
+            folders = getattr(workspace, "folders", None) or {}
+            for folder in folders.values():
+                path = to_fs_path(folder.uri)
+                if path:
+                    roots.append(path)
+            root = getattr(workspace, "root_path", None)
+            if root and root not in roots:
+                roots.append(root)
+        except Exception:  # no workspace yet: the file's own folder is used
+            pass
+        return roots
+
+    # -- notifications ------------------------------------------------------------------
+    def _notify(self, method: str, params: dict) -> None:
+        try:
+            self.ls.protocol.notify(method, params)
+        except Exception:
+            pass
+
+    # -- commands -----------------------------------------------------------------------
+    async def run(self, *args: Any) -> dict:
+        if getattr(self.ls, "km_trusted", True) is False:
+            raise JsonRpcInvalidRequest(
+                "keras-migrate will not run code in an untrusted workspace; trust the workspace first"
+            )
+        spec = _arg(args, CMD_RUN)
+        uri = spec.get("uri")
+        if not isinstance(uri, str) or not uri:
+            raise JsonRpcInvalidParams("keras-migrate.run needs a 'uri'")
+        backend = spec.get("backend", "all")
+        if backend not in (*BACKENDS, "all"):
+            raise JsonRpcInvalidParams(
+                f"unknown backend {backend!r}: choose one of {', '.join(BACKENDS)} or all"
+            )
+        try:
+            device = Device.from_json(spec.get("device"))
+        except (TypeError, ValueError) as exc:
+            raise JsonRpcInvalidParams(f"bad device: {exc}") from None
+        program_args = spec.get("args") or []
+        if not isinstance(program_args, list) or not all(isinstance(a, str) for a in program_args):
+            raise JsonRpcInvalidParams("'args' must be a list of strings")
+        text = spec.get("text")
+        if text is not None and not isinstance(text, str):
+            raise JsonRpcInvalidParams("'text' must be a string")
+        path = to_fs_path(uri) if uri.startswith("file:") else None
+        if path is None:
+            raise JsonRpcInvalidParams(f"can only run files on disk, not {uri}")
+        if text is None and not os.path.isfile(path):
+            raise JsonRpcInvalidParams(f"no such file: {path}")
+
+        loop = asyncio.get_running_loop()
+        session = RunSession(
+            file=path,
+            backend=backend,
+            device=device,
+            python=self.interpreter(spec.get("python")),
+            args=list(program_args),
+            roots=self.roots(),
+            cwd=os.path.dirname(path),
+        )
+        run_id = session.run_id
+        self.sessions[run_id] = session
+        token = spec.get("workDoneToken")
+        temp_path: list[str] = []
+
+        def send_output(backend_name: str, stream: str, chunk: str) -> None:
+            for temp in temp_path:
+                chunk = chunk.replace(temp, path)
+            self._notify(
+                NOTIFY_OUTPUT,
+                {"runId": run_id, "backend": backend_name, "stream": stream, "text": chunk},
+            )
+
+        pump = _OutputPump(send_output)
+        session.on_output = pump.put
+
+        def on_event(event: str, backend_name: str, payload: object) -> None:
+            if event == "start" and token is not None:
+                n = session.backends.index(backend_name) + 1
+                loop.call_soon_threadsafe(
+                    self._progress_report, token,
+                    f"{backend_name} on {device.label()} ({n}/{len(session.backends)})",
+                    int(100 * (n - 1) / len(session.backends)),
+                )
+
+        session.on_event = on_event
+        self._notify(
+            NOTIFY_STARTED,
+            {"runId": run_id, "backends": list(session.backends), "device": device.to_json(),
+             "uri": uri},
+        )
+        if token is not None:
+            self._progress_begin(token, session)
+
+        problems: list[str] = []
+        results: list[RunResult] = []
+        try:
+            gpu_problem = await self._check_gpu(device)
+            with (temporary_copy(path, text) if text is not None else nullcontext(path)) as run_path:
+                if run_path != path:
+                    temp_path.append(run_path)
+                    session.file = run_path
+                    session.display_file = path
+                report = await loop.run_in_executor(None, session.check)
+                if gpu_problem is not None:
+                    report.problems.append(gpu_problem)
+                problems = [p.text() for p in report.problems]
+                work = loop.run_in_executor(None, session.run)
+                try:
+                    while True:
+                        done, _ = await asyncio.wait({work}, timeout=_FLUSH_S)
+                        pump.drain()
+                        if done:
+                            break
+                except asyncio.CancelledError:  # $/cancelRequest or the client going away
+                    await loop.run_in_executor(None, session.cancel)
+                    await asyncio.wait({work})
+                    pump.drain()
+                    raise
+                results = work.result()
+                pump.drain()
+        finally:
+            self.sessions.pop(run_id, None)
+            if token is not None:
+                self._progress_end(token, results)
+
+        if any(not r.cancelled and r.not_run is None for r in results):
+            self._publish_run_diagnostics(uri, path, text, results)
+        return {
+            "runId": run_id,
+            "results": [r.to_json() for r in results],
+            "matrixMarkdown": format_markdown(results),
+            "problems": problems,
+            "ok": bool(results) and all(r.ok for r in results),
+        }
+
+    async def _check_gpu(self, device: Device) -> Problem | None:
+        if device.kind != "gpu":
+            return None
+        listing = await asyncio.get_running_loop().run_in_executor(None, list_gpus)
+        if listing.error:
+            return Problem(f"GPU {device.index} was chosen, but {listing.error}")
+        if listing.find(device.index) is None:
+            have = "; ".join(g.label() for g in listing.gpus)
+            return Problem(f"there is no GPU {device.index}; GPUs here: {have}; or run on the CPU")
+        return None
+
+    async def cancel(self, *args: Any) -> dict:
+        spec = _arg(args, CMD_CANCEL)
+        session = self.sessions.get(str(spec.get("runId")))
+        if session is None:
+            return {"cancelled": False}
+        await asyncio.get_running_loop().run_in_executor(None, session.cancel)
+        return {"cancelled": True}
+
+    async def list_devices(self, *args: Any) -> dict:
+        listing = await asyncio.get_running_loop().run_in_executor(None, list_gpus)
+        return listing.to_json()
+
+    async def check(self, *args: Any) -> dict:
+        spec = args[0] if args and isinstance(args[0], dict) else {}
+        backend = spec.get("backend", "all")
+        if backend not in (*BACKENDS, "all"):
+            raise JsonRpcInvalidParams(
+                f"unknown backend {backend!r}: choose one of {', '.join(BACKENDS)} or all"
+            )
+        cwd = None
+        if isinstance(spec.get("uri"), str) and spec["uri"].startswith("file:"):
+            cwd = os.path.dirname(to_fs_path(spec["uri"]) or "") or None
+        python = self.interpreter(spec.get("python"))
+        report = await asyncio.get_running_loop().run_in_executor(
+            None, lambda: check_environment(python, backend, cwd=cwd)
+        )
+        return report.to_json()
+
+    # -- progress -----------------------------------------------------------------------
+    def _progress_begin(self, token, session: RunSession) -> None:
+        try:
+            progress = self.ls.work_done_progress
+            progress.begin(
+                token,
+                types.WorkDoneProgressBegin(
+                    title="Keras Migrate: run",
+                    message=f"{os.path.basename(session.file)} on {', '.join(session.backends)}",
+                    cancellable=True,
+                    percentage=0,
+                ),
+            )
+            future = progress.tokens.get(token)
+            if future is not None:
+                future.add_done_callback(
+                    lambda f: f.cancelled() and threading.Thread(target=session.cancel, daemon=True).start()
+                )
+        except Exception:
+            pass
+
+    def _progress_report(self, token, message: str, percentage: int) -> None:
+        try:
+            self.ls.work_done_progress.report(
+                token, types.WorkDoneProgressReport(message=message, percentage=percentage)
+            )
+        except Exception:
+            pass
+
+    def _progress_end(self, token, results: list[RunResult]) -> None:
+        summary = ", ".join(f"{r.backend}: {r.status}" for r in results) or "not run"
+        try:
+            self.ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=summary))
+        except Exception:
+            pass
+        try:
+            self.ls.work_done_progress.tokens.pop(token, None)
+        except Exception:
+            pass
+
+    # -- diagnostics --------------------------------------------------------------------
+    def _line_text(self, uri: str, path: str, run_path: str, text: str | None, line: int) -> str:
+        source = None
+        if text is not None and os.path.abspath(path) == os.path.abspath(run_path):
+            source = text
+        if source is None:
+            try:
+                doc = self.ls.workspace.text_documents.get(uri)
+                source = doc.source if doc is not None else None
+            except Exception:
+                source = None
+        if source is None:
+            try:
+                with open(path, encoding="utf-8", errors="replace") as f:
+                    source = f.read()
+            except OSError:
+                return ""
+        lines = source.splitlines()
+        return lines[line] if 0 <= line < len(lines) else ""
+
+    def _publish_run_diagnostics(self, uri: str, path: str, text: str | None,
+                                 results: list[RunResult]) -> None:
+        grouped: dict[tuple[str, int, str], list[str]] = {}
+        for r in results:
+            loc = r.error_location
+            if loc is None:
+                continue
+            message = loc.message
+            prefix = f"{r.backend}: "
+            if message.startswith(prefix):
+                message = message[len(prefix):]
+            grouped.setdefault((loc.path, loc.line, message), []).append(r.backend)
+        new: dict[str, list[types.Diagnostic]] = {}
+        for (loc_path, line, message), backends in grouped.items():
+            same = os.path.abspath(loc_path) == os.path.abspath(path)
+            target = uri if same else from_fs_path(loc_path)
+            line0 = max(line - 1, 0)
+            line_text = self._line_text(target, loc_path, path, text if same else None, line0)
+            start = len(line_text) - len(line_text.lstrip())
+            diag = types.Diagnostic(
+                range=types.Range(
+                    start=types.Position(line=line0, character=_utf16_len(line_text[:start])),
+                    end=types.Position(line=line0, character=_utf16_len(line_text)),
+                ),
+                message=f"{', '.join(backends)}: {message}",
+                severity=types.DiagnosticSeverity.Error,
+                source=SOURCE,
+                data={"backends": backends, "lineText": line_text},
+            )
+            new.setdefault(target, []).append(diag)
+        store = self._store()
+        touched = set(self._owned.get(uri, set())) | set(new)
+        for target in touched:
+            kept = [d for d in store.get(target, []) if getattr(d, "source", None) != SOURCE]
+            kept.extend(new.get(target, []))
+            if kept:
+                store[target] = kept
+            else:
+                store.pop(target, None)
+        self._owned[uri] = set(new)
+        for target in touched:
+            self._republish(target)
+
+    def _store(self) -> dict:
+        store = getattr(self.ls, "extra_diagnostics", None)
+        if store is None:
+            store = {}
+            try:
+                self.ls.extra_diagnostics = store
+            except Exception:
+                pass
+        return store
+
+    def _republish(self, uri: str) -> None:
+        if hasattr(self.ls, "republish"):
+            self.ls.republish(uri)
+            return
+        # Until the server merges extra_diagnostics itself, publish the run's alone.
+        try:
+            self.ls.text_document_publish_diagnostics(
+                types.PublishDiagnosticsParams(uri=uri, diagnostics=list(self._store().get(uri, [])))
+            )
+        except Exception:
+            pass
+
+    def drop_stale(self, uri: str, source: str | None = None) -> bool:
+        """Drop this uri's run diagnostics whose line no longer reads as it did."""
+        store = self._store()
+        diags = store.get(uri)
+        if not diags:
+            return False
+        if source is None:
+            try:
+                source = self.ls.workspace.get_text_document(uri).source
+            except Exception:
+                return False
+        lines = source.splitlines()
+        kept = []
+        for d in diags:
+            if getattr(d, "source", None) == SOURCE:
+                data = d.data if isinstance(d.data, dict) else {}
+                line = d.range.start.line
+                now = lines[line] if line < len(lines) else None
+                if now != data.get("lineText"):
+                    continue
+            kept.append(d)
+        if len(kept) == len(diags):
+            return False
+        if kept:
+            store[uri] = kept
+        else:
+            store.pop(uri, None)
+        return True
+
+
+def register(ls: Any) -> RunnerBridge:
+    """Register the runner's commands on ``ls`` (a ``pygls.lsp.server.LanguageServer``)."""
+    bridge = RunnerBridge(ls)
+    ls.km_runner = bridge
+    server = ls
+
+    # pygls injects the server as the first parameter when it is named ``ls``; the
+    # command's JSON arguments arrive, unconverted, in ``*args``.
+    @server.command(CMD_RUN)
+    async def run(ls, *args):
+        return await bridge.run(*args)
+
+    @server.command(CMD_CANCEL)
+    async def run_cancel(ls, *args):
+        return await bridge.cancel(*args)
+
+    @server.command(CMD_LIST_DEVICES)
+    async def list_devices(ls, *args):
+        return await bridge.list_devices(*args)
+
+    @server.command(CMD_CHECK)
+    async def check_environment_(ls, *args):
+        return await bridge.check(*args)
+
+    return bridge
+
+
+def drop_stale_run_diagnostics(ls: Any, uri: str, source: str | None = None) -> bool:
+    """For the server's ``didChange``: drop run diagnostics on lines that were edited.
+
+    Returns True when something was dropped (the caller then republishes ``uri``).
+    """
+    bridge = getattr(ls, "km_runner", None)
+    return bridge.drop_stale(uri, source) if bridge is not None else False
