@@ -1,0 +1,187 @@
+"""Private helpers of the K2xx rules: what a path expression ends with, how to rename its
+extension inside the literal, and which calls in a file save or load models/weights."""
+from __future__ import annotations
+
+import ast
+from typing import Optional
+
+from keras_migrate.engine.model import Edit
+from keras_migrate.rules.training._helpers import arg, kind_of, keyword, visible_values
+from keras_migrate.engine.knowledge import MODEL
+
+_JOIN_FUNCS = {"os.path.join", "posixpath.join", "ntpath.join", "pathlib.Path", "Path", "str",
+               "os.fspath", "pathlib.PurePath", "PurePath"}
+SAVE_MODEL_FUNCS = ("keras.models.save_model", "keras.saving.save_model")
+LOAD_MODEL_FUNCS = ("keras.models.load_model", "keras.saving.load_model")
+
+
+def _dotted(node: ast.AST) -> Optional[str]:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+def path_literal(ctx, expr: ast.AST, _depth: int = 0) -> Optional[ast.AST]:
+    """The string literal (``Constant`` or f-string) that ends a path expression:
+    ``"m.h5"``, ``f"{d}/m.h5"``, ``d + "/m.h5"``, ``Path(d) / "m.h5"``,
+    ``os.path.join(d, "m.h5")``, or a name assigned once from one of those."""
+    if _depth > 6 or expr is None:
+        return None
+    d = _depth + 1
+    if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
+        return expr
+    if isinstance(expr, ast.JoinedStr):
+        return expr
+    if isinstance(expr, ast.BinOp) and isinstance(expr.op, (ast.Add, ast.Div)):
+        return path_literal(ctx, expr.right, d)
+    if isinstance(expr, ast.Call) and expr.args and not expr.keywords:
+        name = _dotted(expr.func)
+        if name in _JOIN_FUNCS and not isinstance(expr.args[-1], ast.Starred):
+            return path_literal(ctx, expr.args[-1], d)
+        return None
+    if isinstance(expr, ast.Name):
+        values = visible_values(ctx, expr)
+        if len(values) == 1:
+            return path_literal(ctx, values[0], d)
+    return None
+
+
+def path_tail(ctx, expr: ast.AST) -> Optional[str]:
+    """The known ending of a path expression's value, or None when it is not known
+    (an f-string ending in ``{...}``, a variable, a call)."""
+    lit = path_literal(ctx, expr)
+    if isinstance(lit, ast.Constant):
+        return lit.value
+    if isinstance(lit, ast.JoinedStr) and lit.values and isinstance(lit.values[-1], ast.Constant):
+        return str(lit.values[-1].value)
+    return None
+
+
+def path_text(ctx, expr: ast.AST) -> Optional[str]:
+    """The whole value when the path is one plain string literal (directly or via a name)."""
+    lit = path_literal(ctx, expr)
+    if isinstance(lit, ast.Constant) and (lit is expr or isinstance(expr, ast.Name)):
+        return lit.value
+    return None
+
+
+def _quote(seg: str) -> Optional[str]:
+    for q in ('"""', "'''", '"', "'"):
+        if seg.endswith(q) and len(seg) >= 2 * len(q):
+            return q
+    return None
+
+
+def rename_tail(ctx, lit: ast.AST, old: str, new: str) -> Optional[Edit]:
+    """Edit the end of a string literal: replace a trailing ``old`` with ``new`` (or append
+    ``new`` when ``old`` is empty), quotes, prefixes and formatting kept."""
+    seg = ctx.segment(lit)
+    q = _quote(seg)
+    if q is None:
+        return None
+    start, end = ctx.span(lit)
+    body_end = end - len(q)
+    body = ctx.text[start:body_end]
+    if old:
+        if not body.endswith(old):
+            return None
+        return Edit(body_end - len(old), body_end, new)
+    if body.endswith("\\"):
+        return None
+    return Edit(body_end, body_end, new)
+
+
+def model_receiver_known(ctx, recv: ast.AST) -> bool:
+    return kind_of(ctx, recv) == MODEL
+
+
+def full_model_saves(ctx) -> list[tuple[ast.Call, ast.AST]]:
+    """(call, path expression) of every full-model save of a Keras model in the file:
+    ``model.save(p)`` and ``keras.models.save_model(model, p)``."""
+    cache = getattr(ctx, "_km_saves", None)
+    if cache is not None:
+        return cache
+    out = []
+    for call in ctx.nodes(ast.Call):
+        f = call.func
+        if isinstance(f, ast.Attribute) and f.attr == "save":
+            if ctx.qualname(f) is None and model_receiver_known(ctx, f.value):
+                p = arg(call, 0, "filepath")
+                if p is not None:
+                    out.append((call, p))
+        else:
+            q = ctx.qualname(f)
+            if q in SAVE_MODEL_FUNCS:
+                p = arg(call, 1, "filepath")
+                if p is not None:
+                    out.append((call, p))
+    ctx._km_saves = out
+    return out
+
+
+def saves_full_model(ctx) -> bool:
+    """True when the file saves a whole model: ``model.save``, ``save_model`` or a
+    ``ModelCheckpoint`` that is not weights-only."""
+    if full_model_saves(ctx):
+        return True
+    for call in ctx.nodes(ast.Call):
+        if ctx.qualname(call.func) == "keras.callbacks.ModelCheckpoint":
+            kw = keyword(call, "save_weights_only")
+            if kw is None or not (isinstance(kw.value, ast.Constant) and kw.value.value is True):
+                return True
+    return False
+
+
+def savedmodel_suffix_fix(tail: str) -> tuple[str, str]:
+    """(old, new) text at the end of a path to turn it into a ``.keras`` file."""
+    for ext in (".tf", ".pb", ".savedmodel"):
+        if tail.endswith(ext):
+            return ext, ".keras"
+    return "", ".keras"
+
+
+def weights_suffix_fix(tail: str) -> tuple[str, str]:
+    """(old, new) text at the end of a path to turn it into a ``.weights.h5`` file."""
+    if tail.endswith(".weights"):
+        return "", ".h5"
+    for ext in (".h5", ".hdf5", ".ckpt", ".tf", ".weights.hdf5"):
+        if tail.endswith(ext):
+            if ext == ".hdf5" and tail.endswith(".weights.hdf5"):
+                return ".weights.hdf5", ".weights.h5"
+            return ext, ".weights.h5"
+    return "", ".weights.h5"
+
+
+def rewrite_call(ctx, call: ast.Call, edits: list[Edit], drop: tuple[str, ...] = ()) -> list[Edit]:
+    """Compose edits that touch one call: those inside the call's span are applied to its
+    text, then keyword arguments named in ``drop`` are removed (commas handled); edits outside
+    the call are returned unchanged.  One non-overlapping edit list comes back."""
+    import libcst as cst
+
+    start, end = ctx.span(call)
+    inner = [e for e in edits if start <= e.start and e.end <= end]
+    outer = [e for e in edits if e not in inner]
+    text = ctx.text[start:end]
+    for e in sorted(inner, key=lambda e: e.start, reverse=True):
+        text = text[:e.start - start] + e.new_text + text[e.end - start:]
+    if drop:
+        wrapped = cst.parse_expression("(" + text + ")")
+        node = wrapped.with_changes(lpar=wrapped.lpar[1:], rpar=wrapped.rpar[:-1])
+        if isinstance(node, cst.Call):
+            args = list(node.args)
+            keep = [a for a in args if not (a.keyword is not None and a.keyword.value in drop)]
+            if keep and args[-1] not in keep:
+                keep[-1] = keep[-1].with_changes(comma=args[-1].comma)
+            text = cst.Module(body=[]).code_for_node(node.with_changes(args=keep))
+    if text == ctx.text[start:end]:
+        return outer
+    return outer + [Edit(start, end, text)]
+
+
+def has_ext(tail: Optional[str], exts) -> bool:
+    return tail is not None and tail.endswith(tuple(exts))

@@ -1,0 +1,282 @@
+"""K201 save-savedmodel."""
+from __future__ import annotations
+
+import ast
+
+from keras_migrate.engine.model import Applicability, Severity
+from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
+from keras_migrate.rules.saving._helpers import (
+    LOAD_MODEL_FUNCS, full_model_saves, has_ext, path_literal, path_tail, path_text, rename_tail,
+    rewrite_call, savedmodel_suffix_fix)
+from keras_migrate.rules.training._helpers import arg, keyword
+
+_MODEL_EXTS = (".keras", ".h5", ".hdf5")
+
+
+def _format_value(kw):
+    if kw is not None and isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str):
+        return kw.value.value.lower()
+    return None
+
+
+class SaveSavedmodel(Rule):
+    """Saves a whole model to a TensorFlow SavedModel (`model.save("dir")`, `save_format="tf"`).
+
+    ## What it does
+    Flags `model.save(path)` and `keras.models.save_model(model, path)` on a Keras model when
+    the path is known not to end in `.keras`, `.h5` or `.hdf5`, and any `save_format=`
+    argument. The receiver must be a known Keras model (built with `keras.Sequential`,
+    `keras.Model`, `load_model`, a subclass, or a function that returns one): an unrelated
+    object's `.save(...)` is never flagged. Paths held in variables or built by f-strings
+    ending in `{...}` are not flagged (their extension is unknown).
+
+    ## Why is this bad?
+    Keras 2 wrote a TensorFlow SavedModel directory for a path without an extension. Keras
+    3.15.1 raises on every backend: `ValueError: Invalid filepath extension for saving. Please
+    add either a .keras extension for the native Keras format (recommended) or a .h5
+    extension. Use model.export(filepath) if you want to export a SavedModel...`.
+    `save_format=` is deprecated: with a path that lacks `.keras`/`.h5` it raises
+    `ValueError: The save_format argument is deprecated in Keras 3...`; with one it only logs
+    a warning.
+
+    ## Example
+    ```python
+    model.save("my_model")
+    model.save("exported", save_format="tf")
+    ```
+
+    ## Use instead
+    ```python
+    model.save("my_model.keras")      # reload with keras.models.load_model
+    model.export("exported")          # a SavedModel for TF Serving / TFLite
+    ```
+
+    ## Fix safety
+    Unsafe. The path gains `.keras` (`.tf`/`.pb` endings are replaced): the artifact becomes
+    one `.keras` zip file instead of a SavedModel directory, so anything that reads the
+    directory (TF Serving, `tf.saved_model.load`) must change. `load_model` calls in the same
+    file that read the same literal path are renamed by the same fix, so they keep finding
+    the file. Where the code asked for `save_format="tf"` explicitly, the fix is
+    `model.export(path)` instead, which writes an inference-only SavedModel (works on the
+    TensorFlow and JAX backends, not torch; other arguments are dropped). `save_format="h5"`
+    becomes an `.h5` path. Dropping a `save_format` that matches the path's extension is safe.
+
+    ## References
+    - https://keras.io/guides/migrating_to_keras_3/#saving-a-model-in-the-tf-savedmodel-format
+    - https://keras.io/api/models/model_saving_apis/model_saving_and_loading/
+    - keras3-facts.md, "model.save() to SavedModel"
+    """
+
+    code = "K201"
+    name = "save-savedmodel"
+    message = "`{call}` writes a TF SavedModel in Keras 2; Keras 3 raises ValueError: save to a `.keras` file or use `model.export()`"
+    severity = Severity.ERROR
+    fix = Applicability.UNSAFE
+    requires = ("save",)
+
+    VALID = [
+        Valid("""
+            import keras
+            model = keras.Sequential([keras.layers.Dense(1)])
+            model.save("model.keras")
+            model.save("legacy.h5")
+            keras.models.save_model(model, "m.keras")
+        """),
+        # not a Keras model: numpy, a PIL-like image, a user's own class
+        Valid("""
+            import keras
+            import numpy as np
+            class Store:
+                def save(self, path):
+                    pass
+            np.save("array", [1, 2])
+            Store().save("somewhere")
+            img.save("picture")
+        """),
+        # unknown extension (variable, f-string ending in a placeholder): not flagged
+        Valid("""
+            import keras
+            def run(path, name):
+                model = keras.Sequential([keras.layers.Dense(1)])
+                model.save(path)
+                model.save(f"{path}/{name}")
+        """),
+        # a directory path string that is not a save
+        Valid("""
+            import keras
+            model = keras.Sequential([keras.layers.Dense(1)])
+            print("saved_model")
+            model.export("saved_model")
+        """),
+    ]
+    INVALID = [
+        Invalid(
+            """
+            import keras
+            model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+            model.save("my_model")
+            restored = keras.models.load_model("my_model")
+            RESULT = restored.count_params()
+            """,
+            fixed="""
+            import keras
+            model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+            model.save("my_model.keras")
+            restored = keras.models.load_model("my_model.keras")
+            RESULT = restored.count_params()
+            """,
+            flagged=('model.save("my_model")',),
+            unsafe=True,
+            run=Run(k3="ValueError", fixed_backends=("tensorflow", "jax", "torch")),
+        ),
+        Invalid(
+            """
+            from tensorflow import keras
+            import os
+            inputs = keras.Input((3,))
+            model = keras.Model(inputs, keras.layers.Dense(2)(inputs))
+            model.save("serving", save_format="tf")
+            RESULT = os.path.exists(os.path.join("serving", "saved_model.pb"))
+            """,
+            fixed="""
+            from tensorflow import keras
+            import os
+            inputs = keras.Input((3,))
+            model = keras.Model(inputs, keras.layers.Dense(2)(inputs))
+            model.export("serving")
+            RESULT = os.path.exists(os.path.join("serving", "saved_model.pb"))
+            """,
+            flagged=('model.save("serving", save_format="tf")',),
+            unsafe=True,
+            run=Run(k3="ValueError", fixed_backends=("tensorflow", "jax")),
+        ),
+        Invalid(
+            """
+            import os
+            import tensorflow as tf
+
+            def build():
+                return tf.keras.Sequential([tf.keras.Input((3,)), tf.keras.layers.Dense(1)])
+
+            export_dir = os.path.join("out", "model.tf")
+            tf.keras.models.save_model(build(), export_dir)
+            """,
+            fixed="""
+            import os
+            import tensorflow as tf
+
+            def build():
+                return tf.keras.Sequential([tf.keras.Input((3,)), tf.keras.layers.Dense(1)])
+
+            export_dir = os.path.join("out", "model.keras")
+            tf.keras.models.save_model(build(), export_dir)
+            """,
+            flagged=("tf.keras.models.save_model(build(), export_dir)",),
+            unsafe=True,
+        ),
+        # save_format matching the extension: only a warning, the fix drops it safely
+        Invalid(
+            """
+            import keras
+            class Net(keras.Model):
+                def call(self, x):
+                    return x
+            net = Net()
+            net.save("net.h5", save_format="h5")
+            """,
+            fixed="""
+            import keras
+            class Net(keras.Model):
+                def call(self, x):
+                    return x
+            net = Net()
+            net.save("net.h5")
+            """,
+            flagged=('net.save("net.h5", save_format="h5")',),
+        ),
+        # save_format="h5" on a path without extension: the path gets `.h5`
+        Invalid(
+            """
+            import keras
+            model = keras.models.load_model("base.keras")
+            model.save("weights_dir/model", save_format="h5", overwrite=True)
+            """,
+            fixed="""
+            import keras
+            model = keras.models.load_model("base.keras")
+            model.save("weights_dir/model.h5", overwrite=True)
+            """,
+            flagged=('model.save("weights_dir/model", save_format="h5", overwrite=True)',),
+            unsafe=True,
+        ),
+    ]
+
+    def check(self, ctx):
+        for call, path in full_model_saves(ctx):
+            fmt_kw = keyword(call, "save_format")
+            tail = path_tail(ctx, path)
+            bad_path = tail is not None and not has_ext(tail, _MODEL_EXTS) and not tail.startswith("hf://")
+            if not bad_path and fmt_kw is None:
+                continue
+            fmt = _format_value(fmt_kw)
+            seg = ctx.segment(call)
+            short = seg if len(seg) <= 60 else seg[:57] + "..."
+            if not bad_path:
+                # right extension + save_format: a warning on 3.15, drop it
+                matches = tail is not None and (
+                    (fmt in ("h5", "hdf5") and has_ext(tail, (".h5", ".hdf5")))
+                    or (fmt == "keras" and tail.endswith(".keras")))
+                app = Applicability.SAFE if matches else Applicability.UNSAFE
+                title = "Remove `save_format=` (the extension decides the format)"
+                if tail is None:
+                    msg = "`save_format=` is deprecated in Keras 3: it raises ValueError unless the path ends in `.keras` or `.h5`"
+                    sev = Severity.ERROR
+                else:
+                    msg = "`save_format=` is deprecated in Keras 3 and ignored (the path's extension decides)"
+                    sev = Severity.WARNING
+                ctx.report(self, call, msg, severity=sev,
+                           fix=lambda c=call, t=title, a=app: ctx.make_fix(t, a, rewrite_call(ctx, c, [], ("save_format",))),
+                           fix_title=title, applicability=app)
+                continue
+            recv_export = (fmt == "tf" and isinstance(call.func, ast.Attribute) and call.func.attr == "save")
+            if recv_export:
+                title = ("Export a SavedModel with `model.export()` (unsafe: inference-only; "
+                         "TensorFlow/JAX backends; reload with `keras.layers.TFSMLayer`)")
+                ctx.report(self, call, self.message.format(call=short),
+                           fix=lambda c=call, p=path, t=title: self._export_fix(ctx, c, p, t),
+                           fix_title=title, applicability=Applicability.UNSAFE)
+                continue
+            if fmt in ("h5", "hdf5"):
+                old, new = "", ".h5"
+            else:
+                old, new = savedmodel_suffix_fix(tail)
+            title = (f"Save to a `{new}` file (unsafe: one file instead of a SavedModel directory; "
+                     "use `model.export()` for serving)")
+            ctx.report(self, call, self.message.format(call=short),
+                       fix=lambda c=call, p=path, o=old, n=new, t=title: self._rename_fix(ctx, c, p, o, n, t),
+                       fix_title=title, applicability=Applicability.UNSAFE)
+
+    def _rename_fix(self, ctx, call, path, old, new, title):
+        lit = path_literal(ctx, path)
+        if lit is None or (isinstance(lit, ast.Constant) and lit.value.endswith("/")):
+            return None
+        edit = rename_tail(ctx, lit, old, new)
+        if edit is None:
+            return None
+        edits = [edit]
+        # load_model calls of the same literal path follow the rename
+        saved = path_text(ctx, path)
+        if saved is not None and not isinstance(path, ast.Name):
+            for other in ctx.nodes(ast.Call):
+                if ctx.qualname(other.func) in LOAD_MODEL_FUNCS:
+                    p = arg(other, 0, "filepath")
+                    if isinstance(p, ast.Constant) and p.value == saved:
+                        e = rename_tail(ctx, p, old, new)
+                        if e is not None:
+                            edits.append(e)
+        return ctx.make_fix(title, Applicability.UNSAFE, rewrite_call(ctx, call, edits, ("save_format",)))
+
+    def _export_fix(self, ctx, call, path, title):
+        recv = ctx.segment(call.func.value)
+        text = f"{recv}.export({ctx.segment(path)})"
+        return ctx.make_fix(title, Applicability.UNSAFE, [ctx.replace(call, text)])

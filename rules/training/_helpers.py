@@ -1,0 +1,186 @@
+"""Private helpers shared by the K2xx (saving) and K4xx (training) rules.
+
+Everything here is cheap ``ast`` work over the context's shared indexes.  Things the engine
+could offer publicly one day (see the K2xx/K4xx report): the receiver policy for Keras-only
+method names, annotated parameters as kinds, and "does this name have a visible value".
+"""
+from __future__ import annotations
+
+import ast
+from typing import Iterator, Optional
+
+from keras_migrate.engine.knowledge import MODEL, kind_of_class_name
+
+_FUNC = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+# -- what a receiver is ----------------------------------------------------------------------
+def _param_annotation(ctx, name: ast.Name) -> Optional[ast.AST]:
+    fn = ctx.knowledge.enclosing_function(name)
+    while fn is not None:
+        a = fn.args
+        for arg in a.posonlyargs + a.args + a.kwonlyargs:
+            if arg.arg == name.id:
+                return arg.annotation
+        fn = ctx.knowledge.enclosing_function(fn)
+    return None
+
+
+def _is_param(ctx, name: ast.Name) -> bool:
+    fn = ctx.knowledge.enclosing_function(name)
+    while fn is not None:
+        a = fn.args
+        names = [x.arg for x in a.posonlyargs + a.args + a.kwonlyargs]
+        names += [x.arg for x in (a.vararg, a.kwarg) if x is not None]
+        if name.id in names:
+            return True
+        fn = ctx.knowledge.enclosing_function(fn)
+    return False
+
+
+def visible_values(ctx, name: ast.Name) -> list[ast.AST]:
+    """The values assigned to ``name`` in its scope chain (innermost scope that assigns it)."""
+    scope = ctx.knowledge.scope_of(name)
+    while True:
+        values = ctx.knowledge._assigns(scope).get(name.id)  # engine request: a public accessor
+        if values:
+            return values
+        if isinstance(scope, ast.Module):
+            return []
+        scope = ctx.knowledge.scope_of(scope)
+
+
+def kind_of(ctx, expr: ast.AST) -> Optional[str]:
+    """``ctx.value_kind`` plus annotated parameters (``def f(model: keras.Model)``)."""
+    kind = ctx.value_kind(expr)
+    if kind is not None:
+        return kind
+    if isinstance(expr, ast.Name):
+        ann = _param_annotation(ctx, expr)
+        if ann is not None:
+            q = ctx.qualname(ann)
+            if q is not None:
+                kinds = kind_of_class_name(q)
+                if kinds:
+                    return MODEL if MODEL in kinds else kinds[0]
+    return None
+
+
+def is_opaque(ctx, expr: ast.AST) -> bool:
+    """True when nothing in the file says what ``expr`` is (a parameter, a loop variable, an
+    attribute of an unknown object, the result of an imported function).  False when we can
+    see its value and that value is not a Keras object (``w = Wrapper()``)."""
+    if isinstance(expr, ast.Name):
+        if _is_param(ctx, expr):
+            return _param_annotation(ctx, expr) is None
+        values = visible_values(ctx, expr)
+        return not values
+    if isinstance(expr, ast.Attribute):
+        if isinstance(expr.value, ast.Name) and expr.value.id == "self":
+            m = ctx.knowledge.enclosing_method(expr)
+            if m is not None and ctx.knowledge._self_attr_values(m[0], expr.attr):
+                return False
+        return True
+    if isinstance(expr, ast.Call):
+        f = expr.func
+        if isinstance(f, ast.Name) and (f.id in ctx.knowledge._functions or f.id in ctx.knowledge._classes):
+            return False  # a local function/class we can read: value_kind already said no
+        return ctx.qualname(f) is None
+    if isinstance(expr, ast.Subscript):
+        return True
+    return False
+
+
+def local_method_names(ctx) -> frozenset:
+    """Names of methods defined by classes of this file that are not Keras classes."""
+    cache = getattr(ctx, "_km_local_methods", None)
+    if cache is None:
+        names = set()
+        for cls in ctx.nodes(ast.ClassDef):
+            if ctx.knowledge.class_kinds(cls):
+                continue
+            for stmt in cls.body:
+                if isinstance(stmt, _FUNC):
+                    names.add(stmt.name)
+        cache = frozenset(names)
+        ctx._km_local_methods = cache
+    return cache
+
+
+def model_receiver(ctx, recv: ast.AST, method: str, keras_only: bool) -> Optional[str]:
+    """``"known"`` when ``recv`` is a Keras model; ``"unknown"`` when the method name is
+    Keras-only (``fit_generator``, ``metrics_names``), the receiver is opaque and no class of
+    this file defines that name; else None (never flag)."""
+    kind = kind_of(ctx, recv)
+    if kind == MODEL:
+        return "known"
+    if kind is not None or not keras_only:
+        return None
+    if method in local_method_names(ctx):
+        return None
+    return "unknown" if is_opaque(ctx, recv) else None
+
+
+def method_calls(ctx, names) -> Iterator[tuple[ast.Call, ast.Attribute]]:
+    """Calls ``<expr>.<name>(...)`` for the given method names."""
+    names = frozenset(names)
+    for call in ctx.nodes(ast.Call):
+        f = call.func
+        if isinstance(f, ast.Attribute) and f.attr in names:
+            yield call, f
+
+
+def keyword(call: ast.Call, name: str) -> Optional[ast.keyword]:
+    for kw in call.keywords:
+        if kw.arg == name:
+            return kw
+    return None
+
+
+def arg(call: ast.Call, index: int, name: str) -> Optional[ast.AST]:
+    """The argument at a position or by keyword (None when absent or hidden in ``*args``)."""
+    for i, a in enumerate(call.args):
+        if isinstance(a, ast.Starred):
+            return None
+        if i == index:
+            return a
+    kw = keyword(call, name)
+    return kw.value if kw is not None else None
+
+
+def const_bool(node: Optional[ast.AST]) -> Optional[bool]:
+    if isinstance(node, ast.Constant) and isinstance(node.value, bool):
+        return node.value
+    return None
+
+
+def methods_of(cls: ast.ClassDef) -> dict[str, ast.AST]:
+    return {s.name: s for s in cls.body if isinstance(s, _FUNC)}
+
+
+def def_name_span(ctx, fn: ast.AST) -> tuple[int, int]:
+    """The span of a function's (or class's) name in ``def name(`` / ``class Name``."""
+    start = ctx.source.ast_offset(fn.lineno, fn.col_offset)
+    i = ctx.text.find(fn.name, start)
+    return (i, i + len(fn.name)) if i >= 0 else ctx.span(fn)
+
+
+def walk_no_nested(node: ast.AST) -> Iterator[ast.AST]:
+    """Nodes inside a function body, not descending into nested defs/classes/lambdas."""
+    stack = list(ast.iter_child_nodes(node))
+    while stack:
+        n = stack.pop()
+        yield n
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        stack.extend(ast.iter_child_nodes(n))
+
+
+def model_constructions(ctx, cls: ast.ClassDef) -> list[ast.AST]:
+    """Receivers (Name nodes) assigned an instance of ``cls``: ``m = MyModel(...)``."""
+    out = []
+    for assign in ctx.nodes(ast.Assign):
+        v = assign.value
+        if isinstance(v, ast.Call) and isinstance(v.func, ast.Name) and v.func.id == cls.name:
+            out.extend(t for t in assign.targets if isinstance(t, ast.Name))
+    return out
