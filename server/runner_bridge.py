@@ -362,7 +362,9 @@ class RunnerBridge:
 
     def _publish_run_diagnostics(self, uri: str, path: str, text: str | None,
                                  results: list[RunResult]) -> None:
-        grouped: dict[tuple[str, int, str], list[str]] = {}
+        # Backends failing on the same line with the same exception line share one
+        # diagnostic (their full messages differ in details such as tensor types).
+        grouped: dict[tuple[str, int, str], tuple[list[str], str]] = {}
         for r in results:
             loc = r.error_location
             if loc is None:
@@ -371,9 +373,10 @@ class RunnerBridge:
             prefix = f"{r.backend}: "
             if message.startswith(prefix):
                 message = message[len(prefix):]
-            grouped.setdefault((loc.path, loc.line, message), []).append(r.backend)
+            key = (loc.path, loc.line, message.splitlines()[0] if message else "")
+            grouped.setdefault(key, ([], message))[0].append(r.backend)
         new: dict[str, list[types.Diagnostic]] = {}
-        for (loc_path, line, message), backends in grouped.items():
+        for (loc_path, line, _), (backends, message) in grouped.items():
             same = os.path.abspath(loc_path) == os.path.abspath(path)
             target = uri if same else from_fs_path(loc_path)
             line0 = max(line - 1, 0)
