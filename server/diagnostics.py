@@ -1,0 +1,165 @@
+"""Engine findings -> LSP diagnostics, and the rule documentation shown on hover.
+
+Positions: the engine counts 0-based lines and code-point columns; the client counts in the
+negotiated position encoding (UTF-16 unless it offered UTF-8/UTF-32).  The conversion happens
+here, per line, and is skipped for ASCII lines (the usual case).
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Optional, Sequence
+
+from lsprotocol import types
+
+from keras_migrate.engine.model import Finding, Severity
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+SOURCE = "keras-migrate"
+DOCS_URL = "https://github.com/keras-migrate/keras-migrate/blob/main/docs/rules.md"
+
+SEVERITY = {
+    Severity.ERROR: types.DiagnosticSeverity.Error,
+    Severity.WARNING: types.DiagnosticSeverity.Warning,
+    Severity.INFO: types.DiagnosticSeverity.Information,
+    Severity.HINT: types.DiagnosticSeverity.Hint,
+}
+TAGS = {"deprecated": types.DiagnosticTag.Deprecated, "unnecessary": types.DiagnosticTag.Unnecessary}
+
+
+@lru_cache(maxsize=None)
+def rule_class(code: str):
+    from keras_migrate.rules import rule_by_code
+    return rule_by_code(code)
+
+
+@lru_cache(maxsize=None)
+def rule_href(code: str) -> str:
+    rule = rule_class(code)
+    return f"{DOCS_URL}#{rule.anchor()}" if rule is not None else DOCS_URL
+
+
+class Lines:
+    """Line texts of one text, for converting code-point columns to client units."""
+
+    def __init__(self, text: str, num_units) -> None:
+        self.text = text
+        self.ascii = text.isascii()
+        self._lines: Optional[list[str]] = None
+        self.num_units = num_units
+
+    def line(self, n: int) -> str:
+        if self._lines is None:
+            self._lines = _LINE_BREAK.split(self.text)  # LSP's line breaks, not str.splitlines
+        return self._lines[n] if 0 <= n < len(self._lines) else ""
+
+    def col(self, line: int, col: int) -> int:
+        if self.ascii or col == 0:
+            return col
+        text = self.line(line)
+        head = text[:col]
+        return col if head.isascii() else self.num_units(head) + max(0, col - len(text))
+
+    def position(self, line: int, col: int) -> types.Position:
+        return types.Position(line=line, character=self.col(line, col))
+
+
+def make_diagnostic(f: Finding, rng: types.Range, version: Optional[int], extra: Optional[dict] = None
+                    ) -> types.Diagnostic:
+    data = {"v": version, "s": f.start, "e": f.end}
+    if f.has_fix:
+        data["fix"] = f.fix_applicability.value
+        data["title"] = f.fix_title
+    if extra:
+        data.update(extra)
+    tags = [TAGS[t] for t in f.tags if t in TAGS] or None
+    return types.Diagnostic(
+        range=rng,
+        message=f.message,
+        severity=SEVERITY.get(f.severity, types.DiagnosticSeverity.Warning),
+        code=f.code,
+        code_description=types.CodeDescription(href=f.url or rule_href(f.code)),
+        source=SOURCE,
+        tags=tags,
+        data=data,
+    )
+
+
+def text_diagnostics(findings: Sequence[Finding], lines: Lines, version: Optional[int]) -> list[types.Diagnostic]:
+    out = []
+    for f in findings:
+        r = f.range
+        rng = types.Range(lines.position(r.start.line, r.start.col), lines.position(r.end.line, r.end.col))
+        out.append(make_diagnostic(f, rng, version))
+    return out
+
+
+def notebook_diagnostics(nb_result, cell_lines: dict[str, Lines], version: Optional[int]
+                         ) -> dict[str, list[types.Diagnostic]]:
+    """Diagnostics per cell URI (every cell present, so cleared cells get an empty list)."""
+    out: dict[str, list[types.Diagnostic]] = {uri: [] for uri in cell_lines}
+    vs = nb_result.vsource
+    if vs is None or nb_result.result is None:
+        return out
+    for f in nb_result.result.findings:
+        cell, sl, sc = vs.line_in_cell(f.start)
+        end_cell, el, ec = vs.line_in_cell(max(f.start, f.end))
+        if end_cell.key != cell.key:  # cannot happen for a real finding; clamp to the cell
+            el, ec = sl, sc
+        lines = cell_lines.get(cell.key)
+        if lines is None:
+            continue
+        rng = types.Range(lines.position(sl, sc), lines.position(el, ec))
+        out[cell.key].append(make_diagnostic(f, rng, version, {"cell": cell.key}))
+    return out
+
+
+# -- hover -----------------------------------------------------------------------------------
+@lru_cache(maxsize=None)
+def rule_markdown(code: str) -> Optional[str]:
+    rule = rule_class(code)
+    if rule is None:
+        return None
+    sec = rule.doc_sections()
+    parts = [f"**{rule.code}** `{rule.name}` — {rule.summary()}"]
+    for title in ("What it does", "Why is this bad?", "Use instead"):
+        body = sec.get(title)
+        if body:
+            parts.append(f"### {title}\n{body}")
+    fix = getattr(rule, "fix", None)
+    safety = sec.get("Fix safety")
+    label = {"safe": "Safe fix available", "unsafe": "Unsafe fix available (review the change)",
+             "display": "Fix shown, not applied automatically"}.get(getattr(fix, "value", None),
+                                                                      "No automatic fix")
+    parts.append(f"### Fix safety\n*{label}.*" + (f" {safety}" if safety else ""))
+    parts.append(f"[{rule.code} documentation]({rule_href(rule.code)})")
+    return "\n\n".join(parts)
+
+
+def hover_markdown(diags: Sequence[types.Diagnostic]) -> Optional[str]:
+    blocks = []
+    seen = set()
+    for d in diags:
+        code = str(d.code)
+        if code in seen:
+            continue
+        seen.add(code)
+        doc = rule_markdown(code)
+        msg = f"**{d.message}**"
+        if isinstance(d.data, dict) and d.data.get("title"):
+            applic = d.data.get("fix")
+            msg += f"\n\nFix: {d.data['title']}" + (" *(unsafe)*" if applic == "unsafe" else "")
+        blocks.append(msg + ("\n\n" + doc if doc else ""))
+    return "\n\n---\n\n".join(blocks) if blocks else None
+
+
+def contains(rng: types.Range, pos: types.Position) -> bool:
+    start, end = rng.start, rng.end
+    after_start = (pos.line, pos.character) >= (start.line, start.character)
+    before_end = (pos.line, pos.character) <= (end.line, end.character)
+    return after_start and before_end
+
+
+def overlaps(a: types.Range, b: types.Range) -> bool:
+    return ((a.start.line, a.start.character) <= (b.end.line, b.end.character)
+            and (b.start.line, b.start.character) <= (a.end.line, a.end.character))

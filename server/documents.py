@@ -1,0 +1,133 @@
+"""Per-document bookkeeping kept out of the protocol handlers: versions, debounce timers,
+the diagnostics last shown (moved through the edits made since), pull-diagnostics result ids.
+
+Nothing here talks to the client or runs the engine.
+"""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Optional, Sequence
+
+from lsprotocol import types
+
+# (first edited line, last edited line, line breaks in the new text), in the coordinates of
+# the text before that change; None for a whole-document replacement.
+LineChange = Optional[tuple[int, int, int]]
+
+
+def line_changes(changes: Iterable[types.TextDocumentContentChangeEvent]) -> list[LineChange]:
+    out: list[LineChange] = []
+    for ch in changes:
+        rng = getattr(ch, "range", None)
+        if rng is None:
+            out.append(None)
+            continue
+        text = ch.text
+        breaks = text.count("\n") + text.count("\r") - text.count("\r\n")
+        out.append((rng.start.line, rng.end.line, breaks))
+    return out
+
+
+def shift_diagnostics(diags: Sequence[types.Diagnostic], changes: Sequence[LineChange]) -> list[types.Diagnostic]:
+    """Move diagnostics through edits: those on an edited line are dropped, those below move.
+
+    Columns of kept diagnostics are untouched (their lines did not change), so this works in
+    the client's position units without looking at the text.
+    """
+    current = list(diags)
+    for ch in changes:
+        if ch is None:
+            return []
+        start, end, breaks = ch
+        delta = breaks - (end - start)
+        kept = []
+        for d in current:
+            r = d.range
+            if r.end.line < start:
+                kept.append(d)
+            elif r.start.line > end:
+                if delta:
+                    d = _moved(d, delta)
+                kept.append(d)
+        current = kept
+    return current
+
+
+def _moved(d: types.Diagnostic, delta: int) -> types.Diagnostic:
+    r = d.range
+    new_range = types.Range(types.Position(r.start.line + delta, r.start.character),
+                            types.Position(r.end.line + delta, r.end.character))
+    data = d.data
+    if isinstance(data, dict) and "moved" not in data:
+        data = {**data, "moved": True}  # stale offsets: resolve by re-analysis, not from data
+    return types.Diagnostic(range=new_range, message=d.message, severity=d.severity, code=d.code,
+                            code_description=d.code_description, source=d.source, tags=d.tags,
+                            related_information=d.related_information, data=data)
+
+
+class Debouncer:
+    """One pending timer per key; scheduling again replaces it (newest edit wins)."""
+
+    def __init__(self) -> None:
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+
+    def schedule(self, key: str, delay_s: float, callback: Callable[[], None]) -> None:
+        self.cancel(key)
+        loop = asyncio.get_running_loop()
+
+        def fire() -> None:
+            self._timers.pop(key, None)
+            callback()
+
+        if delay_s <= 0:
+            self._timers[key] = loop.call_soon(fire)  # type: ignore[assignment]
+        else:
+            self._timers[key] = loop.call_later(delay_s, fire)
+
+    def cancel(self, key: str) -> None:
+        t = self._timers.pop(key, None)
+        if t is not None:
+            t.cancel()
+
+    def pending(self, key: str) -> bool:
+        return key in self._timers
+
+
+@dataclass
+class DocState:
+    """One analysed unit: a text document, or a notebook (all its cells together)."""
+
+    uri: str
+    notebook: bool = False
+    version: int = 0                 # bumped on every change we see (text or cell)
+    analysed_version: int = -1       # the version ``shown`` was last computed from (or moved to)
+    # diagnostics currently shown, per URI (the document's own, or each cell's)
+    shown: dict[str, list[types.Diagnostic]] = field(default_factory=dict)
+    result_id: int = 0               # pull diagnostics: bumped whenever ``shown`` changes
+    parse_error: Optional[str] = None
+    waiters: list[asyncio.Future] = field(default_factory=list)
+    running: bool = False
+
+    def bump(self) -> int:
+        self.version += 1
+        return self.version
+
+    def move_shown(self, uri: str, changes: Sequence[LineChange]) -> None:
+        if uri in self.shown:
+            self.shown[uri] = shift_diagnostics(self.shown[uri], changes)
+
+    def set_shown(self, per_uri: dict[str, list[types.Diagnostic]], version: int) -> None:
+        self.shown = per_uri
+        self.analysed_version = version
+        self.result_id += 1
+
+    def resolve_waiters(self) -> None:
+        waiters, self.waiters = self.waiters, []
+        for w in waiters:
+            if not w.done():
+                w.set_result(None)
+
+    @property
+    def fresh(self) -> bool:
+        return self.analysed_version == self.version

@@ -1,0 +1,1004 @@
+"""The keras-migrate language server: pygls wiring over ``keras_migrate.service.Linter``.
+
+Every handler below is thin: it reads the protocol, asks the server object (documents,
+configuration, analysis) or the library, and answers.  Analysis is CPU-bound and synchronous;
+it runs in one worker thread, never on the event loop, debounced per document; a result is
+published only if the document has not changed since it was started.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import os
+import sys
+import threading
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Optional
+from urllib.parse import unquote, urlparse
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.language_server import lsp_method
+from pygls.uris import to_fs_path
+
+from keras_migrate import __version__
+from keras_migrate.config import (Config, ConfigError, find_pyproject, is_excluded, load_pyproject)
+from keras_migrate.engine.fixer import minimal_edits
+from keras_migrate.engine.model import Applicability, Finding
+from keras_migrate.engine.source import SourceText
+from keras_migrate.service import Linter, registry
+
+from . import actions as act
+from .diagnostics import Lines, contains, hover_markdown, notebook_diagnostics, overlaps, text_diagnostics
+from .documents import Debouncer, DocState, line_changes, shift_diagnostics
+from .settings import ServerSettings, parse_settings, unwrap
+
+log = logging.getLogger("keras_migrate.server")
+
+NOTEBOOK_SYNC = types.NotebookDocumentSyncOptions(
+    notebook_selector=[types.NotebookDocumentFilterWithCells(
+        notebook="*", cells=[types.NotebookCellLanguage(language="python")])],
+    save=False,
+)
+CODE_ACTION_KINDS = [act.QUICKFIX, act.FIX_ALL_KIND, act.NOTEBOOK_FIX_ALL_KIND]
+PYPROJECT = "pyproject.toml"
+CACHE_SIZE = 8
+
+try:  # the workspace index (jedi) is written by another engineer; use it when it exists
+    from keras_migrate.engine.workspace import WorkspaceIndex  # type: ignore
+except Exception:  # pragma: no cover - depends on the tree
+    WorkspaceIndex = None  # type: ignore
+
+
+def uri_path(uri: str) -> Optional[Path]:
+    if not uri.startswith("file:"):
+        return None
+    p = to_fs_path(uri)
+    return Path(p) if p else None
+
+
+def notebook_path(uri: str) -> Optional[Path]:
+    """A notebook's file path (vscode-notebook-cell URIs carry it too, before the fragment)."""
+    parsed = urlparse(uri)
+    if parsed.scheme in ("file", "vscode-notebook", "vscode-notebook-cell") and parsed.path:
+        return Path(unquote(parsed.path))
+    return None
+
+
+@dataclass
+class Analysis:
+    """One analysis of a unit at one version, with findings paired to their diagnostics."""
+
+    version: int
+    path: Optional[Path]
+    config: Optional[Config]
+    linter: Optional[Linter]
+    text: str = ""                                   # the text (or the notebook's virtual text)
+    cells: list[tuple[str, str]] = field(default_factory=list)   # notebooks: (cell uri, text)
+    vsource: Any = None
+    per_uri: dict[str, list[tuple[Finding, types.Diagnostic]]] = field(default_factory=dict)
+    error: Optional[str] = None                      # does not parse
+    excluded: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def diagnostics(self) -> dict[str, list[types.Diagnostic]]:
+        return {u: [d for _, d in items] for u, items in self.per_uri.items()}
+
+    def findings(self) -> list[Finding]:
+        return [f for items in self.per_uri.values() for f, _ in items]
+
+
+class ClientLogHandler(logging.Handler):
+    """Python logging -> ``window/logMessage`` (from any thread)."""
+
+    LEVELS = ((logging.ERROR, types.MessageType.Error), (logging.WARNING, types.MessageType.Warning),
+              (logging.INFO, types.MessageType.Info), (0, types.MessageType.Log))
+
+    def __init__(self, ls: "KerasMigrateServer") -> None:
+        super().__init__()
+        self.ls = ls
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            msg = self.format(record)
+            kind = next(t for lvl, t in self.LEVELS if record.levelno >= lvl)
+            self.ls.call_on_loop(lambda: self.ls.window_log_message(types.LogMessageParams(type=kind, message=msg)))
+        except Exception:  # logging must never break the server
+            pass
+
+
+_command_params: contextvars.ContextVar[Optional[types.ExecuteCommandParams]] = \
+    contextvars.ContextVar("km_command_params", default=None)
+
+
+class KerasMigrateProtocol(LanguageServerProtocol):
+    """pygls' protocol, exposing the ``ExecuteCommandParams`` (its ``workDoneToken``) to the
+    command handler through a context variable."""
+
+    @lsp_method(types.WORKSPACE_EXECUTE_COMMAND)
+    def lsp_workspace__execute_command(self, params: types.ExecuteCommandParams):
+        _command_params.set(params)
+        return (yield from super().lsp_workspace__execute_command(params))
+
+
+class KerasMigrateServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("keras-migrate", __version__,
+                         text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+                         notebook_document_sync=NOTEBOOK_SYNC, protocol_cls=KerasMigrateProtocol,
+                         max_workers=4)
+        # -- what the runner bridge (server/runner_bridge.py) uses --------------------------
+        self.km_settings = ServerSettings()
+        self.km_trusted = True
+        self.extra_diagnostics: dict[str, list[types.Diagnostic]] = {}
+        # -- documents -----------------------------------------------------------------------
+        self.docs: dict[str, DocState] = {}       # text document or notebook URI -> state
+        self.debouncer = Debouncer()
+        self._cache: "OrderedDict[tuple[str, int], Analysis]" = OrderedDict()
+        self._fixall_served: dict[str, int] = {}   # notebook uri -> version a fix-all was resolved at
+        # -- configuration -------------------------------------------------------------------
+        self._base_config = Config()
+        self._pyproject_at: dict[str, Optional[Path]] = {}
+        self._configs: dict[tuple, Config] = {}
+        self._linters: dict[tuple, Linter] = {}
+        self._indexes: dict[str, Any] = {}
+        self._reported: set[str] = set()
+        self._lock = threading.RLock()
+        # -- execution -----------------------------------------------------------------------
+        self._analysis_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="km-analysis")
+        self._report_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="km-report")
+        self.loop: Optional[asyncio.AbstractEventLoop] = None
+        self._loop_thread: Optional[int] = None
+        self.log_handler = ClientLogHandler(self)
+
+    # -- plumbing -------------------------------------------------------------------------------
+    def call_on_loop(self, fn) -> None:
+        loop = self.loop
+        if loop is None or self.protocol.writer is None:
+            return
+        if threading.get_ident() == self._loop_thread:
+            fn()
+        else:
+            loop.call_soon_threadsafe(fn)
+
+    def caps(self, dotted: str, default=None):
+        cur: Any = self.client_capabilities
+        for part in dotted.split("."):
+            cur = getattr(cur, part, None)
+            if cur is None:
+                return default
+        return cur
+
+    @property
+    def pull_mode(self) -> bool:
+        return self.caps("text_document.diagnostic") is not None
+
+    @property
+    def num_units(self):
+        return self.workspace.position_codec.client_num_units
+
+    def show_once(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
+        """Tell the user about a problem with their settings or files, once per message."""
+        if message in self._reported:
+            return
+        self._reported.add(message)
+        log.warning("%s", message)
+        self.call_on_loop(lambda: self.window_show_message(
+            types.ShowMessageParams(type=kind, message=f"keras-migrate: {message}")))
+
+    def report_server_error(self, error: Exception, source) -> None:
+        # pygls would show "Error in server: ..." as a popup; log it instead (never a traceback)
+        log.error("internal error (%s): %s", getattr(source, "__name__", source), error)
+
+    # -- settings and configuration ---------------------------------------------------------------
+    def apply_settings(self, raw: Any) -> bool:
+        settings, problems = parse_settings(raw)
+        for p in problems:
+            self.show_once(p)
+        changed = settings != self.km_settings
+        self.km_settings = settings
+        self._base_config = settings.base_config()
+        self.set_log_level()
+        self.clear_config_caches()
+        return changed
+
+    def set_log_level(self) -> None:
+        logging.getLogger("keras_migrate").setLevel(self.km_settings.logging_level)
+        self.log_handler.setLevel(self.km_settings.logging_level)
+
+    def clear_config_caches(self) -> None:
+        with self._lock:
+            self._pyproject_at.clear()
+            self._configs.clear()
+            self._linters.clear()
+            self._cache.clear()
+
+    def folder_for(self, path: Optional[Path]) -> Optional[Path]:
+        if path is None:
+            return None
+        roots = self.workspace_roots()
+        best = None
+        for r in roots:
+            try:
+                path.relative_to(r)
+            except ValueError:
+                continue
+            if best is None or len(r.parts) > len(best.parts):
+                best = r
+        return best
+
+    def workspace_roots(self) -> list[Path]:
+        roots = []
+        try:
+            ws = self.workspace
+        except RuntimeError:
+            return roots
+        for f in ws.folders.values():
+            p = uri_path(f.uri)
+            if p is not None:
+                roots.append(p)
+        if not roots and ws.root_path:
+            roots.append(Path(ws.root_path))
+        return roots
+
+    def config_for(self, path: Optional[Path]) -> Config:
+        """Editor settings, then the nearest ``[tool.keras-migrate]`` on top (it wins)."""
+        base = self._base_config
+        if path is None:
+            return base
+        key_dir = str(path.parent)
+        with self._lock:
+            if key_dir not in self._pyproject_at:
+                try:
+                    self._pyproject_at[key_dir] = find_pyproject(path.parent)
+                except OSError:
+                    self._pyproject_at[key_dir] = None
+            pp = self._pyproject_at[key_dir]
+        root = self.folder_for(path) or path.parent
+        if pp is None:
+            return replace(base, root=str(root))
+        key = (str(pp), base)
+        with self._lock:
+            cfg = self._configs.get(key)
+        if cfg is None:
+            try:
+                cfg = load_pyproject(pp, base)
+            except ConfigError as exc:
+                self.show_once(f"{exc}; using the editor settings and defaults")
+                cfg = replace(base, root=str(pp.parent))
+            with self._lock:
+                self._configs[key] = cfg
+        return cfg
+
+    def workspace_index(self, path: Optional[Path]):
+        if WorkspaceIndex is None:
+            return None
+        root = self.folder_for(path)
+        if root is None:
+            return None
+        with self._lock:
+            idx = self._indexes.get(str(root))
+            if idx is None:
+                try:
+                    idx = WorkspaceIndex(str(root))
+                except Exception as exc:
+                    log.warning("workspace index for %s unavailable: %s", root, exc)
+                    idx = False
+                self._indexes[str(root)] = idx
+        return idx or None
+
+    def linter_for(self, cfg: Config, path: Optional[Path]) -> Linter:
+        index = self.workspace_index(path)
+        key = (cfg, id(index))
+        with self._lock:
+            lin = self._linters.get(key)
+            if lin is None:
+                lin = self._linters[key] = Linter(cfg, rules=registry(), workspace=index)
+        return lin
+
+    def invalidate_index(self, path: Optional[Path]) -> None:
+        if WorkspaceIndex is None or path is None:
+            return
+        idx = self.workspace_index(path)
+        if idx is not None and hasattr(idx, "invalidate"):
+            try:
+                idx.invalidate(str(path))
+            except Exception as exc:
+                log.debug("index invalidate failed: %s", exc)
+
+    # -- documents ---------------------------------------------------------------------------------
+    def state_for(self, uri: str) -> Optional[DocState]:
+        state = self.docs.get(uri)
+        if state is not None:
+            return state
+        nb = self.workspace.get_notebook_document(cell_uri=uri)
+        if nb is not None:
+            return self.docs.get(nb.uri)
+        return None
+
+    def notebook_cells(self, nb_uri: str) -> list[tuple[str, str]]:
+        nb = self.workspace.get_notebook_document(notebook_uri=nb_uri)
+        if nb is None:
+            return []
+        cells = []
+        for cell in nb.cells:
+            if cell.kind != types.NotebookCellKind.Code:
+                continue
+            doc = self.workspace.text_documents.get(unquote(cell.document)) or \
+                self.workspace.text_documents.get(cell.document)
+            if doc is None or (doc.language_id and doc.language_id != "python"):
+                continue
+            cells.append((cell.document, doc.source))
+        return cells
+
+    def lsp_version(self, uri: str) -> Optional[int]:
+        doc = self.workspace.text_documents.get(unquote(uri)) or self.workspace.text_documents.get(uri)
+        return doc.version if doc is not None else None
+
+    def opened(self, uri: str, notebook: bool = False) -> None:
+        state = self.docs[uri] = DocState(uri, notebook=notebook)
+        state.bump()
+        self.schedule(state, 0)
+
+    def changed(self, uri: str, changes) -> None:
+        """A text document or a cell changed: move what is shown, analyse again soon."""
+        state = self.state_for(uri)
+        if state is None:
+            return
+        moves = line_changes(changes)
+        state.move_shown(uri, moves)
+        if uri in self.extra_diagnostics:
+            self.extra_diagnostics[uri] = shift_diagnostics(self.extra_diagnostics[uri], moves)
+        state.bump()
+        self.schedule(state, self.km_settings.debounce_ms / 1000)
+
+    def closed(self, uri: str, cell_uris: list[str] = ()) -> None:
+        state = self.docs.pop(uri, None)
+        self.debouncer.cancel(uri)
+        for u in [uri, *cell_uris]:
+            self.extra_diagnostics.pop(u, None)
+            if not self.pull_mode:
+                self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=u, diagnostics=[]))
+        if state is not None:
+            state.resolve_waiters()
+        with self._lock:
+            for key in [k for k in self._cache if k[0] == uri]:
+                del self._cache[key]
+
+    def schedule(self, state: DocState, delay_s: float) -> None:
+        self.debouncer.schedule(state.uri, delay_s, lambda: asyncio.ensure_future(self.run_analysis(state)))
+
+    def reanalyse_all(self) -> None:
+        for state in list(self.docs.values()):
+            state.bump()
+            self.schedule(state, 0)
+        if self.pull_mode and self.caps("workspace.diagnostics.refresh_support"):
+            self.workspace_diagnostic_refresh(None)
+
+    # -- analysis ------------------------------------------------------------------------------------
+    def snapshot(self, state: DocState) -> Optional[tuple]:
+        if state.notebook:
+            nb = self.workspace.get_notebook_document(notebook_uri=state.uri)
+            if nb is None:
+                return None
+            return (notebook_path(state.uri), self.notebook_cells(state.uri))
+        doc = self.workspace.text_documents.get(unquote(state.uri)) or self.workspace.text_documents.get(state.uri)
+        if doc is None:
+            return None
+        return (uri_path(state.uri), doc.source)
+
+    async def run_analysis(self, state: DocState) -> None:
+        version = state.version
+        snap = self.snapshot(state)
+        if snap is None:
+            return
+        state.running = True
+        loop = asyncio.get_running_loop()
+        try:
+            analysis = await loop.run_in_executor(self._analysis_pool, self.compute, state, version, snap)
+        except Exception as exc:
+            log.error("analysis of %s failed: %s: %s", state.uri, type(exc).__name__, exc)
+            analysis = None
+        finally:
+            state.running = False
+        if self.docs.get(state.uri) is not state or state.version != version or analysis is None:
+            state.resolve_waiters()
+            return  # superseded by a newer edit (or closed): its own run publishes
+        if analysis.ok:
+            state.set_shown(analysis.diagnostics(), version)
+            state.parse_error = None
+        else:
+            # half-typed code: keep the last good diagnostics, already moved through the edits
+            if state.parse_error != analysis.error:
+                log.debug("%s does not parse (%s); keeping the last diagnostics", state.uri, analysis.error)
+            state.parse_error = analysis.error
+            state.analysed_version = version
+            state.result_id += 1
+        state.resolve_waiters()
+        if not self.pull_mode:
+            self.publish(state)
+
+    def compute(self, state: DocState, version: int, snap: tuple) -> Optional[Analysis]:
+        """Worker thread: analyse one snapshot (skipped if a newer edit already arrived)."""
+        if state.version != version:
+            return None
+        path, content = snap
+        cfg = self.config_for(path)
+        if path is not None and is_excluded(cfg, path):
+            uris = [u for u, _ in content] if state.notebook else [state.uri]
+            return Analysis(version, path, cfg, None, per_uri={u: [] for u in uris}, excluded=True)
+        linter = self.linter_for(cfg, path)
+        if state.notebook:
+            analysis = self._compute_notebook(version, path, cfg, linter, content)
+        else:
+            analysis = self._compute_text(state.uri, version, path, cfg, linter, content)
+        if analysis.ok:
+            with self._lock:
+                self._cache[(state.uri, version)] = analysis
+                self._cache.move_to_end((state.uri, version))
+                while len(self._cache) > CACHE_SIZE:
+                    self._cache.popitem(last=False)
+        return analysis
+
+    def _compute_text(self, uri, version, path, cfg, linter, text) -> Analysis:
+        result = linter.check_source(text, path)
+        for msg in result.rule_errors:
+            log.error("%s: %s", uri, msg)
+        a = Analysis(version, path, cfg, linter, text=text)
+        if result.error is not None:
+            a.error = f"{result.error.message} (line {result.error.line + 1})"
+            return a
+        diags = text_diagnostics(result.findings, Lines(text, self.num_units), self.lsp_version(uri))
+        a.per_uri = {uri: list(zip(result.findings, diags))}
+        return a
+
+    def _compute_notebook(self, version, path, cfg, linter, cells) -> Analysis:
+        res = linter.check_cells(list(cells), path)
+        a = Analysis(version, path, cfg, linter, text=res.vsource.text, cells=list(cells), vsource=res.vsource)
+        if res.result is not None and res.result.error is not None:
+            e = res.result.error
+            src = res.result.source or SourceText(res.vsource.text)
+            cell, line, _ = res.vsource.line_in_cell(src.offset(e.line, e.col))
+            a.error = f"{e.message} (cell {cell.position + 1}, line {line + 1})"
+            return a
+        lines = {u: Lines(t, self.num_units) for u, t in cells}
+        per_cell = notebook_diagnostics(res, lines, None)
+        findings = res.result.findings if res.result is not None else []
+        # notebook_diagnostics keeps the findings' order per cell; pair them back
+        by_cell: dict[str, list[Finding]] = {u: [] for u in lines}
+        for f in findings:
+            c, _, _ = res.vsource.line_in_cell(f.start)
+            if c.key in by_cell:
+                by_cell[c.key].append(f)
+        for u in lines:
+            diags = per_cell.get(u, [])
+            for d in diags:
+                d.data["v"] = self.lsp_version(u)
+            a.per_uri[u] = list(zip(by_cell[u], diags))
+        return a
+
+    async def current_analysis(self, state: DocState) -> Optional[Analysis]:
+        """The analysis of the document as it is now (cached, or computed in the worker)."""
+        with self._lock:
+            cached = self._cache.get((state.uri, state.version))
+        if cached is not None:
+            return cached
+        snap = self.snapshot(state)
+        if snap is None:
+            return None
+        loop = asyncio.get_running_loop()
+        analysis = await loop.run_in_executor(self._analysis_pool, self.compute, state, state.version, snap)
+        return analysis if analysis is not None and analysis.ok else None
+
+    async def ensure_fresh(self, state: DocState) -> None:
+        """Pull diagnostics: analyse now (skipping the debounce) and wait for the result."""
+        for _ in range(20):
+            if state.fresh or self.docs.get(state.uri) is not state:
+                return
+            fut = asyncio.get_running_loop().create_future()
+            state.waiters.append(fut)
+            if not state.running:
+                self.debouncer.cancel(state.uri)
+                asyncio.ensure_future(self.run_analysis(state))
+            try:
+                await asyncio.wait_for(fut, timeout=30)
+            except asyncio.TimeoutError:
+                return
+
+    # -- publishing -------------------------------------------------------------------------------
+    def diagnostics_for(self, state: DocState, uri: str) -> list[types.Diagnostic]:
+        return list(state.shown.get(uri, [])) + list(self.extra_diagnostics.get(uri, []))
+
+    def publish(self, state: DocState, only: Optional[str] = None) -> None:
+        if state.notebook:
+            uris = [u for u, _ in self.notebook_cells(state.uri)]
+        else:
+            uris = [state.uri]
+        for uri in uris:
+            if only is not None and uri != only:
+                continue
+            self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
+                uri=uri, diagnostics=self.diagnostics_for(state, uri), version=self.lsp_version(uri)))
+
+    def republish(self, uri: str) -> None:
+        """Publish again (e.g. after the runner changed ``extra_diagnostics[uri]``)."""
+        state = self.state_for(uri)
+        if state is None:  # a file that is not open (e.g. a traceback frame): push what we have
+            if not self.pull_mode:
+                self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
+                    uri=uri, diagnostics=list(self.extra_diagnostics.get(uri, []))))
+            return
+        state.result_id += 1
+        if self.pull_mode:
+            if self.caps("workspace.diagnostics.refresh_support"):
+                self.workspace_diagnostic_refresh(None)
+        else:
+            self.publish(state, only=uri if state.notebook else None)
+
+    # -- code actions -------------------------------------------------------------------------------
+    def edit_for(self, analysis: Analysis, state: DocState, uri: str, kind: str, data: dict
+                 ) -> Optional[types.WorkspaceEdit]:
+        """Worker thread: the WorkspaceEdit of one action (a fix, fix-all, per-rule fix-all)."""
+        unsafe = self.km_settings.unsafe_fixes if analysis.config is None else analysis.config.unsafe_fixes
+        linter, path = analysis.linter, analysis.path
+        per_uri: dict[str, list[types.TextEdit]] = {}
+        if kind == "fix":
+            finding = self.find_finding(analysis, uri, data)
+            if finding is None:
+                return None
+            new = act.fix_text(analysis.text, finding)
+            if new is None:
+                return None
+            per_uri = self._split(analysis, state, uri, analysis.text, new)
+        elif kind in ("fixAll", "fixRule"):
+            select = None
+            if kind == "fixRule":
+                code = data.get("code")
+                select = lambda f: f.code == code  # noqa: E731
+            if state.notebook:
+                changed, outcome = linter.fix_cells(analysis.cells, path, unsafe, select)
+                for failure in outcome.failed:
+                    log.info("%s: %s", state.uri, failure)
+                old = dict(analysis.cells)
+                for cell_uri, new_text in changed.items():
+                    per_uri[cell_uri] = act.diff_edits(old[cell_uri], new_text, self.num_units)
+            else:
+                outcome = linter.fix_source(analysis.text, path, unsafe, select)
+                for failure in outcome.failed:
+                    log.info("%s: %s", state.uri, failure)
+                if outcome.changed:
+                    per_uri[uri] = act.diff_edits(analysis.text, outcome.text, self.num_units)
+        else:
+            return None
+        versions = {u: self.lsp_version(u) for u in per_uri}
+        return act.workspace_edit(per_uri, versions, bool(self.caps("workspace.workspace_edit.document_changes")))
+
+    def _split(self, analysis: Analysis, state: DocState, uri: str, old: str, new: str
+               ) -> dict[str, list[types.TextEdit]]:
+        if not state.notebook:
+            return {uri: act.diff_edits(old, new, self.num_units)}
+        per_cell = analysis.vsource.split_edits(minimal_edits(old, new))
+        if per_cell is None:
+            return {}
+        out = {}
+        for pos, edits in per_cell.items():
+            cell = analysis.vsource.cells[pos]
+            out[cell.key] = act.text_edits(cell.text, edits, self.num_units)
+        return out
+
+    @staticmethod
+    def find_finding(analysis: Analysis, uri: str, data: dict) -> Optional[Finding]:
+        items = analysis.per_uri.get(uri, [])
+        code = data.get("code")
+        if data.get("v_internal") == analysis.version:
+            for f, _ in items:
+                if f.code == code and f.start == data.get("s") and f.end == data.get("e"):
+                    return f
+        # the document changed since the action was listed: match by code and client range
+        r = data.get("r")
+        for f, d in items:
+            if f.code == code and r and [d.range.start.line, d.range.start.character,
+                                         d.range.end.line, d.range.end.character] == r:
+                return f
+        return None
+
+
+server = KerasMigrateServer()
+
+
+# == lifecycle ============================================================================================
+@server.feature(types.INITIALIZE)
+def initialize(ls: KerasMigrateServer, params: types.InitializeParams) -> None:
+    """``initialize``: read ``initializationOptions`` ({settings, trusted}); capabilities
+    (incremental sync, notebooks, pull diagnostics, code actions, hover, commands) follow from
+    the features registered here, and pygls negotiates the position encoding."""
+    ls.loop = asyncio.get_running_loop() if _loop_running() else ls.loop
+    ls._loop_thread = threading.get_ident()
+    opts = params.initialization_options
+    raw = None
+    if isinstance(opts, dict):
+        if "trusted" in opts:
+            ls.km_trusted = opts.get("trusted") is not False
+        raw = {k: v for k, v in opts.items() if k != "trusted"} or None
+    ls.apply_settings(raw)
+    log.info("keras-migrate %s, position encoding %s, %s diagnostics", __version__,
+             ls.workspace.position_encoding, "pull" if ls.pull_mode else "push")
+
+
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+        return True
+    except RuntimeError:
+        return False
+
+
+@server.feature(types.INITIALIZED)
+async def initialized(ls: KerasMigrateServer, params: types.InitializedParams) -> None:
+    """``initialized``: watch ``pyproject.toml`` files so configuration changes apply at once."""
+    if ls.caps("workspace.did_change_watched_files.dynamic_registration"):
+        try:
+            await ls.client_register_capability_async(types.RegistrationParams(registrations=[
+                types.Registration(
+                    id="keras-migrate-pyproject", method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                    register_options=types.DidChangeWatchedFilesRegistrationOptions(watchers=[
+                        types.FileSystemWatcher(glob_pattern="**/pyproject.toml")]))]))
+        except Exception as exc:
+            log.info("could not register a pyproject.toml watcher: %s", exc)
+
+
+@server.feature(types.SHUTDOWN)
+def shutdown(ls: KerasMigrateServer, params: None) -> None:
+    """``shutdown``: stop timers and worker threads; ``exit`` follows."""
+    for uri in list(ls.docs):
+        ls.debouncer.cancel(uri)
+    ls._analysis_pool.shutdown(wait=False, cancel_futures=True)
+    ls._report_pool.shutdown(wait=False, cancel_futures=True)
+
+
+# == text documents ==========================================================================================
+@server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+def did_open(ls: KerasMigrateServer, params: types.DidOpenTextDocumentParams) -> None:
+    """``textDocument/didOpen``: analyse at once (no debounce)."""
+    if ls.workspace.get_notebook_document(cell_uri=params.text_document.uri) is not None:
+        return
+    ls.opened(params.text_document.uri)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+def did_change(ls: KerasMigrateServer, params: types.DidChangeTextDocumentParams) -> None:
+    """``textDocument/didChange`` (incremental): pygls has applied the edits; move the
+    diagnostics shown and analyse again after the debounce."""
+    uri = params.text_document.uri
+    ls.changed(uri, params.content_changes)
+    path = uri_path(uri)
+    if path is not None and WorkspaceIndex is not None:
+        ls._analysis_pool.submit(ls.invalidate_index, path)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+def did_save(ls: KerasMigrateServer, params: types.DidSaveTextDocumentParams) -> None:
+    """``textDocument/didSave``: a saved pyproject.toml reloads the configuration; a saved
+    module may change what other open files import from it."""
+    uri = params.text_document.uri
+    if uri.endswith("/" + PYPROJECT):
+        ls.clear_config_caches()
+        ls.reanalyse_all()
+        return
+    if WorkspaceIndex is not None:
+        ls._analysis_pool.submit(ls.invalidate_index, uri_path(uri))
+        for state in list(ls.docs.values()):
+            if state.uri != uri:
+                state.bump()
+                ls.schedule(state, ls.km_settings.debounce_ms / 1000)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+def did_close(ls: KerasMigrateServer, params: types.DidCloseTextDocumentParams) -> None:
+    """``textDocument/didClose``: forget the document and clear its diagnostics."""
+    if params.text_document.uri in ls.docs:
+        ls.closed(params.text_document.uri)
+
+
+# == notebooks =================================================================================================
+@server.feature(types.NOTEBOOK_DOCUMENT_DID_OPEN)
+def notebook_did_open(ls: KerasMigrateServer, params: types.DidOpenNotebookDocumentParams) -> None:
+    """``notebookDocument/didOpen``: the cells are analysed together, in order."""
+    ls.opened(params.notebook_document.uri, notebook=True)
+
+
+@server.feature(types.NOTEBOOK_DOCUMENT_DID_CHANGE)
+def notebook_did_change(ls: KerasMigrateServer, params: types.DidChangeNotebookDocumentParams) -> None:
+    """``notebookDocument/didChange``: cell text edits, cells added, removed or moved."""
+    nb_uri = params.notebook_document.uri
+    state = ls.docs.get(nb_uri)
+    if state is None:
+        return
+    cells = params.change.cells
+    if cells is not None:
+        for content in cells.text_content or []:
+            uri = content.document.uri
+            moves = line_changes(content.changes)
+            state.move_shown(uri, moves)
+            if uri in ls.extra_diagnostics:
+                ls.extra_diagnostics[uri] = shift_diagnostics(ls.extra_diagnostics[uri], moves)
+        structure = cells.structure
+        if structure is not None:
+            for closed in structure.did_close or []:
+                state.shown.pop(closed.uri, None)
+                ls.extra_diagnostics.pop(closed.uri, None)
+                if not ls.pull_mode:
+                    ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=closed.uri, diagnostics=[]))
+    state.bump()
+    ls.schedule(state, ls.km_settings.debounce_ms / 1000)
+
+
+@server.feature(types.NOTEBOOK_DOCUMENT_DID_CLOSE)
+def notebook_did_close(ls: KerasMigrateServer, params: types.DidCloseNotebookDocumentParams) -> None:
+    """``notebookDocument/didClose``: forget the notebook, clear every cell."""
+    ls._fixall_served.pop(params.notebook_document.uri, None)
+    ls.closed(params.notebook_document.uri, [c.uri for c in params.cell_text_documents])
+
+
+# == diagnostics (pull) ===========================================================================================
+@server.feature(types.TEXT_DOCUMENT_DIAGNOSTIC,
+                types.DiagnosticOptions(identifier="keras-migrate", inter_file_dependencies=False,
+                                        workspace_diagnostics=False))
+async def document_diagnostic(ls: KerasMigrateServer, params: types.DocumentDiagnosticParams):
+    """``textDocument/diagnostic`` (LSP 3.17 pull model), for clients that declare it;
+    others get ``textDocument/publishDiagnostics``."""
+    uri = params.text_document.uri
+    state = ls.state_for(uri)
+    if state is None:
+        return types.RelatedFullDocumentDiagnosticReport(items=[])
+    await ls.ensure_fresh(state)
+    rid = f"{state.uri}#{state.result_id}"
+    if params.previous_result_id == rid:
+        return types.RelatedUnchangedDocumentDiagnosticReport(result_id=rid)
+    return types.RelatedFullDocumentDiagnosticReport(items=ls.diagnostics_for(state, uri), result_id=rid)
+
+
+# == code actions ================================================================================================
+@server.feature(types.TEXT_DOCUMENT_CODE_ACTION,
+                types.CodeActionOptions(code_action_kinds=CODE_ACTION_KINDS, resolve_provider=True))
+async def code_action(ls: KerasMigrateServer, params: types.CodeActionParams):
+    """``textDocument/codeAction``: per diagnostic a quick fix (safe ones preferred, unsafe
+    ones labelled) and a noqa suppression; "Fix all Kxxx in this file" per rule; and
+    ``source.fixAll.keras-migrate``.  Fix edits are filled in by ``codeAction/resolve``."""
+    uri = params.text_document.uri
+    state = ls.state_for(uri)
+    if state is None:
+        return None
+    only = params.context.only
+    analysis = await ls.current_analysis(state)
+    if analysis is None:
+        return []
+    unsafe = analysis.config.unsafe_fixes if analysis.config else False
+    items = analysis.per_uri.get(uri, [])
+    everything = analysis.findings()
+    out: list[types.CodeAction] = []
+
+    def data(kind: str, **extra) -> dict:
+        return {"uri": uri, "kind": kind, "v_internal": analysis.version, **extra}
+
+    here = [(f, d) for f, d in items if overlaps(d.range, params.range)]
+    if act.kind_allowed(act.QUICKFIX, only):
+        for f, d in here:
+            if f.has_fix and f.fix_applicability is not Applicability.DISPLAY:
+                safe = f.fix_applicability is Applicability.SAFE
+                title = f"{f.fix_title}" + ("" if safe else " (unsafe)")
+                out.append(types.CodeAction(
+                    title=f"{f.code}: {title}", kind=act.QUICKFIX, diagnostics=[d], is_preferred=safe,
+                    data=data("fix", code=f.code, s=f.start, e=f.end,
+                              r=[d.range.start.line, d.range.start.character, d.range.end.line,
+                                 d.range.end.character])))
+        for code in dict.fromkeys(f.code for f, _ in here):
+            n = sum(1 for f in everything if f.code == code and f.fixable(unsafe))
+            if n >= 2:
+                out.append(types.CodeAction(title=f"Fix all {code} in this {'notebook' if state.notebook else 'file'} ({n})",
+                                            kind=act.QUICKFIX, data=data("fixRule", code=code)))
+        text = ls.workspace.get_text_document(uri).source if here else ""
+        for f, d in here:
+            e = act.noqa_edit(text, d.range.start.line, f.code)
+            if e is None:
+                continue
+            edit = act.workspace_edit({uri: act.text_edits(text, [e], ls.num_units)}, {uri: ls.lsp_version(uri)},
+                                      bool(ls.caps("workspace.workspace_edit.document_changes")))
+            out.append(types.CodeAction(title=f"Suppress with # noqa: {f.code}", kind=act.QUICKFIX,
+                                        diagnostics=[d], edit=edit))
+    fixable = [f for f in everything if f.fixable(unsafe)]
+    if fixable:
+        kinds = [act.FIX_ALL_KIND]
+        if state.notebook and only:
+            kinds.append(act.NOTEBOOK_FIX_ALL_KIND)
+        for kind in kinds:
+            if act.kind_allowed(kind, only):
+                title = "Fix all keras-migrate issues" + (" (including unsafe fixes)" if unsafe else "")
+                out.append(types.CodeAction(title=title, kind=kind, data=data("fixAll")))
+    if not ls.caps("text_document.code_action.resolve_support"):
+        loop = asyncio.get_running_loop()
+        for a in out:
+            if a.edit is None and a.data:
+                a.edit = await loop.run_in_executor(ls._analysis_pool, _resolve_edit, ls, state, analysis, a.data)
+    return out
+
+
+def _resolve_edit(ls: KerasMigrateServer, state: DocState, analysis: Analysis, data: dict):
+    kind = data.get("kind")
+    if kind == "fixAll" and state.notebook:
+        # a notebook's fix-all covers every cell: once per notebook version, not once per cell
+        if ls._fixall_served.get(state.uri) == state.version:
+            return act.workspace_edit({}, {}, bool(ls.caps("workspace.workspace_edit.document_changes")))
+        ls._fixall_served[state.uri] = state.version
+    try:
+        return ls.edit_for(analysis, state, data["uri"], kind, data)
+    except Exception as exc:
+        log.error("building the %s edit failed: %s: %s", kind, type(exc).__name__, exc)
+        return None
+
+
+@server.feature(types.CODE_ACTION_RESOLVE)
+async def code_action_resolve(ls: KerasMigrateServer, action: types.CodeAction) -> types.CodeAction:
+    """``codeAction/resolve``: compute the edits of a fix or fix-all (minimal text edits)."""
+    data = action.data if isinstance(action.data, dict) else None
+    if not data or action.edit is not None:
+        return action
+    state = ls.state_for(data.get("uri", ""))
+    if state is None:
+        return action
+    analysis = await ls.current_analysis(state)
+    if analysis is None:
+        return action
+    loop = asyncio.get_running_loop()
+    action.edit = await loop.run_in_executor(ls._analysis_pool, _resolve_edit, ls, state, analysis, data)
+    return action
+
+
+# == hover =========================================================================================================
+@server.feature(types.TEXT_DOCUMENT_HOVER)
+def hover(ls: KerasMigrateServer, params: types.HoverParams) -> Optional[types.Hover]:
+    """``textDocument/hover`` on a diagnostic: the rule's documentation and fix safety."""
+    uri = params.text_document.uri
+    state = ls.state_for(uri)
+    if state is None:
+        return None
+    diags = [d for d in state.shown.get(uri, []) if contains(d.range, params.position)]
+    text = hover_markdown(diags)
+    if text is None:
+        return None
+    return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text),
+                       range=diags[0].range)
+
+
+# == configuration ====================================================================================================
+@server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+async def did_change_configuration(ls: KerasMigrateServer, params: types.DidChangeConfigurationParams) -> None:
+    """``workspace/didChangeConfiguration``: new editor settings (``{"keras-migrate": {...}}``
+    or ``{"settings": {...}}``); an empty payload means "ask": ``workspace/configuration``."""
+    raw = params.settings
+    table = unwrap(raw)
+    if not table and ls.caps("workspace.configuration"):
+        try:
+            got = await ls.workspace_configuration_async(types.ConfigurationParams(
+                items=[types.ConfigurationItem(section="keras-migrate")]))
+            raw = got[0] if got else None
+        except Exception as exc:
+            log.info("workspace/configuration failed: %s", exc)
+            raw = None
+        if not raw:
+            return
+    elif not table:
+        return
+    if ls.apply_settings(raw):
+        ls.reanalyse_all()
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+def did_change_watched_files(ls: KerasMigrateServer, params: types.DidChangeWatchedFilesParams) -> None:
+    """``workspace/didChangeWatchedFiles``: a pyproject.toml changed; reload configuration."""
+    if any(c.uri.endswith(PYPROJECT) for c in params.changes):
+        ls.clear_config_caches()
+        ls.reanalyse_all()
+
+
+# == commands ===========================================================================================================
+@server.command("keras-migrate.fixAll")
+async def cmd_fix_all(ls: KerasMigrateServer, *args) -> dict:
+    """Apply every allowed fix in the document (``[uri]``) through ``workspace/applyEdit``."""
+    uri = args[0] if args and isinstance(args[0], str) else (args[0].get("uri") if args and isinstance(args[0], dict) else None)
+    state = ls.state_for(uri) if uri else None
+    if state is None:
+        return {"applied": 0, "error": f"document not open: {uri}"}
+    analysis = await ls.current_analysis(state)
+    if analysis is None:
+        return {"applied": 0, "error": "the document does not parse; nothing fixed"}
+    loop = asyncio.get_running_loop()
+    edit = await loop.run_in_executor(ls._analysis_pool, lambda: ls.edit_for(analysis, state, uri, "fixAll", {}))
+    n = act.edit_count(edit)
+    if not n:
+        return {"applied": 0}
+    result = await ls.workspace_apply_edit_async(types.ApplyWorkspaceEditParams(edit=edit, label="keras-migrate: fix all"))
+    return {"applied": n if result.applied else 0, "reason": result.failure_reason}
+
+
+@server.command("keras-migrate.report")
+async def cmd_report(ls: KerasMigrateServer, *args) -> dict:
+    """Scan the workspace: counts per rule and per file, files ready per target backend;
+    reports ``$/progress`` while it scans.  Returns ``{markdown, data}``."""
+    from . import report
+    token = _work_done_token(ls)
+    if token is None and args and isinstance(args[0], dict):
+        token = args[0].get("workDoneToken")
+    if token is None and ls.caps("window.work_done_progress"):
+        token = f"keras-migrate-report-{id(args)}"
+        try:
+            await ls.work_done_progress.create_async(token)
+        except Exception:
+            token = None
+    if token is not None:
+        ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(
+            title="keras-migrate: migration report", percentage=0, cancellable=False))
+    last = [-1]
+
+    def progress(done: int, total: int, name: str) -> None:
+        if token is None:
+            return
+        pct = int(done * 100 / total) if total else 100
+        if pct == last[0] and done != total:
+            return
+        last[0] = pct
+        ls.call_on_loop(lambda: ls.work_done_progress.report(
+            token, types.WorkDoneProgressReport(message=f"{done}/{total} {name}", percentage=pct)))
+
+    roots = ls.workspace_roots()
+    loop = asyncio.get_running_loop()
+    try:
+        result = await loop.run_in_executor(ls._report_pool, report.scan, roots, ls.config_for, ls.workspace_index, progress)
+    finally:
+        if token is not None:
+            ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message="done"))
+    return result
+
+
+def _work_done_token(ls: KerasMigrateServer):
+    params = _command_params.get()
+    return getattr(params, "work_done_token", None) if params is not None else None
+
+
+@server.command("keras-migrate.serverInfo")
+def cmd_server_info(ls: KerasMigrateServer, *args) -> dict:
+    """Versions, so the client can warn about an old pygls shadowing the right one."""
+    from importlib.metadata import version as dist_version
+
+    def v(name: str) -> Optional[str]:
+        try:
+            return dist_version(name)
+        except Exception:
+            return None
+    return {"name": "keras-migrate", "version": __version__, "pygls": v("pygls"), "lsprotocol": v("lsprotocol"),
+            "python": sys.version.split()[0], "executable": sys.executable,
+            "positionEncoding": str(ls.workspace.position_encoding),
+            "diagnostics": "pull" if ls.pull_mode else "push", "trusted": ls.km_trusted,
+            "workspaceIndex": WorkspaceIndex is not None}
+
+
+def register_runner() -> None:
+    try:
+        from . import runner_bridge  # type: ignore
+    except ImportError:
+        return
+    try:
+        runner_bridge.register(server)
+    except Exception as exc:  # the runner is optional; its failure must not stop the server
+        log.error("runner bridge failed to register: %s", exc)
+
+
+register_runner()

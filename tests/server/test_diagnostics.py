@@ -1,0 +1,86 @@
+"""Diagnostics as you type: appear, move, disappear; half-typed code; UTF-16 columns."""
+from __future__ import annotations
+
+import pytest
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
+from lsp_helpers import change, codes, open_doc, wait_for_diagnostics
+
+pytestmark = pytest.mark.asyncio
+
+SRC = """import tensorflow as tf
+
+x = 1
+model = tf.keras.Sequential()
+"""
+
+
+async def test_open_type_fix_and_clear(client: LanguageClient, tmp_path):
+    uri = (tmp_path / "a.py").as_uri()
+    open_doc(client, uri, SRC)
+    diags = await wait_for_diagnostics(client, uri, lambda d: len(d) == 1)
+    d = diags[0]
+    assert d.code == "K102"
+    assert d.source == "keras-migrate"
+    assert (d.range.start.line, d.range.start.character, d.range.end.character) == (3, 8, 27)
+    assert d.code_description.href.endswith("#k102-tf-keras-attribute")
+    assert d.severity == types.DiagnosticSeverity.Warning
+    assert d.data["fix"] == "safe"
+
+    # type a second finding on a new line
+    change(client, uri, 2, (4, 0), (4, 0), "layer = tf.keras.layers.Dense(1)\n")
+    diags = await wait_for_diagnostics(client, uri, lambda d: len(d) == 2, version=2)
+    assert [x.range.start.line for x in diags] == [3, 4]
+
+    # delete the first finding's line: it disappears, the other moves up
+    change(client, uri, 3, (3, 0), (4, 0), "")
+    diags = await wait_for_diagnostics(client, uri, lambda d: len(d) == 1, version=3)
+    assert diags[0].range.start.line == 3 and "Dense" in diags[0].message
+
+    # remove the remaining one
+    change(client, uri, 4, (3, 0), (4, 0), "")
+    await wait_for_diagnostics(client, uri, lambda d: d == [], version=4)
+
+
+async def test_half_typed_keeps_last_good_moved(client: LanguageClient, tmp_path):
+    uri = (tmp_path / "b.py").as_uri()
+    text = "import tensorflow as tf\nm = tf.keras.Sequential()\n\nn = tf.keras.Model()\nlast = tf.keras.layers.Dense(2)\n"
+    open_doc(client, uri, text)
+    await wait_for_diagnostics(client, uri, lambda d: len(d) == 3)
+    # half-typed call on a new line 2: the file no longer parses
+    change(client, uri, 2, (2, 0), (2, 0), "y = foo(\n")
+    diags = await wait_for_diagnostics(client, uri, lambda d: True, version=2)
+    # last good diagnostics kept, those below the edit moved down one line
+    assert [(x.code, x.range.start.line) for x in diags] == [("K102", 1), ("K102", 4), ("K102", 5)]
+    assert not any("Traceback" in m.message for m in client.messages)
+    # keep typing on the broken line: the diagnostic on that line's neighbours stay
+    change(client, uri, 3, (2, 8), (2, 8), "1, ")
+    diags = await wait_for_diagnostics(client, uri, lambda d: True, version=3)
+    assert [x.range.start.line for x in diags] == [1, 4, 5]
+    # edit the line of a diagnostic while broken: that one is dropped
+    change(client, uri, 4, (4, 0), (4, 1), "N")
+    diags = await wait_for_diagnostics(client, uri, lambda d: True, version=4)
+    assert [x.range.start.line for x in diags] == [1, 5]
+    # finish the call: fresh analysis
+    change(client, uri, 5, (2, 11), (2, 11), ")")
+    diags = await wait_for_diagnostics(client, uri, lambda d: len(d) == 3, version=5)
+    assert [x.range.start.line for x in diags] == [1, 4, 5]
+
+
+async def test_utf16_columns_after_non_ascii(client: LanguageClient, tmp_path):
+    uri = (tmp_path / "u.py").as_uri()
+    # 😀 is 2 UTF-16 code units, é is 1; the finding starts after them on the same line
+    text = "import tensorflow as tf\ns = '😀é'; m = tf.keras.Sequential()\n"
+    open_doc(client, uri, text)
+    diags = await wait_for_diagnostics(client, uri, lambda d: len(d) == 1)
+    line = text.splitlines()[1]
+    cp = line.index("tf.keras")
+    assert diags[0].range.start.character == cp + 1  # one extra unit for the astral emoji
+    assert diags[0].range.end.character == cp + 1 + len("tf.keras.Sequential")
+
+
+async def test_file_without_keras_has_no_diagnostics(client: LanguageClient, tmp_path):
+    uri = (tmp_path / "plain.py").as_uri()
+    open_doc(client, uri, "print('hello')\n")
+    assert await wait_for_diagnostics(client, uri) == []
