@@ -26,8 +26,8 @@ Thin wiring over :mod:`keras_migrate.runner`; ``register(ls)`` adds four command
 
 A failed run puts a diagnostic (source ``keras-migrate run``) on the deepest traceback
 frame in the workspace, through ``ls.extra_diagnostics[uri]`` and ``ls.republish(uri)``;
-the next run that executes clears it, and :func:`drop_stale_run_diagnostics` (called by
-the server on ``didChange``) drops one whose line was edited. Runs are refused while the
+the next run that executes replaces or clears it (and the server drops one whose line is
+edited, moving the others with the edits). Runs are refused while the
 workspace is untrusted (``ls.km_trusted`` is False). Nothing here is ever called from the
 analysis path: only an explicit command starts a program.
 """
@@ -390,7 +390,7 @@ class RunnerBridge:
                 message=f"{', '.join(backends)}: {message}",
                 severity=types.DiagnosticSeverity.Error,
                 source=SOURCE,
-                data={"backends": backends, "lineText": line_text},
+                data={"backends": backends},
             )
             new.setdefault(target, []).append(diag)
         store = self._store()
@@ -428,35 +428,6 @@ class RunnerBridge:
         except Exception:
             pass
 
-    def drop_stale(self, uri: str, source: str | None = None) -> bool:
-        """Drop this uri's run diagnostics whose line no longer reads as it did."""
-        store = self._store()
-        diags = store.get(uri)
-        if not diags:
-            return False
-        if source is None:
-            try:
-                source = self.ls.workspace.get_text_document(uri).source
-            except Exception:
-                return False
-        lines = source.splitlines()
-        kept = []
-        for d in diags:
-            if getattr(d, "source", None) == SOURCE:
-                data = d.data if isinstance(d.data, dict) else {}
-                line = d.range.start.line
-                now = lines[line] if line < len(lines) else None
-                if now != data.get("lineText"):
-                    continue
-            kept.append(d)
-        if len(kept) == len(diags):
-            return False
-        if kept:
-            store[uri] = kept
-        else:
-            store.pop(uri, None)
-        return True
-
 
 def register(ls: Any) -> RunnerBridge:
     """Register the runner's commands on ``ls`` (a ``pygls.lsp.server.LanguageServer``)."""
@@ -483,12 +454,3 @@ def register(ls: Any) -> RunnerBridge:
         return await bridge.check(*args)
 
     return bridge
-
-
-def drop_stale_run_diagnostics(ls: Any, uri: str, source: str | None = None) -> bool:
-    """For the server's ``didChange``: drop run diagnostics on lines that were edited.
-
-    Returns True when something was dropped (the caller then republishes ``uri``).
-    """
-    bridge = getattr(ls, "km_runner", None)
-    return bridge.drop_stale(uri, source) if bridge is not None else False
