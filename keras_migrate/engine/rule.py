@@ -7,6 +7,7 @@ example has a ``run`` spec, its conformance cases on real Keras (``tests/conform
 """
 from __future__ import annotations
 
+import inspect
 import re
 import textwrap
 from dataclasses import dataclass, field
@@ -132,7 +133,9 @@ class Rule:
     # -- documentation ---------------------------------------------------------------------
     @classmethod
     def doc(cls) -> str:
-        return textwrap.dedent(cls.__doc__ or "").strip()
+        # cleandoc, not dedent: the summary line of a docstring is not indented, so dedent
+        # would leave every "## Section" heading indented and doc_sections() would find none
+        return inspect.cleandoc(cls.__doc__ or "").strip()
 
     @classmethod
     def doc_sections(cls) -> dict[str, str]:
