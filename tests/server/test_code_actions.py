@@ -1,0 +1,128 @@
+"""Quick fixes (lazy resolve), noqa suppression, per-rule fix-all, source.fixAll, hover."""
+from __future__ import annotations
+
+import pytest
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
+from lsp_helpers import apply_text_edits, change, edits_for, open_doc, wait_for_diagnostics
+
+pytestmark = pytest.mark.asyncio
+
+SRC = """import tensorflow as tf
+
+model = tf.keras.Sequential([tf.keras.layers.Dense(1)])
+x = tf.constant(1)
+"""
+
+
+async def actions_at(client, uri, diag, only=None):
+    return await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), range=diag.range,
+        context=types.CodeActionContext(diagnostics=[diag], only=only)))
+
+
+async def test_quick_fix_resolves_to_minimal_edit(client: LanguageClient, tmp_path):
+    uri = (tmp_path / "a.py").as_uri()
+    open_doc(client, uri, SRC)
+    diags = await wait_for_diagnostics(client, uri, lambda d: len(d) == 2)
+    actions = await actions_at(client, uri, diags[0])
+    fix = next(a for a in actions if a.kind == types.CodeActionKind.QuickFix and a.title.startswith("K102: "))
+    assert fix.is_preferred is True and fix.edit is None  # edits come with resolve
+    assert "(unsafe)" not in fix.title
+    resolved = await client.code_action_resolve_async(fix)
+    edits = edits_for(resolved.edit, uri)
+    # minimal: the replacement and the import, never a whole-file replace
+    assert all(e.range.end.line - e.range.start.line <= 1 for e in edits)
+    assert sum(len(e.new_text) for e in edits) < 40
+    new = apply_text_edits(SRC, edits)
+    assert new == ("import tensorflow as tf\nimport keras\n\n"
+                   "model = keras.Sequential([tf.keras.layers.Dense(1)])\nx = tf.constant(1)\n")
+    # per-rule fix-all is offered (two K102 in the file), and noqa suppression
+    titles = [a.title for a in actions]
+    assert "Fix all K102 in this file (2)" in titles
+    assert "Suppress with # noqa: K102" in titles
+
+
+async def test_noqa_action_suppresses(client: LanguageClient, tmp_path):
+    uri = (tmp_path / "n.py").as_uri()
+    text = "import tensorflow as tf\nm = tf.keras.Sequential()\n"
+    open_doc(client, uri, text)
+    diags = await wait_for_diagnostics(client, uri, lambda d: len(d) == 1)
+    actions = await actions_at(client, uri, diags[0])
+    noqa = next(a for a in actions if a.title == "Suppress with # noqa: K102")
+    new = apply_text_edits(text, edits_for(noqa.edit, uri))
+    assert new == "import tensorflow as tf\nm = tf.keras.Sequential()  # noqa: K102\n"
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+        content_changes=[types.TextDocumentContentChangeWholeDocument(text=new)]))
+    await wait_for_diagnostics(client, uri, lambda d: d == [], version=2)
+
+
+async def test_fix_all_source_action_and_per_rule(client: LanguageClient, tmp_path):
+    uri = (tmp_path / "f.py").as_uri()
+    open_doc(client, uri, SRC)
+    diags = await wait_for_diagnostics(client, uri, lambda d: len(d) == 2)
+    # source.fixAll.keras-migrate as an editor asks for it on save
+    actions = await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri),
+        range=types.Range(types.Position(0, 0), types.Position(0, 0)),
+        context=types.CodeActionContext(diagnostics=[], only=[types.CodeActionKind.SourceFixAll])))
+    assert [a.kind for a in actions] == ["source.fixAll.keras-migrate"]
+    resolved = await client.code_action_resolve_async(actions[0])
+    new = apply_text_edits(SRC, edits_for(resolved.edit, uri))
+    assert new == ("import keras\nimport tensorflow as tf\n\n"
+                   "model = keras.Sequential([keras.layers.Dense(1)])\nx = tf.constant(1)\n") or \
+        new == ("import tensorflow as tf\nimport keras\n\n"
+                "model = keras.Sequential([keras.layers.Dense(1)])\nx = tf.constant(1)\n")
+    # per-rule action gives the same here (only K102 in the file)
+    per_rule = next(a for a in await actions_at(client, uri, diags[1]) if a.title.startswith("Fix all K102"))
+    resolved = await client.code_action_resolve_async(per_rule)
+    assert apply_text_edits(SRC, edits_for(resolved.edit, uri)) == new
+    # apply it: diagnostics go away
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+        content_changes=[types.TextDocumentContentChangeWholeDocument(text=new)]))
+    await wait_for_diagnostics(client, uri, lambda d: d == [], version=2)
+
+
+async def test_fix_all_command_applies_edit(client: LanguageClient, tmp_path):
+    uri = (tmp_path / "c.py").as_uri()
+    text = "import tensorflow as tf\nm = tf.keras.Sequential()\n"
+    open_doc(client, uri, text)
+    await wait_for_diagnostics(client, uri, lambda d: len(d) == 1)
+    result = await client.workspace_execute_command_async(types.ExecuteCommandParams(
+        command="keras-migrate.fixAll", arguments=[uri]))
+    assert result["applied"] >= 1
+    assert apply_text_edits(text, edits_for(client.applied_edits[-1], uri)) == "import keras\nm = keras.Sequential()\n"
+
+
+async def test_hover_shows_rule_doc(client: LanguageClient, tmp_path):
+    uri = (tmp_path / "h.py").as_uri()
+    open_doc(client, uri, "import tensorflow as tf\nm = tf.keras.Sequential()\n")
+    diags = await wait_for_diagnostics(client, uri, lambda d: len(d) == 1)
+    pos = types.Position(1, diags[0].range.start.character + 3)
+    hov = await client.text_document_hover_async(types.HoverParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), position=pos))
+    assert hov.contents.kind == types.MarkupKind.Markdown
+    text = hov.contents.value
+    for part in ("K102", "What it does", "Why is this bad?", "Use instead", "Fix safety", "Safe fix"):
+        assert part in text
+    # nothing to say away from a diagnostic
+    assert await client.text_document_hover_async(types.HoverParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(0, 1))) is None
+
+
+async def test_actions_on_stale_range_after_edit(client: LanguageClient, tmp_path):
+    """Lightbulb right after typing: actions come from the current text, not the old one."""
+    uri = (tmp_path / "s.py").as_uri()
+    text = "import tensorflow as tf\nm = tf.keras.Sequential()\n"
+    open_doc(client, uri, text)
+    await wait_for_diagnostics(client, uri, lambda d: len(d) == 1)
+    change(client, uri, 2, (0, 0), (0, 0), "# header\n")
+    diags = await wait_for_diagnostics(client, uri, lambda d: len(d) == 1 and d[0].range.start.line == 2, version=2)
+    actions = await actions_at(client, uri, diags[0])
+    fix = next(a for a in actions if a.title.startswith("K102: "))
+    resolved = await client.code_action_resolve_async(fix)
+    assert apply_text_edits("# header\n" + text, edits_for(resolved.edit, uri)) == \
+        "# header\nimport keras\nm = keras.Sequential()\n"
