@@ -1,0 +1,247 @@
+"""K203 save-weights-filename."""
+from __future__ import annotations
+
+import ast
+
+from keras_migrate.engine.model import Applicability, Severity
+from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
+from keras_migrate.rules.saving._helpers import (
+    has_ext, path_literal, path_tail, path_text, rename_tail, rewrite_call, weights_suffix_fix)
+from keras_migrate.rules.training._helpers import arg, keyword, kind_of, method_calls
+from keras_migrate.engine.knowledge import MODEL, LAYER
+
+_READABLE = (".weights.h5", ".weights.json", ".keras", ".h5", ".hdf5")
+
+
+class SaveWeightsFilename(Rule):
+    """Saves or loads weights under a name Keras 3 rejects (`save_weights("w.h5")`, `by_name=`).
+
+    ## What it does
+    Flags, on Keras models and layers:
+    - `save_weights(path)` whose path is known not to end in `.weights.h5` (an `.h5` file or
+      a TF-checkpoint prefix such as `"ckpt/weights"`), and `save_weights(..., save_format=)`;
+    - `load_weights(path, by_name=...)` when the file is a `.weights.h5`/`.keras` file (or
+      will be one, because the same file's `save_weights` is renamed);
+    - `load_weights(path)` of a TF-checkpoint prefix that this file does not write.
+
+    ## Why is this bad?
+    On Keras 3.15.1 (all backends): `save_weights("w.h5")` raises `ValueError: The filename
+    must end in .weights.h5. Received: filepath=w.h5`; `save_format=` raises `TypeError:
+    Model.save_weights() got an unexpected keyword argument 'save_format'`; `by_name=` raises
+    `ValueError: by_name only supports loading legacy '.h5' or '.hdf5' files` on a
+    `.weights.h5` file; a Keras 2 TF-checkpoint cannot be read at all (`ValueError: File
+    format not supported`). Loading an old Keras 2 `.h5` weights file still works, with or
+    without `by_name`, so that is not flagged.
+
+    ## Example
+    ```python
+    model.save_weights("weights.h5")
+    model.load_weights("weights.h5", by_name=True)
+    ```
+
+    ## Use instead
+    ```python
+    model.save_weights("model.weights.h5")
+    model.load_weights("model.weights.h5", skip_mismatch=True)  # if you relied on by_name
+    ```
+
+    ## Fix safety
+    The rename is unsafe: the file gets a new name (`w.h5` → `w.weights.h5`, `ckpt/w` →
+    `ckpt/w.weights.h5`), so other programs that read the old name must follow; a
+    TF-checkpoint prefix used to create its directory, a `.weights.h5` file needs the
+    directory to exist. `load_weights` calls of the same literal path in the file are renamed
+    by the same fix. Dropping `save_format=` alone (path already `.weights.h5`) is safe.
+    `by_name=` has no equivalent (`.weights.h5` files load by structure), so it gets guidance
+    only: keep a legacy `.h5` file, or use `skip_mismatch=True`.
+
+    ## References
+    - https://keras.io/api/models/model_saving_apis/weights_saving_and_loading/
+    - keras3-facts.md, §2 "save_weights", "load_weights(by_name=True)"
+    """
+
+    code = "K203"
+    name = "save-weights-filename"
+    message = "Keras 3 weights files must end in `.weights.h5`: `{call}` raises ValueError"
+    severity = Severity.ERROR
+    fix = Applicability.UNSAFE
+    requires = ("_weights",)
+
+    VALID = [
+        Valid("""
+            import keras
+            model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+            model.save_weights("model.weights.h5")
+            model.load_weights("model.weights.h5", skip_mismatch=True)
+            model.load_weights("keras2_weights.h5", by_name=True)  # legacy .h5 still loads by name
+        """),
+        Valid("""
+            import keras
+            class Agent:
+                def save_weights(self, path):
+                    pass
+            Agent().save_weights("agent.h5")
+            def store(model, path):
+                model.save_weights(path)
+        """),
+        Valid("""
+            import keras
+            model = keras.Sequential([keras.layers.Dense(1)])
+            model.save_weights("sharded.weights.json", max_shard_size=1)
+            note = "weights.h5"
+        """),
+    ]
+    INVALID = [
+        Invalid(
+            """
+            import keras
+            import numpy as np
+            model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+            model.save_weights("weights.h5")
+            other = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+            other.load_weights("weights.h5")
+            RESULT = bool(np.allclose(model.get_weights()[0], other.get_weights()[0]))
+            """,
+            fixed="""
+            import keras
+            import numpy as np
+            model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+            model.save_weights("weights.weights.h5")
+            other = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+            other.load_weights("weights.weights.h5")
+            RESULT = bool(np.allclose(model.get_weights()[0], other.get_weights()[0]))
+            """,
+            flagged=('model.save_weights("weights.h5")',),
+            unsafe=True,
+            run=Run(k3="ValueError", fixed_backends=("tensorflow", "jax", "torch")),
+        ),
+        Invalid(
+            """
+            import keras
+            model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+            model.save_weights("m.weights.h5", save_format="h5")
+            RESULT = model.count_params()
+            """,
+            fixed="""
+            import keras
+            model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+            model.save_weights("m.weights.h5")
+            RESULT = model.count_params()
+            """,
+            flagged=('model.save_weights("m.weights.h5", save_format="h5")',),
+            run=Run(k3="TypeError", fixed_backends=("tensorflow", "jax", "torch")),
+        ),
+        # a TF-checkpoint prefix in an f-string; save_format dropped by the same fix
+        Invalid(
+            """
+            from tensorflow import keras
+            def train(epochs):
+                model = keras.Sequential([keras.layers.Dense(1)])
+                for e in range(epochs):
+                    model.save_weights(f"ckpt/epoch_{e}.ckpt", save_format="tf")
+            """,
+            fixed="""
+            from tensorflow import keras
+            def train(epochs):
+                model = keras.Sequential([keras.layers.Dense(1)])
+                for e in range(epochs):
+                    model.save_weights(f"ckpt/epoch_{e}.weights.h5")
+            """,
+            flagged=('model.save_weights(f"ckpt/epoch_{e}.ckpt", save_format="tf")',),
+            unsafe=True,
+        ),
+        # by_name on a .weights.h5 file: guidance only
+        Invalid(
+            """
+            import keras
+            inputs = keras.Input((3,))
+            model = keras.Model(inputs, keras.layers.Dense(2, name="d")(inputs))
+            model.save_weights("w.weights.h5")
+            model.load_weights("w.weights.h5", by_name=True)
+            """,
+            fixed=None,
+            flagged=('model.load_weights("w.weights.h5", by_name=True)',),
+            run=Run(k3="ValueError"),
+        ),
+        # a Keras 2 TF-checkpoint cannot be read: guidance only
+        Invalid(
+            """
+            import keras
+            model = keras.Sequential([keras.layers.Dense(1)])
+            model.load_weights("checkpoints/my_checkpoint")
+            """,
+            fixed=None,
+            flagged=('model.load_weights("checkpoints/my_checkpoint")',),
+        ),
+    ]
+
+    def _receiver_ok(self, ctx, recv):
+        return kind_of(ctx, recv) in (MODEL, LAYER)
+
+    def check(self, ctx):
+        renamed: dict[str, tuple[str, str]] = {}
+        saves = []
+        for call, f in method_calls(ctx, ("save_weights",)):
+            if not self._receiver_ok(ctx, f.value) or keyword(call, "max_shard_size") is not None:
+                continue
+            path = arg(call, 0, "filepath")
+            tail = path_tail(ctx, path) if path is not None else None
+            bad = tail is not None and not tail.endswith(".weights.h5")
+            fmt = keyword(call, "save_format")
+            if not bad and fmt is None:
+                continue
+            saves.append((call, path, tail, bad))
+            if bad:
+                text = path_text(ctx, path)
+                if text is not None:
+                    renamed[text] = weights_suffix_fix(tail)
+        for call, path, tail, bad in saves:
+            seg = ctx.segment(call)
+            short = seg if len(seg) <= 60 else seg[:57] + "..."
+            if bad:
+                old, new = weights_suffix_fix(tail)
+                title = f"Save to a `.weights.h5` file (unsafe: the file is renamed; its directory must exist)"
+                ctx.report(self, call, self.message.format(call=short),
+                           fix=lambda c=call, p=path, o=old, n=new, t=title: self._rename_fix(ctx, c, p, o, n, t),
+                           fix_title=title, applicability=Applicability.UNSAFE)
+            else:
+                title = "Remove `save_format=` (Keras 3 always writes `.weights.h5`)"
+                ctx.report(self, call, "`save_weights(save_format=)` raises TypeError in Keras 3",
+                           fix=lambda c=call, t=title: ctx.make_fix(
+                               t, Applicability.SAFE, rewrite_call(ctx, c, [], ("save_format",))),
+                           fix_title=title, applicability=Applicability.SAFE)
+        for call, f in method_calls(ctx, ("load_weights",)):
+            if not self._receiver_ok(ctx, f.value):
+                continue
+            path = arg(call, 0, "filepath")
+            tail = path_tail(ctx, path) if path is not None else None
+            if tail is None:
+                continue
+            will_be_renamed = path_text(ctx, path) in renamed
+            if keyword(call, "by_name") is not None:
+                if will_be_renamed or not has_ext(tail, (".h5", ".hdf5")) or tail.endswith(".weights.h5"):
+                    ctx.report(self, call,
+                               "`by_name=` only works for legacy `.h5` files in Keras 3 (ValueError on "
+                               "`.weights.h5`); keep an `.h5` file or use `skip_mismatch=True`")
+                continue
+            if not will_be_renamed and not has_ext(tail, _READABLE) and not tail.startswith("hf://"):
+                ctx.report(self, call,
+                           "Keras 3 cannot read TF-checkpoint weights (ValueError: File format not "
+                           "supported); re-save them from Keras 2 as `.h5` and load that file")
+
+    def _rename_fix(self, ctx, call, path, old, new, title):
+        lit = path_literal(ctx, path)
+        if lit is None:
+            return None
+        edit = rename_tail(ctx, lit, old, new)
+        if edit is None:
+            return None
+        edits = [edit]
+        saved = path_text(ctx, path)
+        if saved is not None and not isinstance(path, ast.Name):
+            for other, f in method_calls(ctx, ("load_weights",)):
+                p = arg(other, 0, "filepath")
+                if isinstance(p, ast.Constant) and p.value == saved and self._receiver_ok(ctx, f.value):
+                    e = rename_tail(ctx, p, old, new)
+                    if e is not None:
+                        edits.append(e)
+        return ctx.make_fix(title, Applicability.UNSAFE, rewrite_call(ctx, call, edits, ("save_format",)))
