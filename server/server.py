@@ -564,12 +564,13 @@ class KerasMigrateServer(LanguageServer):
                 code = data.get("code")
                 select = lambda f: f.code == code  # noqa: E731
             if state.notebook:
-                changed, outcome = linter.fix_cells(analysis.cells, path, unsafe, select)
+                # the fix loop over the cells as one module, split back per cell (not fix_cells:
+                # its plain diff would put an added import at the top of the next cell)
+                outcome = linter.fix_source(analysis.text, path, unsafe, select)
                 for failure in outcome.failed:
                     log.info("%s: %s", state.uri, failure)
-                old = dict(analysis.cells)
-                for cell_uri, new_text in changed.items():
-                    per_uri[cell_uri] = act.diff_edits(old[cell_uri], new_text, self.num_units)
+                if outcome.changed:
+                    per_uri = self._split(analysis, state, uri, analysis.text, outcome.text)
             else:
                 outcome = linter.fix_source(analysis.text, path, unsafe, select)
                 for failure in outcome.failed:
@@ -585,12 +586,15 @@ class KerasMigrateServer(LanguageServer):
                ) -> dict[str, list[types.TextEdit]]:
         if not state.notebook:
             return {uri: act.diff_edits(old, new, self.num_units)}
-        per_cell = analysis.vsource.split_edits(minimal_edits(old, new))
+        per_cell = analysis.vsource.split_edits(act.aligned_edits(old, new))
         if per_cell is None:
+            log.info("%s: the fix spans notebook cells; not applied", state.uri)
             return {}
         out = {}
         for pos, edits in per_cell.items():
             cell = analysis.vsource.cells[pos]
+            n = len(cell.text)  # the virtual text may add a final newline the cell lacks
+            edits = [replace(e, start=min(e.start, n), end=min(e.end, n)) for e in edits]
             out[cell.key] = act.text_edits(cell.text, edits, self.num_units)
         return out
 
