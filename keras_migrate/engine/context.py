@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Optional, Sequence, Union
-
-import libcst as cst
+from typing import TYPE_CHECKING, Callable, Iterable, Optional, Sequence, Union
 
 from .knowledge import Knowledge
 from .model import Applicability, Edit, Finding, Fix, Severity
 from .resolve import Ref, Resolver
 from .source import SourceText
+
+if TYPE_CHECKING:  # pragma: no cover
+    import libcst as cst
+
+# libcst is imported only when a fix is built: it costs ~0.2 s to import, and detection
+# (every keystroke) never needs it.
 
 Span = tuple[int, int]
 NodeOrSpan = Union[ast.AST, Span]
@@ -164,16 +168,19 @@ class FileContext:
         return Edit(start, start + len(old), new)
 
     # -- libcst on a node's own segment ---------------------------------------------------
-    def cst(self, node: NodeOrSpan) -> cst.BaseExpression:
+    def cst(self, node: NodeOrSpan) -> "cst.BaseExpression":
         """The node's source parsed by libcst as an expression, formatting intact."""
+        import libcst as cst
         wrapped = cst.parse_expression("(" + self.segment(node) + ")")
         return wrapped.with_changes(lpar=wrapped.lpar[1:], rpar=wrapped.rpar[:-1])
 
-    def cst_replace(self, node: NodeOrSpan, new: cst.CSTNode) -> Edit:
+    def cst_replace(self, node: NodeOrSpan, new: "cst.CSTNode") -> Edit:
+        import libcst as cst
         return self.replace(node, cst.Module(body=[]).code_for_node(new))
 
     def remove_keywords(self, call: ast.Call, names: Iterable[str]) -> Optional[Edit]:
         """Edit removing keyword arguments from a call, commas handled, the rest untouched."""
+        import libcst as cst
         names = set(names)
         node = self.cst(call)
         if not isinstance(node, cst.Call):
@@ -189,6 +196,7 @@ class FileContext:
 
     def add_keyword(self, call: ast.Call, name: str, value: str) -> Edit:
         """Edit appending ``name=value`` to a call's arguments."""
+        import libcst as cst
         node = self.cst(call)
         assert isinstance(node, cst.Call)
         args = list(node.args)

@@ -9,8 +9,6 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Optional, Sequence
 
-import libcst as cst
-
 from .analyze import AnalysisResult, parse
 from .model import Edit, Finding, Fix
 from .resolve import Resolver
@@ -119,6 +117,7 @@ def _remove_binding_edit(text: str, source: SourceText, stmt: ast.AST, local: st
         if before.strip() or (rest.strip() and not rest.strip().startswith("#")):
             return None  # shares its line with other code (``;``): leave it
         return Edit(line_start, source.line_end(end_line), "")
+    import libcst as cst  # only when an import statement with several names must change
     s = source.ast_offset(stmt.lineno, stmt.col_offset)
     e = source.ast_offset(stmt.end_lineno, stmt.end_col_offset)
     try:
@@ -129,7 +128,7 @@ def _remove_binding_edit(text: str, source: SourceText, stmt: ast.AST, local: st
     if not isinstance(small, (cst.Import, cst.ImportFrom)) or isinstance(small.names, cst.ImportStar):
         return None
 
-    def local_name(a: cst.ImportAlias) -> str:
+    def local_name(a) -> str:
         if a.asname is not None:
             return a.asname.name.value
         return cst.Module([]).code_for_node(a.name).split(".")[0]
