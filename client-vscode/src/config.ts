@@ -5,6 +5,8 @@
 // A bad value is never passed through: it falls back to the default and is reported, so the
 // server always receives a well-typed object (it still validates on its side).
 
+import { expandPath } from './interpreter';
+
 export const SECTION = 'keras-migrate';
 export const BACKENDS = ['tensorflow', 'jax', 'torch'] as const;
 export type Backend = (typeof BACKENDS)[number];
@@ -21,6 +23,8 @@ export interface ServerSettings {
   unsafeFixes: boolean;
   logLevel: LogLevel;
   debounceMs: number;
+  /** Interpreter for "Run File on Backend"; empty: the server's own. Never sent when untrusted. */
+  runInterpreter: string;
 }
 
 export const DEFAULTS: ServerSettings = {
@@ -33,6 +37,7 @@ export const DEFAULTS: ServerSettings = {
   unsafeFixes: false,
   logLevel: 'warning',
   debounceMs: 150,
+  runInterpreter: '',
 };
 
 /** Reads one key below `keras-migrate.` (e.g. `"select"`); `vscode.WorkspaceConfiguration.get` fits. */
@@ -49,7 +54,14 @@ export interface Translation {
 
 const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
 
-export function translateSettings(get: ConfigGetter): Translation {
+export interface TranslationContext {
+  /** false in an untrusted workspace: no interpreter for running code is passed on */
+  trusted?: boolean;
+  workspaceFolder?: string;
+  home?: string;
+}
+
+export function translateSettings(get: ConfigGetter, ctx: TranslationContext = {}): Translation {
   const problems: string[] = [];
   const bad = (key: string, value: unknown, why: string) =>
     problems.push(`keras-migrate.${key}: ${JSON.stringify(value)} ${why}; using the default`);
@@ -115,6 +127,12 @@ export function translateSettings(get: ConfigGetter): Translation {
   if (typeof dm === 'number' && Number.isFinite(dm) && dm >= 0) debounceMs = Math.round(dm);
   else if (dm !== undefined && dm !== null) bad('debounceMs', dm, 'is not a non-negative number');
 
+  let runInterpreter = DEFAULTS.runInterpreter;
+  const ri = get('runInterpreter');
+  if (typeof ri === 'string') {
+    if (ctx.trusted !== false) runInterpreter = ri.trim() ? expandPath(ri, ctx) : '';
+  } else if (ri !== undefined && ri !== null) bad('runInterpreter', ri, 'is not a path');
+
   return {
     settings: {
       select: strings('select'),
@@ -126,14 +144,21 @@ export function translateSettings(get: ConfigGetter): Translation {
       unsafeFixes,
       logLevel,
       debounceMs,
+      runInterpreter,
     },
     problems,
   };
 }
 
 /** What the client sends as `initializationOptions`. */
-export function initializationOptions(get: ConfigGetter): { settings: ServerSettings } {
-  return { settings: translateSettings(get).settings };
+export interface InitializationOptions {
+  settings: ServerSettings;
+  /** VS Code's workspace trust: the server refuses to run code when false. */
+  trusted: boolean;
+}
+
+export function initializationOptions(get: ConfigGetter, ctx: TranslationContext = {}): InitializationOptions {
+  return { settings: translateSettings(get, ctx).settings, trusted: ctx.trusted !== false };
 }
 
 /** True when a configuration change needs a server restart (interpreter, logLevel). */

@@ -5,7 +5,9 @@
 
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { LanguageClient } from 'vscode-languageclient/node';
+import * as os from 'os';
+import { LanguageClient, WorkDoneProgress } from 'vscode-languageclient/node';
+import { SECTION, translateSettings } from './config';
 import {
   backendPicks,
   choiceLabel,
@@ -107,6 +109,18 @@ export class RunController implements vscode.Disposable {
     return chosen?.value;
   }
 
+  /** `keras-migrate.runInterpreter`, else the server's interpreter (undefined: the server decides). */
+  private runInterpreter(uri: vscode.Uri): string | undefined {
+    const folder = vscode.workspace.getWorkspaceFolder(uri) ?? vscode.workspace.workspaceFolders?.[0];
+    const cfg = vscode.workspace.getConfiguration(SECTION, uri);
+    const { settings } = translateSettings((k) => cfg.get(k), {
+      trusted: vscode.workspace.isTrusted,
+      workspaceFolder: folder?.uri.fsPath,
+      home: os.homedir(),
+    });
+    return settings.runInterpreter || this.server.interpreter?.path;
+  }
+
   async run(mode: Mode): Promise<void> {
     if (!vscode.workspace.isTrusted) {
       const TRUST = 'Manage Workspace Trust';
@@ -170,9 +184,12 @@ export class RunController implements vscode.Disposable {
     if (doc.isUntitled) text = doc.getText();
     else if (doc.isDirty && !(await doc.save())) text = doc.getText();
 
+    const python = this.runInterpreter(doc.uri);
     // Plain statements of what is missing, before anything runs.
     try {
-      const env = (await this.server.executeCommand('keras-migrate.checkEnvironment', [{ backend, device }])) as {
+      const env = (await this.server.executeCommand('keras-migrate.checkEnvironment', [
+        { backend, device, uri: doc.uri.toString(), python },
+      ])) as {
         ok?: boolean;
         problems?: unknown;
       } | null;
@@ -213,11 +230,22 @@ export class RunController implements vscode.Disposable {
           title: `Keras Migrate: running ${name} on ${choiceLabel(choice)}`,
           cancellable: true,
         },
-        (_progress, token) => {
+        async (progress, token) => {
           token.onCancellationRequested(() => void this.cancel());
-          const arg: Record<string, unknown> = { uri: doc.uri.toString(), backend, device, args: [] };
+          const workDoneToken = `keras-migrate-run-${Date.now()}`;
+          const arg: Record<string, unknown> = { uri: doc.uri.toString(), backend, device, args: [], workDoneToken };
+          if (python) arg.python = python;
           if (text !== undefined) arg.text = text;
-          return this.server.executeCommand('keras-migrate.run', [arg]);
+          const client = this.server.runningClient();
+          const sub = client.onProgress(WorkDoneProgress.type, workDoneToken, (v) => {
+            if (v.kind !== 'end' && v.message) progress.report({ message: v.message });
+          });
+          try {
+            // pygls hands a command no request-level token: it travels in the argument too
+            return await this.server.executeCommand('keras-migrate.run', [arg], workDoneToken);
+          } finally {
+            sub.dispose();
+          }
         },
       );
     } catch (e) {
@@ -236,6 +264,8 @@ export class RunController implements vscode.Disposable {
     }
     const res = parseRunResponse(raw);
     this.output.appendLine('');
+    const problems = raw && typeof raw === 'object' ? (raw as { problems?: unknown }).problems : undefined;
+    if (Array.isArray(problems)) for (const p of problems) this.output.appendLine(`[keras-migrate] problem: ${typeof p === 'string' ? p : JSON.stringify(p)}`);
     this.output.appendLine(`[keras-migrate] ${cancelled ? 'cancelled' : 'finished'}: ${summarize(res.results)}`);
     this.output.appendLine(res.matrixMarkdown.trimEnd());
     const MATRIX = 'Show Matrix';

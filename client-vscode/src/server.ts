@@ -51,6 +51,7 @@ export class ServerManager implements vscode.Disposable {
   serverVersion: string | undefined;
 
   private queue: Promise<void> = Promise.resolve();
+  private stopping = false;
   private readonly warned = new Set<string>();
   private readonly stateEmitter = new vscode.EventEmitter<ServerState>();
   readonly onDidChangeState = this.stateEmitter.event;
@@ -120,6 +121,7 @@ export class ServerManager implements vscode.Disposable {
         this.log(`stopping the server: ${String(e)}`);
       }
       await c.dispose().catch(() => undefined);
+      this.stopping = false;
     }
     this.setState('stopped');
   }
@@ -161,7 +163,8 @@ export class ServerManager implements vscode.Disposable {
     this.log(`keras-migrate ${probe.version} found in ${choice.path}`);
     this.warnVersion(checkServerVersion(this.extensionVersion, probe.version));
 
-    const translation = translateSettings((k) => cfg.get(k));
+    const tctx = { trusted: vscode.workspace.isTrusted, workspaceFolder: folder?.uri.fsPath, home: os.homedir() };
+    const translation = translateSettings((k) => cfg.get(k), tctx);
     for (const p of translation.problems) this.log(`setting: ${p}`);
 
     const serverOptions: ServerOptions = {
@@ -175,8 +178,25 @@ export class ServerManager implements vscode.Disposable {
         { scheme: 'untitled', language: 'python' },
         { notebook: 'jupyter-notebook', language: 'python' },
       ],
-      initializationOptions: { settings: translation.settings },
+      initializationOptions: { settings: translation.settings, trusted: vscode.workspace.isTrusted },
+      // didChangeConfiguration carries {settings: {"keras-migrate": {...}}} (same camelCase keys)
       synchronize: { configurationSection: SECTION },
+      middleware: {
+        workspace: {
+          // a workspace/configuration pull for "keras-migrate" gets the validated values
+          configuration: async (params, token, next) => {
+            const result = await next(params, token);
+            if (!Array.isArray(result)) return result;
+            return params.items.map((it, i) => {
+              if (it.section !== SECTION) return result[i];
+              const scope = it.scopeUri ? vscode.Uri.parse(it.scopeUri) : folder?.uri;
+              const c = vscode.workspace.getConfiguration(SECTION, scope);
+              const wf = (scope && vscode.workspace.getWorkspaceFolder(scope)) ?? folder;
+              return translateSettings((k) => c.get(k), { ...tctx, trusted: vscode.workspace.isTrusted, workspaceFolder: wf?.uri.fsPath }).settings;
+            });
+          },
+        },
+      },
       outputChannel: this.output,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
     };
@@ -185,7 +205,11 @@ export class ServerManager implements vscode.Disposable {
       if (this.client !== client) return;
       if (e.newState === State.Running) this.setState('running');
       else if (e.newState === State.Starting) this.setState('starting');
-      else if (e.newState === State.Stopped) this.setState('stopped');
+      else if (e.newState === State.Stopped) {
+        // stopped without being asked: it crashed (the client gives up after 5 crashes in 3 minutes)
+        if (this.stopping) this.setState('stopped');
+        else this.setState('error', 'the server exited; see the "Keras Migrate" output');
+      }
     });
     this.client = client;
     this.clientEmitter.fire(client);

@@ -23,8 +23,10 @@ test('VS Code configuration becomes camelCase initializationOptions.settings', (
       logLevel: 'DEBUG',
       debounceMs: 300.4,
       interpreter: '/usr/bin/python3', // client-only: never sent
+      runInterpreter: '${workspaceFolder}/.venv-keras/bin/python',
       trace: { server: 'verbose' },
     }),
+    { trusted: true, workspaceFolder: '/w' },
   );
   assert.deepEqual(opts, {
     settings: {
@@ -37,7 +39,9 @@ test('VS Code configuration becomes camelCase initializationOptions.settings', (
       unsafeFixes: true,
       logLevel: 'debug',
       debounceMs: 300,
+      runInterpreter: '/w/.venv-keras/bin/python',
     },
+    trusted: true,
   });
 });
 
@@ -81,4 +85,10 @@ test('status bar label of the target backends', () => {
   assert.equal(backendsLabel(['tensorflow']), 'tensorflow');
   assert.equal(backendsLabel(['jax', 'torch']), 'jax+torch');
   assert.equal(backendsLabel([]), 'tensorflow');
+});
+
+test('untrusted: no run interpreter is passed on, and the server is told', () => {
+  const opts = initializationOptions(getter({ runInterpreter: './evil/python' }), { trusted: false });
+  assert.equal(opts.settings.runInterpreter, '');
+  assert.equal(opts.trusted, false);
 });

@@ -1,0 +1,351 @@
+#!/usr/bin/env node
+// Drives code-server (VS Code 1.100.3) in Debian's headless chromium through playwright-core and
+// checks the Keras Migrate extension as a user sees it. Every step is recorded in a JSON file,
+// with a screenshot; a failing step does not stop the later ones unless they depend on it.
+// Adapted from ../../shared/tools/vscode-e2e/drive.js (pitfalls: hover by mouse coordinates,
+// click into the editor before key chords, '>' in the palette, wait out toast animations).
+//
+// env: CS_URL (http://127.0.0.1:8765)  FOLDER (workspace folder)  OUT (screenshots)
+//      RESULTS (JSON file, default $OUT/results.json)  TOOLS (dir with playwright-core)
+//      USER_DATA (code-server --user-data-dir: its logs hold the output channels)
+//      CHROMIUM (/usr/bin/chromium)  PROFILE_HOME (chromium's XDG dirs)
+//      STEPS (comma list: run only these steps)  RUN_TIMEOUT_MS (180000)
+'use strict';
+const fs = require('fs');
+const path = require('path');
+const TOOLS = process.env.TOOLS || path.join(process.env.HOME || '/root', '.cache/keras-migrate-e2e/tools');
+const { chromium } = require(require.resolve('playwright-core', { paths: [TOOLS, process.cwd(), __dirname] }));
+
+const CS_URL = process.env.CS_URL || 'http://127.0.0.1:8765';
+const FOLDER = process.env.FOLDER;
+const OUT = process.env.OUT || 'test-artifacts/vscode';
+const RESULTS = process.env.RESULTS || path.join(OUT, 'results.json');
+const USER_DATA = process.env.USER_DATA || '';
+const PROFILE_HOME = process.env.PROFILE_HOME || path.join(OUT, '.chromium-home');
+const ONLY = (process.env.STEPS || '').split(',').map((s) => s.trim()).filter(Boolean);
+const RUN_TIMEOUT_MS = Number(process.env.RUN_TIMEOUT_MS || 180000);
+if (!FOLDER) throw new Error('FOLDER is required');
+fs.mkdirSync(OUT, { recursive: true });
+
+const t0 = Date.now();
+const log = (...a) => console.log(`[${((Date.now() - t0) / 1000).toFixed(1)}s]`, ...a);
+const results = { started: new Date().toISOString(), folder: FOLDER, steps: [] };
+const save = () => fs.writeFileSync(RESULTS, JSON.stringify(results, null, 2));
+let shotNo = 0;
+
+const SQUIGGLE = '.squiggly-error, .squiggly-warning, .squiggly-info';
+const norm = (s) => s.replace(/\u00a0/g, ' ');
+
+async function main() {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+    // chromium writes ~/.config/chromium and ~/.cache/dconf even with a temporary profile
+    env: { ...process.env, XDG_CONFIG_HOME: path.join(PROFILE_HOME, 'config'), XDG_CACHE_HOME: path.join(PROFILE_HOME, 'cache') },
+  });
+  const page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
+  page.on('pageerror', (e) => log('[pageerror]', String(e).slice(0, 200)));
+  const qi = page.locator('.quick-input-widget input');
+
+  // ---------- helpers ----------
+  const failed = new Set();
+  async function step(name, deps, fn) {
+    if (ONLY.length && !ONLY.includes(name)) return;
+    const rec = { name, ok: false, ms: 0, detail: {} };
+    results.steps.push(rec);
+    const missing = deps.filter((d) => failed.has(d) || !results.steps.some((s) => s.name === d));
+    if (missing.length && !ONLY.length) {
+      rec.error = `not run: depends on ${missing.join(', ')}`;
+      failed.add(name);
+      log(`-- ${name}: SKIPPED (${rec.error})`);
+      save();
+      return;
+    }
+    const s0 = Date.now();
+    log(`-- ${name} ...`);
+    try {
+      await fn(rec.detail);
+      rec.ok = true;
+    } catch (e) {
+      rec.error = String(e && e.message ? e.message : e).split('\n').slice(0, 6).join('\n');
+      failed.add(name);
+    }
+    rec.ms = Date.now() - s0;
+    await page.waitForTimeout(800); // toast slide-in
+    const shot = `${String(++shotNo).padStart(2, '0')}-${name}${rec.ok ? '' : '-FAILED'}.png`;
+    await page.screenshot({ path: path.join(OUT, shot) }).catch(() => {});
+    rec.screenshot = shot;
+    log(`-- ${name}: ${rec.ok ? 'ok' : 'FAILED: ' + rec.error} (${rec.ms} ms)`);
+    save();
+  }
+
+  async function focusEditorArea() {
+    await page.mouse.move(5, 5);
+    await page.keyboard.press('Escape');
+    const lines = page.locator('.part.editor .monaco-editor .view-lines').first();
+    if (await lines.count()) await lines.click({ position: { x: 5, y: 5 } }).catch(() => {});
+    else await page.locator('.monaco-workbench .part.editor').click().catch(() => {});
+  }
+
+  async function quickOpen(file) {
+    await focusEditorArea();
+    await page.keyboard.press('Control+P');
+    await qi.waitFor({ state: 'visible', timeout: 15000 });
+    await qi.fill(file);
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: file }).first().waitFor({ timeout: 15000 });
+    await page.keyboard.press('Enter');
+    await page.waitForSelector(`.tab[aria-label*="${path.basename(file)}"]`, { timeout: 30000 });
+  }
+
+  async function runCommand(title) {
+    await focusEditorArea();
+    await page.keyboard.press('Control+Shift+P');
+    await qi.waitFor({ state: 'visible', timeout: 15000 });
+    await qi.fill('>' + title);
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: title.split(': ').pop() }).first().waitFor({ timeout: 15000 });
+    await page.keyboard.press('Enter');
+  }
+
+  async function pickQuick(text, timeout = 30000) {
+    await qi.waitFor({ state: 'visible', timeout });
+    await page.locator('.quick-input-list .monaco-list-row').first().waitFor({ timeout });
+    await qi.fill(text);
+    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: text }).first();
+    await row.waitFor({ timeout: 10000 });
+    await page.keyboard.press('Enter');
+  }
+
+  async function editorText() {
+    const ed = page.locator('.part.editor .editor-group-container.active .monaco-editor .view-lines').first();
+    const lines = await ed.locator('.view-line').evaluateAll((els) =>
+      els.map((e) => ({ top: parseFloat(e.style.top || '0'), text: e.textContent || '' })).sort((a, b) => a.top - b.top),
+    );
+    return norm(lines.map((l) => l.text).join('\n'));
+  }
+
+  async function waitFor(cond, timeout, what) {
+    const end = Date.now() + timeout;
+    let last;
+    while (Date.now() < end) {
+      last = await cond();
+      if (last) return last;
+      await page.waitForTimeout(250);
+    }
+    throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
+  }
+
+  async function showProblems() {
+    // Ctrl+Shift+M toggles: press it only when the Problems view is not showing
+    if (!(await page.locator('.markers-panel').isVisible().catch(() => false))) {
+      await page.keyboard.press('Control+Shift+M');
+      await page.locator('.markers-panel').waitFor({ timeout: 10000 });
+    }
+  }
+
+  async function problemRows() {
+    return (await page.locator('.markers-panel .monaco-tl-row').allInnerTexts()).map((r) => norm(r).replace(/\s+/g, ' ').trim());
+  }
+
+  function channelLog(channel) {
+    // <user-data>/logs/<ts>/exthost1/output_logging_*/N-<channel>.log (newest session)
+    if (!USER_DATA) return '';
+    const logs = path.join(USER_DATA, 'logs');
+    let best = '';
+    let bestM = 0;
+    const walk = (d, depth) => {
+      let ents = [];
+      try { ents = fs.readdirSync(d, { withFileTypes: true }); } catch { return; }
+      for (const e of ents) {
+        const p = path.join(d, e.name);
+        if (e.isDirectory() && depth < 5) walk(p, depth + 1);
+        else if (e.isFile() && e.name.endsWith(`-${channel}.log`)) {
+          const m = fs.statSync(p).mtimeMs;
+          if (m > bestM) { bestM = m; best = p; }
+        }
+      }
+    };
+    walk(logs, 0);
+    return best ? fs.readFileSync(best, 'utf8') : '';
+  }
+
+  async function toasts() {
+    return norm(await page.locator('.notifications-toasts').innerText().catch(() => ''));
+  }
+
+  // ---------- steps ----------
+  await step('workbench', [], async (d) => {
+    await page.goto(`${CS_URL}/?folder=${encodeURIComponent(FOLDER)}`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('.monaco-workbench .explorer-folders-view .monaco-list-row', { timeout: 90000 });
+    d.explorer = await page.locator('.explorer-folders-view .monaco-list-row').allInnerTexts();
+  });
+
+  await step('server-status', ['workbench'], async (d) => {
+    const item = page.locator('.statusbar-item', { hasText: 'Keras Migrate' }).first();
+    await item.waitFor({ timeout: 60000 });
+    await waitFor(async () => (await item.locator('.codicon-check').count()) > 0, 60000, 'the status bar to show a running server');
+    d.text = norm(await item.innerText());
+    d.ariaLabel = await item.getAttribute('aria-label').catch(() => null);
+    if (!/tensorflow|jax|torch/.test(d.text)) throw new Error(`status bar shows no target backend: ${d.text}`);
+    await item.click();
+    await page.locator('.part.panel .monaco-editor .view-line').first().waitFor({ timeout: 10000 });
+    d.outputChannel = norm(await page.locator('.part.panel').innerText().catch(() => '')).slice(0, 2000);
+    if (!/\[client/.test(d.outputChannel) && !/interpreter/.test(d.outputChannel)) {
+      throw new Error('clicking the status bar item did not show the Keras Migrate output');
+    }
+    const log = channelLog('Keras Migrate');
+    d.logTail = log.split('\n').slice(-25).join('\n');
+  });
+
+  await step('diagnostics', ['server-status'], async (d) => {
+    await quickOpen('legacy.py');
+    await page.waitForSelector(`.part.editor .monaco-editor ${SQUIGGLE.split(', ').join(', .part.editor .monaco-editor ')}`, { timeout: 60000 });
+    d.squiggles = await page.locator(`.part.editor .monaco-editor :is(${SQUIGGLE})`).count();
+    await showProblems();
+    await page.locator('.markers-panel .monaco-tl-row', { hasText: 'keras-migrate' }).first().waitFor({ timeout: 30000 });
+    await page.waitForTimeout(300);
+    d.problems = await problemRows();
+    d.text = await editorText();
+    const bb = await page.locator(`.part.editor .monaco-editor :is(${SQUIGGLE})`).first().boundingBox();
+    await page.mouse.move(bb.x + bb.width / 2, bb.y + bb.height / 2);
+    await page.waitForSelector('.monaco-hover .marker', { timeout: 10000 }).catch(() => {});
+    d.hover = norm(await page.locator('.monaco-hover').first().innerText().catch(() => ''));
+  });
+
+  await step('quick-fix', ['diagnostics'], async (d) => {
+    const before = await editorText();
+    const sq = page.locator(`.part.editor .monaco-editor :is(${SQUIGGLE})`).first();
+    const bb = await sq.boundingBox();
+    await page.mouse.click(bb.x + Math.min(6, bb.width / 2), bb.y + bb.height / 2);
+    await page.waitForTimeout(400);
+    await page.keyboard.press('Control+.');
+    const widget = page.locator('.action-widget');
+    await widget.waitFor({ state: 'visible', timeout: 15000 });
+    const rows = widget.locator('.monaco-list-row.action');
+    await rows.first().waitFor({ timeout: 15000 });
+    d.actions = (await rows.allInnerTexts()).map((t) => norm(t).trim());
+    // the first real quick fix: not "fix all", not a disable/ignore comment, not "learn more"
+    let idx = d.actions.findIndex((t) => !/fix all|ignore|disable|noqa|learn|documentation/i.test(t));
+    if (idx < 0) idx = 0;
+    d.chosen = d.actions[idx];
+    await page.waitForTimeout(300);
+    await rows.nth(idx).click();
+    d.after = await waitFor(async () => {
+      const t = await editorText();
+      return t !== before ? t : null;
+    }, 15000, 'the quick fix to change the editor text');
+    d.before = before;
+    const count = (s) => (s.match(/tf\.keras/g) || []).length;
+    if (!(count(d.after) < count(before))) throw new Error(`the quick fix did not remove a tf.keras use:\n${d.after}`);
+    if (!/\bkeras\./.test(d.after)) throw new Error(`no keras.* name after the quick fix:\n${d.after}`);
+  });
+
+  await step('fix-all', ['diagnostics'], async (d) => {
+    await runCommand('Keras Migrate: Fix All in File');
+    d.after = await waitFor(async () => {
+      const t = await editorText();
+      return /tf\.keras/.test(t) ? null : t;
+    }, 20000, 'Fix All to remove every tf.keras use');
+    await page.waitForTimeout(1500); // diagnostics re-published after the edit
+    await showProblems();
+    d.problems = await problemRows();
+  });
+
+  await step('fix-all-on-save', ['server-status'], async (d) => {
+    await quickOpen('on_save.py');
+    await page.waitForSelector(`.part.editor .editor-group-container.active .monaco-editor :is(${SQUIGGLE})`, { timeout: 60000 });
+    d.before = await editorText();
+    await focusEditorArea();
+    await page.keyboard.press('Control+End');
+    await page.keyboard.type('\n# saved');
+    await page.keyboard.press('Control+S');
+    d.after = await waitFor(async () => {
+      const t = await editorText();
+      return /tf\.keras/.test(t) ? null : t;
+    }, 20000, 'source.fixAll.keras-migrate on save');
+    const disk = await waitFor(async () => {
+      const t = fs.readFileSync(path.join(FOLDER, 'on_save.py'), 'utf8');
+      return /tf\.keras/.test(t) ? null : t;
+    }, 10000, 'the saved file to be fixed on disk');
+    d.disk = disk;
+  });
+
+  await step('notebook', ['server-status'], async (d) => {
+    await quickOpen('notebook.ipynb');
+    const cellSquiggle = page.locator(`.notebook-editor .cell-editor-container .monaco-editor :is(${SQUIGGLE}), .notebookOverlay .monaco-editor :is(${SQUIGGLE})`);
+    await cellSquiggle.first().waitFor({ timeout: 60000 });
+    d.cellSquiggles = await cellSquiggle.count();
+    await showProblems();
+    await page.waitForTimeout(500);
+    d.problems = (await problemRows()).filter((r) => /notebook|keras-migrate/.test(r));
+    const bb = await cellSquiggle.first().boundingBox();
+    await page.mouse.move(bb.x + bb.width / 2, bb.y + bb.height / 2);
+    await page.waitForSelector('.monaco-hover .marker', { timeout: 8000 }).catch(() => {});
+    d.hover = norm(await page.locator('.monaco-hover').first().innerText().catch(() => ''));
+  });
+
+  await step('report', ['server-status'], async (d) => {
+    await quickOpen('legacy.py');
+    await runCommand('Keras Migrate: Show Migration Report');
+    await page.locator('.tab', { hasText: 'Keras Migration Report' }).first().waitFor({ timeout: 60000 });
+    d.tabs = (await page.locator('.tabs-container .tab').allInnerTexts()).map((t) => norm(t).trim());
+    await page.waitForTimeout(1500); // the preview renders in a webview
+  });
+
+  await step('run-file', ['server-status'], async (d) => {
+    await quickOpen('run_me.py');
+    await runCommand('Keras Migrate: Run File on Backend...');
+    await pickQuick('jax');
+    d.devicePicks = (await page.locator('.quick-input-list .monaco-list-row').allInnerTexts().catch(() => [])).map(norm);
+    await pickQuick('CPU');
+    await page.locator('.notification-toast', { hasText: 'running run_me.py' }).first().waitFor({ timeout: 20000 })
+      .then(() => { d.progressToast = true; }).catch(() => { d.progressToast = false; });
+    const out = await waitFor(async () => {
+      const t = channelLog('Keras Migrate Run');
+      return /\[keras-migrate\] (finished|cancelled)|run failed/.test(t) ? t : null;
+    }, RUN_TIMEOUT_MS, 'the run to finish (Keras Migrate Run output)');
+    d.output = out.slice(-4000);
+    await page.waitForTimeout(1000);
+    d.toasts = await toasts();
+    d.panel = norm(await page.locator('.part.panel').innerText().catch(() => '')).slice(-2000);
+    if (/run failed/.test(out)) throw new Error(`the run failed: ${out.split('\n').filter((l) => /run failed/.test(l)).join(' ')}`);
+    if (!/RUN_ME_OK/.test(out)) throw new Error('the program output (RUN_ME_OK) did not stream into the output');
+    if (!/\|\s*jax\s*\|/.test(out)) throw new Error('no result matrix row for jax');
+    if (!/jax on CPU: ok/.test(out)) throw new Error('the run did not end ok on jax/CPU');
+  });
+
+  await step('rerun-status-item', ['run-file'], async (d) => {
+    await quickOpen('run_me.py');
+    const item = page.locator('.statusbar-item', { hasText: 'jax · CPU' }).first();
+    await item.waitFor({ timeout: 15000 });
+    d.text = norm(await item.innerText());
+    const lastRunLine = (t) => (t.match(/\[keras-migrate\] running .*/g) || []).pop() || '';
+    const before = lastRunLine(channelLog('Keras Migrate Run'));
+    await page.waitForTimeout(1100); // the header carries the time in seconds
+    await item.click();
+    const out = await waitFor(async () => {
+      const t = channelLog('Keras Migrate Run');
+      const last = lastRunLine(t);
+      if (!last || last === before) return null;
+      const tail = t.slice(t.lastIndexOf(last));
+      return /\[keras-migrate\] (finished|cancelled)|run failed/.test(tail) ? tail : null;
+    }, RUN_TIMEOUT_MS, 'the rerun to finish');
+    d.runBefore = before;
+    d.output = out.slice(-1500);
+    if (!/jax on CPU: ok/.test(out)) throw new Error('the rerun did not end ok on jax/CPU');
+  });
+
+  results.finished = new Date().toISOString();
+  results.ok = results.steps.every((s) => s.ok);
+  save();
+  await browser.close();
+}
+
+main().catch((e) => {
+  console.error('DRIVER FAILED:', e && e.stack ? e.stack : e);
+  results.driverError = String(e && e.message ? e.message : e);
+  results.ok = false;
+  save();
+  process.exit(1);
+});

@@ -1,0 +1,143 @@
+"""The VS Code extension, end to end, in a real VS Code (code-server 4.100.3).
+
+Builds the .vsix (``scripts/build-vsix.sh``), installs it into a fresh code-server started by
+``tests/vscode_e2e/setup.sh`` on a temporary copy of ``tests/vscode_e2e/fixture``, and drives the
+workbench in Debian's headless chromium with ``tests/vscode_e2e/drive.js`` (playwright-core).
+The driver writes one JSON record per step and a screenshot per step; each step is one test here.
+
+The language server runs from ``$KERAS_MIGRATE_PYTHON`` (default ``<repo>/.venv/bin/python``,
+where ``pip install -e .`` put keras-migrate); "Run File on Backend" runs the file in
+``$KERAS_MIGRATE_RUN_PYTHON`` (default ``<repo>/.venv-keras/bin/python``, made by
+``scripts/setup-keras-env.sh``). Screenshots, the driver's ``results.json`` and the extension's
+output channels land in ``$KERAS_MIGRATE_ARTIFACTS`` (default ``<repo>/test-artifacts/vscode``).
+code-server, chromium and playwright are installed once into ``$KERAS_MIGRATE_E2E_CACHE``
+(default ``~/.cache/keras-migrate-e2e``): cold about 1-2 minutes, then about a minute per run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+STEPS = [
+    "workbench",
+    "server-status",
+    "diagnostics",
+    "quick-fix",
+    "fix-all",
+    "fix-all-on-save",
+    "notebook",
+    "report",
+    "run-file",
+    "rerun-status-item",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _run(cmd: list[str], env: dict, timeout: int, log: Path) -> subprocess.CompletedProcess:
+    with log.open("w") as f:
+        proc = subprocess.run(cmd, env=env, stdout=f, stderr=subprocess.STDOUT, timeout=timeout, cwd=REPO)
+    return proc
+
+
+def _collect_channel_logs(user_data: Path, artifacts: Path) -> None:
+    """Copy the extension's output channels (on disk in the user-data logs) next to the screenshots."""
+    for log in user_data.glob("logs/*/exthost*/output_logging_*/*.log"):
+        if "Keras Migrate" in log.name:
+            name = log.name.split("-", 1)[-1].replace(" ", "-")
+            shutil.copy(log, artifacts / f"channel-{name}")
+    for log in user_data.glob("logs/*/exthost*/remoteexthost.log"):
+        shutil.copy(log, artifacts / "remoteexthost.log")
+
+
+@pytest.fixture(scope="module")
+def e2e_results(tmp_path_factory) -> dict:
+    for tool in ("node", "npm"):
+        if not shutil.which(tool):
+            pytest.fail(f"{tool} is needed for the VS Code end-to-end test (node 20 from NodeSource)")
+    server_py = Path(os.environ.get("KERAS_MIGRATE_PYTHON", REPO / ".venv/bin/python"))
+    run_py = Path(os.environ.get("KERAS_MIGRATE_RUN_PYTHON", REPO / ".venv-keras/bin/python"))
+    if not server_py.exists():
+        pytest.fail(f"no interpreter with keras-migrate at {server_py} (set KERAS_MIGRATE_PYTHON)")
+    artifacts = Path(os.environ.get("KERAS_MIGRATE_ARTIFACTS", REPO / "test-artifacts/vscode"))
+    artifacts.mkdir(parents=True, exist_ok=True)
+    for old in artifacts.iterdir():
+        if old.is_file():
+            old.unlink()
+
+    tmp = tmp_path_factory.mktemp("vscode-e2e")
+    folder = tmp / "proj"
+    shutil.copytree(HERE / "fixture", folder)
+    (folder / ".vscode").mkdir()
+    (folder / ".vscode/settings.json").write_text(
+        json.dumps(
+            {
+                # the server and the run interpreter (absolute: the workspace is a temporary copy)
+                "keras-migrate.interpreter": str(server_py),
+                "keras-migrate.runInterpreter": str(run_py),
+                "keras-migrate.logLevel": "info",
+                "[python]": {"editor.codeActionsOnSave": {"source.fixAll.keras-migrate": "explicit"}},
+                "files.autoSave": "off",
+            },
+            indent=2,
+        )
+    )
+
+    env = dict(os.environ)
+    env.setdefault("CACHE", os.environ.get("KERAS_MIGRATE_E2E_CACHE", str(Path.home() / ".cache/keras-migrate-e2e")))
+    cache = Path(env["CACHE"])
+    vsix = tmp / "keras-migrate.vsix"
+    build = _run(["bash", "scripts/build-vsix.sh", str(vsix)], env, 600, artifacts / "build-vsix.log")
+    assert build.returncode == 0, (artifacts / "build-vsix.log").read_text()[-3000:]
+
+    port = _free_port()
+    run_dir = tmp / "run"
+    env.update(RUN_DIR=str(run_dir), PORT=str(port), FOLDER=str(folder), VSIX=str(vsix))
+    setup = _run(["bash", str(HERE / "setup.sh")], env, 900, artifacts / "setup.log")
+    assert setup.returncode == 0, (artifacts / "setup.log").read_text()[-3000:]
+    try:
+        drive_env = dict(
+            env,
+            CS_URL=f"http://127.0.0.1:{port}",
+            OUT=str(artifacts),
+            RESULTS=str(artifacts / "results.json"),
+            TOOLS=str(cache / "tools"),
+            USER_DATA=str(run_dir / "data/user"),
+            PROFILE_HOME=str(tmp / "chromium-home"),
+        )
+        try:
+            _run(["node", str(HERE / "drive.js")], drive_env, 900, artifacts / "drive.log")
+        except subprocess.TimeoutExpired:
+            pass
+    finally:
+        subprocess.run(["bash", str(HERE / "setup.sh")], env=dict(env, STOP="1"), cwd=REPO,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+        _collect_channel_logs(run_dir / "data/user", artifacts)
+    results_file = artifacts / "results.json"
+    assert results_file.exists(), (artifacts / "drive.log").read_text()[-3000:]
+    return json.loads(results_file.read_text())
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_step(e2e_results: dict, step: str) -> None:
+    steps = {s["name"]: s for s in e2e_results["steps"]}
+    assert step in steps, f"the driver did not reach {step!r}: {e2e_results.get('driverError', '')}"
+    rec = steps[step]
+    detail = json.dumps(rec.get("detail", {}), indent=1)[:3000]
+    assert rec["ok"], f"{step}: {rec.get('error')} (screenshot {rec.get('screenshot')})\n{detail}"
+    assert rec.get("screenshot"), f"{step}: no screenshot"
