@@ -3,7 +3,7 @@
 ::
 
     keras-migrate run FILE --backend jax|torch|tensorflow|all [--gpu N | --cpu]
-                           [--python PATH] [--markdown] [-- ARGS...]
+                           [--python PATH] [--markdown] [--json PATH] [-- ARGS...]
 
 Everything after ``--`` goes to the program as its ``sys.argv[1:]``. The program's output
 streams live, under a ``==> backend on device`` header per backend; the matrix follows.
@@ -21,6 +21,7 @@ runs alone as ``python -m keras_migrate.runner.cli FILE ...``.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from typing import Sequence
@@ -74,6 +75,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the interpreter to run in (default: the one running keras-migrate)")
     parser.add_argument("--markdown", action="store_true",
                         help="print the result matrix as a markdown table")
+    parser.add_argument("--json", metavar="PATH", dest="json_path",
+                        help="also write the results (and the matrix) as JSON to PATH")
     parser.set_defaults(program_args=[])
     parser.epilog = (parser.epilog or "") + (
         "Arguments after -- are passed to the program, e.g. "
@@ -157,6 +160,9 @@ def main(args: argparse.Namespace) -> int:
                   f"on {r.keras_backend or '?'}, device {used}", flush=True)
             if r.keras_backend and r.keras_backend != backend:
                 _say(f"asked for {backend} but Keras ran on {r.keras_backend}")
+            if r.device.kind == "gpu" and r.devices and not r.gpu_used:
+                _say(f"{backend} saw no GPU although GPU {r.device.index} was chosen, so it ran on "
+                     f"the CPU: is {backend} installed with GPU support for this interpreter?")
             if r.error_location is not None:
                 loc = r.error_location
                 first = loc.message.splitlines()[0]
@@ -177,6 +183,9 @@ def main(args: argparse.Namespace) -> int:
     if shared or (args.backend != "all" and report.problems):
         for p in report.problems:
             _say(p.text())
+        if getattr(args, "json_path", None):
+            # Nothing can run: every row is "not run" with its reason; no process starts.
+            _write_json(args.json_path, session, session.run(), EXIT_ENVIRONMENT)
         return EXIT_ENVIRONMENT
     for p in report.problems:  # "all": say which backends cannot run, run the others
         _say(f"{p.text()} (skipping {p.backend})")
@@ -192,7 +201,28 @@ def main(args: argparse.Namespace) -> int:
     print()
     print(format_markdown(results) if getattr(args, "markdown", False) else format_text(results))
     sys.stdout.flush()
-    return _exit_code(results, single=args.backend != "all")
+    code = _exit_code(results, single=args.backend != "all")
+    if getattr(args, "json_path", None):
+        _write_json(args.json_path, session, results, code)
+    return code
+
+
+def _write_json(path: str, session: RunSession, results: Sequence[RunResult], code: int) -> None:
+    report = session.environment
+    data = {
+        "file": session.file,
+        "python": report.python if report else session.python,
+        "exitCode": code,
+        "results": [r.to_json() for r in results],
+        "matrixMarkdown": format_markdown(results),
+        "problems": [p.text() for p in report.problems] if report else [],
+    }
+    try:
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=2)
+            f.write("\n")
+    except OSError as exc:
+        _say(f"could not write {path}: {exc}")
 
 
 def build_parser() -> argparse.ArgumentParser:

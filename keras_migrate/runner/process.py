@@ -146,8 +146,8 @@ class RunResult:
 
     def device_used(self) -> str:
         """The device the backend reported, in words, e.g. ``gpu:0 (NVIDIA H100)``."""
-        if not self.devices:
-            return self.device.label() if self.not_run is None and self.keras_backend else "-"
+        if not self.devices:  # not run, or the backend listed nothing: what was asked for
+            return self.device.label()
         first = next((d for d in self.devices if d.get("kind") == "gpu"), self.devices[0])
         kind = first.get("kind", "?")
         if kind == "gpu":
