@@ -1,0 +1,165 @@
+"""Settings (initializationOptions, didChangeConfiguration), pyproject.toml changes, pull
+diagnostics, position encodings, the workspace report, serverInfo, shutdown/exit."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
+from lsp_helpers import change, open_doc, start, wait_for_diagnostics
+
+pytestmark = pytest.mark.asyncio
+
+SRC = "import tensorflow as tf\nm = tf.keras.Sequential()\n"
+
+
+async def test_did_change_configuration_turns_rule_off_and_bad_setting_reported_once(client: LanguageClient, tmp_path):
+    uri = (tmp_path / "a.py").as_uri()
+    open_doc(client, uri, SRC)
+    await wait_for_diagnostics(client, uri, lambda d: len(d) == 1)
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
+        settings={"keras-migrate": {"ignore": ["K102"], "debounceMs": 20}}))
+    await wait_for_diagnostics(client, uri, lambda d: d == [])
+    # a bad value: one showMessage, the key falls back to its default (K102 back on)
+    for _ in range(2):
+        client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
+            settings={"settings": {"targetBackends": ["theano"], "debounceMs": 20}}))
+        await wait_for_diagnostics(client, uri, lambda d: len(d) == 1)
+    # a second identical bad setting does not produce a second message
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
+        settings={"settings": {"targetBackends": ["theano"], "select": ["K1"], "debounceMs": 20}}))
+    await wait_for_diagnostics(client, uri, lambda d: len(d) == 1)
+    shown = [m.message for m in client.messages if "target-backends" in m.message or "targetBackends" in m.message]
+    assert len(shown) == 1, client.messages
+    assert "theano" in shown[0] and "default" in shown[0]
+
+
+async def test_init_options_settings_and_bad_debounce(tmp_path):
+    client = await start(tmp_path, init_options={"settings": {"ignore": ["K102"], "debounceMs": "soon"}, "trusted": False})
+    try:
+        uri = (tmp_path / "a.py").as_uri()
+        open_doc(client, uri, SRC)
+        assert await wait_for_diagnostics(client, uri) == []
+        info = await client.workspace_execute_command_async(types.ExecuteCommandParams(
+            command="keras-migrate.serverInfo", arguments=[]))
+        assert info["trusted"] is False and info["version"] and info["pygls"].startswith("2.")
+        assert info["lsprotocol"] and info["python"]
+        assert any("debounceMs" in m.message for m in client.messages)
+    finally:
+        await client.shutdown_session()
+        await client.stop()
+
+
+async def test_pyproject_wins_and_changes_are_picked_up(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.keras-migrate]\nignore = ["K102"]\n')
+    client = await start(tmp_path, init_options={"settings": {"select": ["K1"], "ignore": [], "debounceMs": 20}})
+    try:
+        uri = (tmp_path / "a.py").as_uri()
+        open_doc(client, uri, SRC)
+        assert await wait_for_diagnostics(client, uri) == []   # pyproject's ignore wins
+        # the watcher registration was sent at `initialized`, before these diagnostics
+        assert any(r.method == types.WORKSPACE_DID_CHANGE_WATCHED_FILES for r in client.registrations)
+        (tmp_path / "pyproject.toml").write_text('[tool.keras-migrate]\nselect = ["K1"]\n')
+        client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(changes=[
+            types.FileEvent(uri=(tmp_path / "pyproject.toml").as_uri(), type=types.FileChangeType.Changed)]))
+        await wait_for_diagnostics(client, uri, lambda d: len(d) == 1)
+        # a broken pyproject: reported once, defaults (editor settings) used
+        (tmp_path / "pyproject.toml").write_text('[tool.keras-migrate\nignore = [\n')
+        client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(changes=[
+            types.FileEvent(uri=(tmp_path / "pyproject.toml").as_uri(), type=types.FileChangeType.Changed)]))
+        change(client, uri, 2, (0, 0), (0, 0), "# edit\n")
+        await wait_for_diagnostics(client, uri, lambda d: len(d) == 1, version=2)
+        assert sum("pyproject.toml" in m.message for m in client.messages) == 1
+    finally:
+        await client.shutdown_session()
+        await client.stop()
+
+
+async def test_pull_diagnostics(tmp_path):
+    client = await start(tmp_path, pull=True)
+    try:
+        uri = (tmp_path / "p.py").as_uri()
+        open_doc(client, uri, SRC)
+        report = await client.text_document_diagnostic_async(types.DocumentDiagnosticParams(
+            text_document=types.TextDocumentIdentifier(uri=uri)))
+        assert [d.code for d in report.items] == ["K102"]
+        again = await client.text_document_diagnostic_async(types.DocumentDiagnosticParams(
+            text_document=types.TextDocumentIdentifier(uri=uri), previous_result_id=report.result_id))
+        assert again.kind == "unchanged"
+        change(client, uri, 2, (1, 0), (2, 0), "")
+        report = await client.text_document_diagnostic_async(types.DocumentDiagnosticParams(
+            text_document=types.TextDocumentIdentifier(uri=uri), previous_result_id=report.result_id))
+        assert report.kind == "full" and list(report.items) == []
+        assert uri not in client.diagnostics  # nothing pushed to a pull client
+    finally:
+        await client.shutdown_session()
+        await client.stop()
+
+
+async def test_utf8_position_encoding_negotiated(tmp_path):
+    client = await start(tmp_path, encodings=["utf-8", "utf-16"])
+    try:
+        uri = (tmp_path / "e.py").as_uri()
+        open_doc(client, uri, "import tensorflow as tf\ns = 'é'; m = tf.keras.Sequential()\n")
+        diags = await wait_for_diagnostics(client, uri, lambda d: len(d) == 1)
+        line = "s = 'é'; m = tf.keras.Sequential()"
+        assert diags[0].range.start.character == len(line[:line.index("tf.")].encode("utf-8"))
+    finally:
+        await client.shutdown_session()
+        await client.stop()
+
+
+async def test_report_with_progress_and_undecodable_file(tmp_path):
+    (tmp_path / "good.py").write_text("import keras\nm = keras.Sequential()\n")
+    (tmp_path / "old.py").write_text("import tensorflow as tf\nm = tf.keras.Sequential()\nl = tf.keras.layers.Dense(1)\n")
+    (tmp_path / "latin1.py").write_bytes(b"import tensorflow as tf\ns = '\xe9t\xe9'\n")
+    (tmp_path / "broken.ipynb").write_text("{not json")
+    client = await start(tmp_path)
+    try:
+        token = "report-token"
+        client.progress_reports[token] = []  # a client-initiated token (the request's workDoneToken)
+        result = await client.workspace_execute_command_async(types.ExecuteCommandParams(
+            command="keras-migrate.report", arguments=[], work_done_token=token))
+        data = result["data"]
+        assert data["perRule"] == {"K102": 2}
+        assert data["perFile"] == {"old.py": {"K102": 2}}
+        assert "good.py" in data["ready"]["tensorflow"] and "old.py" not in data["ready"]["tensorflow"]
+        problems = {p["file"]: p["problem"] for p in data["problems"]}
+        assert "latin1.py" in problems and "0xe9" in problems["latin1.py"]
+        assert "broken.ipynb" in problems
+        assert "# Keras migration report" in result["markdown"] and "latin1.py" in result["markdown"]
+        kinds = [v.kind for v in client.progress_reports.get(token, [])]
+        assert kinds[0] == "begin" and kinds[-1] == "end" and "report" in kinds
+    finally:
+        await client.shutdown_session()
+        await client.stop()
+
+
+async def test_bad_input_never_kills_the_server(client: LanguageClient, tmp_path):
+    uri = (tmp_path / "bad.py").as_uri()
+    texts = ["import tensorflow as tf\n" + "(" * 500 + "\n", "\x00\x01 import tensorflow", "import tensorflow as tf\n" + "x = [" * 200,
+             "import tensorflow as tf\nm = tf.keras.Sequential()\n" * 3000]
+    open_doc(client, uri, texts[0])
+    for i, t in enumerate(texts[1:], start=2):
+        client.text_document_did_change(types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=i),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text=t)]))
+    await wait_for_diagnostics(client, uri, lambda d: len(d) == 3000, version=4)
+    # malformed notebook payload pieces: a cell that is not python, an empty notebook
+    client.notebook_document_did_open(types.DidOpenNotebookDocumentParams(
+        notebook_document=types.NotebookDocument(uri=(tmp_path / "e.ipynb").as_uri(), notebook_type="jupyter-notebook",
+                                                 version=1, cells=[]), cell_text_documents=[]))
+    info = await client.workspace_execute_command_async(types.ExecuteCommandParams(command="keras-migrate.serverInfo"))
+    assert info["name"] == "keras-migrate"
+    assert not [m for m in client.messages if m.type == types.MessageType.Error]
+
+
+async def test_shutdown_and_exit(tmp_path):
+    client = await start(tmp_path)
+    await client.shutdown_async(None)
+    client.exit(None)
+    rc = await asyncio.wait_for(client._server.wait(), 10)
+    assert rc == 0
+    await client.stop()
