@@ -2,7 +2,7 @@
 
 Thin wiring over :mod:`keras_migrate.runner`; ``register(ls)`` adds four commands:
 
-``keras-migrate.run`` ``[{uri, backend, device, args, text?, workDoneToken?, python?}]``
+``keras-migrate.run`` ``[{uri, backend, device, args, text?, workDoneToken?, python?, cwd?}]``
     Runs the file on ``backend`` (``jax``, ``torch``, ``tensorflow`` or ``all``) and
     ``device`` (``{"kind": "gpu", "index": N}`` or ``{"kind": "cpu"}``) with ``args`` as
     its ``sys.argv[1:]``. With ``text`` (an unsaved buffer) a temporary copy runs in the
@@ -15,7 +15,8 @@ Thin wiring over :mod:`keras_migrate.runner`; ``register(ls)`` adds four command
     a command the request's own ``workDoneToken``, so the client passes it in the
     argument object). Cancelling the request or the progress ends the run too.
     The interpreter: ``python`` if given, else the server's ``runInterpreter`` setting
-    (``ls.km_settings``), else the server's own interpreter.
+    (``ls.km_settings``), else the server's own interpreter. The working folder: ``cwd``
+    if given, else the workspace folder holding the file, else the file's folder.
 ``keras-migrate.runCancel`` ``[{runId}]``
     Ends the run's whole process tree and skips the backends still to come.
     Replies ``{cancelled: bool}``.
@@ -175,6 +176,13 @@ class RunnerBridge:
         if text is None and not os.path.isfile(path):
             raise JsonRpcInvalidParams(f"no such file: {path}")
 
+        roots = self.roots()
+        cwd = spec.get("cwd")
+        if cwd is not None and (not isinstance(cwd, str) or not os.path.isdir(cwd)):
+            raise JsonRpcInvalidParams(f"'cwd' is not a folder: {cwd!r}")
+        if cwd is None:
+            cwd = _working_directory(path, roots)
+
         loop = asyncio.get_running_loop()
         session = RunSession(
             file=path,
@@ -182,8 +190,8 @@ class RunnerBridge:
             device=device,
             python=self.interpreter(spec.get("python")),
             args=list(program_args),
-            roots=self.roots(),
-            cwd=os.path.dirname(path),
+            roots=roots,
+            cwd=cwd,
         )
         run_id = session.run_id
         self.sessions[run_id] = session
@@ -427,6 +435,21 @@ class RunnerBridge:
             )
         except Exception:
             pass
+
+
+def _working_directory(path: str, roots: list[str]) -> str:
+    """The innermost workspace folder holding ``path`` (as an editor's "Run Python File"
+    does), else the file's own folder."""
+    real = os.path.realpath(path)
+    best = ""
+    for root in roots:
+        r = os.path.realpath(root)
+        try:
+            if os.path.commonpath([real, r]) == r and len(r) > len(best):
+                best = r
+        except ValueError:
+            continue
+    return best or os.path.dirname(path)
 
 
 def register(ls: Any) -> RunnerBridge:

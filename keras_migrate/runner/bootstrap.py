@@ -130,12 +130,14 @@ def main(argv=None):
         sys.stderr.write("usage: python bootstrap.py FILE [ARGS...]\n")
         return 2
     file = os.path.abspath(argv[0])
+    # First of all, as `python FILE` has it: the file's folder leads sys.path (and this
+    # folder, holding the runner's modules, is gone before Keras is imported).
+    sys.path[0] = os.path.dirname(os.path.realpath(file))
     info = describe()
     sys.stdout.write(MARKER + json.dumps(info, sort_keys=True) + "\n")
     sys.stdout.flush()
 
     sys.argv = [argv[0]] + argv[1:]
-    sys.path[0] = os.path.dirname(os.path.realpath(file))
     try:
         runpy.run_path(file, run_name="__main__")
     except (SystemExit, KeyboardInterrupt):

@@ -325,7 +325,7 @@ class Run:
             _signal_group(proc.pid, signal.SIGKILL)
             for t in self._readers:
                 t.join(timeout=1.0)
-        if self._cancelled.is_set():
+        if self._cancelled.is_set() and os.name == "posix":
             # Whatever the program did with SIGTERM, a cancelled run ends with its tree.
             _signal_group(proc.pid, signal.SIGKILL)
         self._finish(proc.returncode)

@@ -208,3 +208,23 @@ async def test_run_is_refused_in_an_untrusted_workspace(workspace, tmp_path):
             await s.command("keras-migrate.run", {
                 "uri": uri, "backend": "jax", "device": {"kind": "cpu"}, "args": []})
         assert s.output == [] and s.started == []
+
+
+async def test_run_starts_in_the_workspace_folder_with_the_files_folder_on_sys_path(workspace, tmp_path):
+    """As an editor's "Run Python File": cwd is the workspace folder, sys.path[0] the
+    file's folder (siblings import), and the program sees the backend's environment."""
+    import json
+
+    sub = workspace / "sub dir"
+    sub.mkdir()
+    for name in ("probe_main.py", "sibling_helper.py"):
+        (sub / name).write_text((workspace / name).read_text())
+    async with bridge(workspace, tmp_path) as s:
+        reply = await s.command("keras-migrate.run", {
+            "uri": from_fs_path(str(sub / "probe_main.py")), "backend": "jax",
+            "device": {"kind": "cpu"}, "args": ["0"]})
+        assert reply["results"][0]["exitCode"] == 0, reply
+        probe = json.loads(s.text().split("PROBE ", 1)[1].splitlines()[0])
+        assert probe["cwd"] == str(workspace) and probe["path0"] == str(sub)
+        assert probe["name"] == "__main__" and probe["sibling"] == 3
+        assert probe["env"]["KERAS_BACKEND"] == "jax" and probe["env"]["CUDA_VISIBLE_DEVICES"] == ""
