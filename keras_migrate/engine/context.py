@@ -62,9 +62,9 @@ class FileContext:
         self.tree = tree
         self.path = path
         self.settings = settings or Settings()
-        self.resolver = Resolver(tree)
-        self.knowledge = Knowledge(tree, self.resolver, workspace, module_name, path)
         self._buckets: Optional[dict[type, list[ast.AST]]] = None
+        self.resolver = Resolver(tree, self.nodes(ast.Import, ast.ImportFrom))
+        self.knowledge = Knowledge(tree, self.resolver, workspace, module_name, path)
         self._refs: Optional[list[Ref]] = None
         self.findings: list[Finding] = []
 
@@ -85,7 +85,7 @@ class FileContext:
 
     def references(self) -> list[Ref]:
         if self._refs is None:
-            self._refs = list(self.resolver.references())
+            self._refs = self.resolver.references_from(self.nodes(ast.Attribute), self.nodes(ast.Name))
         return self._refs
 
     def qualname(self, node: ast.AST) -> Optional[str]:

@@ -86,18 +86,20 @@ def dotted(node: ast.AST) -> Optional[str]:
 
 
 class Resolver:
-    def __init__(self, tree: ast.Module):
+    def __init__(self, tree: ast.Module, imports: Optional[list] = None):
+        """``imports``: the Import/ImportFrom nodes, when the caller already walked the tree."""
         self.tree = tree
         self.bindings: dict[str, Binding] = {}
         self.import_nodes: list[ast.AST] = []
-        self._collect_imports(tree)
+        self._collect_imports(tree, imports)
 
     # -- bindings ------------------------------------------------------------------------
-    def _collect_imports(self, tree: ast.Module) -> None:
+    def _collect_imports(self, tree: ast.Module, nodes: Optional[list]) -> None:
         module_level = set(map(id, tree.body))
         # Imports anywhere (inside functions and try-blocks too), in source order.
-        nodes = [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))]
-        nodes.sort(key=lambda n: (n.lineno, n.col_offset))
+        if nodes is None:
+            nodes = [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))]
+        nodes = sorted(nodes, key=lambda n: (n.lineno, n.col_offset))
         for node in nodes:
             top = id(node) in module_level
             if isinstance(node, ast.Import):
@@ -164,6 +166,32 @@ class Resolver:
         """Canonical name of an expression (``keras.layers.Dense``) or None."""
         raw = self.raw(node)
         return canonicalize(raw)[0] if raw is not None else None
+
+    def references_from(self, attributes: list, names: list) -> list[Ref]:
+        """Outermost resolvable chains, from the Attribute/Name nodes of an existing walk."""
+        bindings = self.bindings
+        if not bindings:
+            return []
+        resolved: dict[int, Ref] = {}
+        inner: set[int] = set()
+        for node in attributes:
+            root = node.value
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            if not isinstance(root, ast.Name) or root.id not in bindings:
+                continue
+            ref = self.resolve(node)
+            if ref is not None:
+                resolved[id(node)] = ref
+                inner.add(id(node.value))
+        for node in names:
+            if node.id in bindings and isinstance(node.ctx, ast.Load) and id(node) not in inner:
+                ref = self.resolve(node)
+                if ref is not None:
+                    resolved[id(node)] = ref
+        out = [r for k, r in resolved.items() if k not in inner]
+        out.sort(key=lambda r: (r.node.lineno, r.node.col_offset))
+        return out
 
     def references(self) -> Iterator[Ref]:
         """Outermost resolvable Name/Attribute chains, in source order."""

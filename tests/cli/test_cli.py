@@ -171,7 +171,7 @@ def test_unparsable_pyproject(capsys, tmp_path):
 def test_non_utf8_file_is_an_io_error(capsys, tmp_path):
     (tmp_path / "bad.py").write_bytes(b"import tensorflow as tf\nx = '\xff\xfe'\n")
     rc, out, err = run(capsys, "check", str(tmp_path))
-    assert rc == 2 and "not valid utf-8" in err and "bad.py" in err
+    assert rc == 2 and "not valid utf-8 text" in err and "bad.py" in err
 
 
 NB = {
