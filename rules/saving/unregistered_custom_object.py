@@ -1,0 +1,253 @@
+"""K205 unregistered-custom-object."""
+from __future__ import annotations
+
+import ast
+
+from keras_migrate.engine.knowledge import LAYER, MODEL
+from keras_migrate.engine.model import Applicability, Severity
+from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
+from keras_migrate.rules.saving._helpers import saves_full_model
+from keras_migrate.rules.training._helpers import def_name_span
+
+
+def _registered(ctx, cls: ast.ClassDef) -> bool:
+    for dec in cls.decorator_list:
+        target = dec.func if isinstance(dec, ast.Call) else dec
+        q = ctx.qualname(target) or ""
+        name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
+        if q.endswith("register_keras_serializable") or name == "register_keras_serializable":
+            return True
+    return False
+
+
+def _names_given_to_loaders(ctx) -> set[str]:
+    """Class names passed in ``custom_objects=``, ``custom_object_scope(...)`` or stored in
+    ``get_custom_objects()[...]``: those reload without registration."""
+    out: set[str] = set()
+    roots = []
+    for call in ctx.nodes(ast.Call):
+        for kw in call.keywords:
+            if kw.arg == "custom_objects":
+                roots.append(kw.value)
+        q = ctx.qualname(call.func) or ""
+        if q.endswith("custom_object_scope") or q.endswith("CustomObjectScope"):
+            roots.extend(call.args)
+    for assign in ctx.nodes(ast.Assign):
+        for t in assign.targets:
+            if isinstance(t, ast.Subscript) and "get_custom_objects" in ctx.segment(t.value):
+                roots.append(assign.value)
+    for r in roots:
+        for n in ast.walk(r):
+            if isinstance(n, ast.Name):
+                out.add(n.id)
+    return out
+
+
+class UnregisteredCustomObject(Rule):
+    """A custom Layer or Model class, in a file that saves models, is not registered for loading.
+
+    ## What it does
+    In a file that saves a whole model (`model.save`, `save_model`, a full-model
+    `ModelCheckpoint`), flags each Keras Layer/Model subclass (bases followed through the
+    file and the workspace) that has no `@keras.saving.register_keras_serializable()`
+    decorator and is not passed to the loader (`custom_objects=`, `custom_object_scope`,
+    `get_custom_objects()[...]`) anywhere in the file.
+
+    ## Why is this bad?
+    Keras 2 reloaded a SavedModel without your classes (it revived generic layers from the
+    traced graph). Keras 3 has no SavedModel loading: a `.keras` file stores the class by its
+    registered name, and `load_model` without the class raises
+    `TypeError: <class '...Functional'> could not be deserialized properly. Please ensure that
+    components that are Python object instances (layers, models, etc.) returned by
+    get_config() are explicitly deserialized...` (saving works, loading fails, typically in
+    another program).
+
+    ## Example
+    ```python
+    class Scale(keras.layers.Layer):
+        def __init__(self, factor, **kwargs):
+            super().__init__(**kwargs)
+            self.factor = factor
+    ```
+
+    ## Use instead
+    ```python
+    @keras.saving.register_keras_serializable(package="my_project")
+    class Scale(keras.layers.Layer):
+        def __init__(self, factor, **kwargs):
+            super().__init__(**kwargs)
+            self.factor = factor
+
+        def get_config(self):
+            return {**super().get_config(), "factor": self.factor}
+    ```
+
+    ## Fix safety
+    Unsafe: the decorator registers the class under `Custom>ClassName` (pick a `package=`
+    of your own), which is the name new `.keras` files will store; files saved before keep
+    needing `custom_objects`. The module defining the class must be imported before loading.
+    Constructor arguments that are not plain Python values (layers, tensors, functions) also
+    need a `get_config`/`from_config` pair; the fix does not write those.
+
+    ## References
+    - https://keras.io/guides/serialization_and_saving/#custom-objects
+    - https://keras.io/api/models/model_saving_apis/serialization_utils/#registerkerasserializable-function
+    - keras3-facts.md, §2 "custom layer with init args, saved to .keras"
+    """
+
+    code = "K205"
+    name = "unregistered-custom-object"
+    message = ("`{name}` is not registered: a saved `.keras` model that uses it fails to load in Keras 3 "
+               "(TypeError) unless the loader passes it; add `@keras.saving.register_keras_serializable()`")
+    severity = Severity.WARNING
+    fix = Applicability.UNSAFE
+    requires = ("save", "ModelCheckpoint")
+
+    VALID = [
+        Valid("""
+            import keras
+            @keras.saving.register_keras_serializable(package="demo")
+            class Scale(keras.layers.Layer):
+                def call(self, x):
+                    return x * 2
+            inputs = keras.Input((3,))
+            model = keras.Model(inputs, Scale()(inputs))
+            model.save("m.keras")
+        """),
+        # no model is saved in this file
+        Valid("""
+            import keras
+            class Scale(keras.layers.Layer):
+                def call(self, x):
+                    return x * 2
+        """),
+        # the loader is given the class
+        Valid("""
+            import keras
+            class Scale(keras.layers.Layer):
+                def call(self, x):
+                    return x * 2
+            inputs = keras.Input((3,))
+            model = keras.Model(inputs, Scale()(inputs))
+            model.save("m.keras")
+            again = keras.models.load_model("m.keras", custom_objects={"Scale": Scale})
+        """),
+        # not a Keras class; only weights are saved
+        Valid("""
+            import keras
+            class Config:
+                pass
+            class Scale(keras.layers.Layer):
+                pass
+            model = keras.Sequential([Scale()])
+            model.save_weights("m.weights.h5")
+        """),
+    ]
+    INVALID = [
+        Invalid(
+            """
+            import keras
+            import numpy as np
+
+            class Scale(keras.layers.Layer):
+                def __init__(self, factor, **kwargs):
+                    super().__init__(**kwargs)
+                    self.factor = factor
+
+                def call(self, x):
+                    return x * self.factor
+
+            inputs = keras.Input((3,))
+            model = keras.Model(inputs, Scale(2.0)(inputs))
+            model.save("scaled.keras")
+            restored = keras.models.load_model("scaled.keras")
+            RESULT = restored.predict(np.ones((1, 3)), verbose=0).tolist()
+            """,
+            fixed="""
+            import keras
+            import numpy as np
+
+            @keras.saving.register_keras_serializable()
+            class Scale(keras.layers.Layer):
+                def __init__(self, factor, **kwargs):
+                    super().__init__(**kwargs)
+                    self.factor = factor
+
+                def call(self, x):
+                    return x * self.factor
+
+            inputs = keras.Input((3,))
+            model = keras.Model(inputs, Scale(2.0)(inputs))
+            model.save("scaled.keras")
+            restored = keras.models.load_model("scaled.keras")
+            RESULT = restored.predict(np.ones((1, 3)), verbose=0).tolist()
+            """,
+            flagged=("Scale",),
+            unsafe=True,
+            # tf-keras cannot reload it either (unknown class): k2=False
+            run=Run(k2=False, k3="TypeError", fixed_backends=("tensorflow", "jax", "torch")),
+        ),
+        # a subclassed model and a base class of the user's own; decorators kept
+        Invalid(
+            """
+            import functools
+            import tensorflow as tf
+
+            class Base(tf.keras.Model):
+                pass
+
+            @functools.total_ordering
+            class Net(Base):
+                def call(self, x):
+                    return x
+
+            net = Net()
+            tf.keras.callbacks.ModelCheckpoint("best.keras")
+            """,
+            fixed="""
+            import functools
+            import tensorflow as tf
+            import keras
+
+            @keras.saving.register_keras_serializable()
+            class Base(tf.keras.Model):
+                pass
+
+            @functools.total_ordering
+            @keras.saving.register_keras_serializable()
+            class Net(Base):
+                def call(self, x):
+                    return x
+
+            net = Net()
+            tf.keras.callbacks.ModelCheckpoint("best.keras")
+            """,
+            flagged=("Base", "Net"),
+            unsafe=True,
+        ),
+    ]
+
+    def check(self, ctx):
+        if not saves_full_model(ctx):
+            return
+        passed = None
+        for cls in ctx.nodes(ast.ClassDef):
+            kinds = ctx.knowledge.class_kinds(cls)
+            if not (LAYER in kinds or MODEL in kinds) or _registered(ctx, cls):
+                continue
+            if passed is None:
+                passed = _names_given_to_loaders(ctx)
+            if cls.name in passed:
+                continue
+            title = "Register the class with `@keras.saving.register_keras_serializable()` (unsafe: new registered name)"
+            ctx.report(self, def_name_span(ctx, cls), self.message.format(name=cls.name),
+                       fix=lambda c=cls, t=title: self._fix(ctx, c, t),
+                       fix_title=title, applicability=Applicability.UNSAFE)
+
+    def _fix(self, ctx, cls, title):
+        start = ctx.source.ast_offset(cls.lineno, cls.col_offset)
+        if not ctx.text.startswith("class", start):
+            return None
+        indent = ctx.line_indent(cls)
+        text = "@keras.saving.register_keras_serializable()" + ctx.source.newline() + indent
+        return ctx.make_fix(title, Applicability.UNSAFE, [ctx.insert(start, text)], ["import keras"])
