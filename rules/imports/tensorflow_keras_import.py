@@ -8,12 +8,14 @@ from keras_migrate.engine.resolve import canonicalize
 from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
 from keras_migrate.rules.apidata import keras3_has
 
-_TF_KERAS_MODULES = ("tensorflow.keras", "tensorflow.compat.v1.keras", "tensorflow.compat.v2.keras")
+_TF_KERAS_MODULES = ("tensorflow.keras", "tensorflow.compat.v1.keras", "tensorflow.compat.v2.keras", "tf_keras")
 # handled by their own rules (one name, one diagnostic)
 _OWNED_ELSEWHERE = ("keras.layers.experimental",)
 
 
 def _tf_keras_module(module: str) -> str | None:
+    if module == "tf_keras.src" or module.startswith("tf_keras.src."):
+        return None  # private: K104
     for m in _TF_KERAS_MODULES:
         if module == m or module.startswith(m + "."):
             return "keras" + module[len(m):]
@@ -26,7 +28,8 @@ class TensorflowKerasImport(Rule):
     ## What it does
     Flags imports that reach Keras through TensorFlow: `from tensorflow import keras`,
     `import tensorflow.keras as k`, `from tensorflow.keras import layers` and
-    `from tensorflow.keras.layers import Dense`.
+    `from tensorflow.keras.layers import Dense`, and imports of the Keras 2 package itself
+    (`import tf_keras as keras`, `from tf_keras import layers`).
 
     ## Why is this bad?
     With Keras 3 installed, `tensorflow.keras` is a compatibility namespace
@@ -62,7 +65,7 @@ class TensorflowKerasImport(Rule):
     message = "Keras imported through TensorFlow; import `keras` directly"
     severity = Severity.WARNING
     fix = Applicability.SAFE
-    requires = ("tensorflow",)
+    requires = ("tensorflow", "tf_keras")
 
     VALID = [
         Valid("import keras\nfrom keras import layers\n"),
@@ -112,6 +115,19 @@ class TensorflowKerasImport(Rule):
             flagged=("tensorflow.keras as tfk", "tensorflow.keras.backend as K"),
             run=Run(k3="ok", fixed_backends=("tensorflow", "jax", "torch")),
         ),
+        Invalid(
+            """
+            import tf_keras as keras
+            from tf_keras import layers
+            model = keras.Sequential([layers.Dense(1)])
+            """,
+            fixed="""
+            import keras
+            from keras import layers
+            model = keras.Sequential([layers.Dense(1)])
+            """,
+            flagged=("tf_keras as keras", "from tf_keras import layers"),
+        ),
         # K.mean does not exist in Keras 3: switching the import is unsafe
         Invalid(
             """
@@ -147,7 +163,7 @@ class TensorflowKerasImport(Rule):
                     continue
                 reached = [f"{new_module}.{a.name}" for a in node.names if a.name != "*"]
                 reached += refs_by_binding.get(id(node), [])
-                self._report(ctx, node, node, "from tensorflow" + node.module[len("tensorflow"):],
+                self._report(ctx, node, node, "from " + node.module,
                              "from " + new_module, reached)
             else:
                 for alias in node.names:
@@ -158,6 +174,9 @@ class TensorflowKerasImport(Rule):
                         ctx.report(self, alias)  # ``import tensorflow.keras``: binds tensorflow
                         continue
                     reached = [new_module] + refs_by_binding.get(id(node), [])
+                    if alias.asname == new_module:  # import tf_keras as keras -> import keras
+                        self._report(ctx, alias, alias, f"{alias.name} as {alias.asname}", new_module, reached)
+                        continue
                     self._report(ctx, alias, alias, alias.name, new_module, reached)
 
     def _report_from_tf(self, ctx, node, reached):
