@@ -1,0 +1,203 @@
+"""K302 tf-op-on-keras-tensor."""
+from __future__ import annotations
+
+import ast
+
+from keras_migrate.engine.model import Applicability, Severity
+from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
+from keras_migrate.rules.portability._ops import report_tf_call
+from keras_migrate.rules.portability._symbolic import tracker
+
+_SETUP_NOTE = "kernel_initializer='ones' keeps the snippets deterministic across Keras versions"
+
+
+class TfOpOnKerasTensor(Rule):
+    """A `tf.*` op applied to a symbolic Keras tensor while building a functional model.
+
+    ## What it does
+    Follows symbolic tensors (from `keras.Input` / `layers.Input`, and layers or models
+    applied to them) through assignments, unpacking, arithmetic and other ops, and flags
+    every TensorFlow function (`tf.reduce_sum`, `tf.nn.relu`, `tf.concat`, ...) that
+    receives one. The fix rewrites the call to its `keras.ops` equivalent from the
+    project's verified tf -> `keras.ops` table (shared with K601).
+
+    ## Why is this bad?
+    Keras 2 wrapped such calls in hidden `TFOpLambda` layers. Keras 3.15.1 refuses them on
+    every backend: `ValueError: A KerasTensor cannot be used as input to a TensorFlow
+    function. A KerasTensor is a symbolic placeholder for a shape and dtype, used when
+    constructing Keras Functional models or Keras Functions...`.
+    A `tf.*` call on real (eager) tensors, or inside a layer's `call()`, is not flagged
+    here (K601 reports the latter when JAX or torch are targets).
+
+    ## Example
+    ```python
+    inp = keras.Input((4,))
+    h = tf.nn.relu(keras.layers.Dense(3)(inp))
+    out = tf.reduce_sum(h, axis=1, keepdims=True)
+    model = keras.Model(inp, out)
+    ```
+
+    ## Use instead
+    ```python
+    inp = keras.Input((4,))
+    h = keras.ops.relu(keras.layers.Dense(3)(inp))
+    out = keras.ops.sum(h, axis=1, keepdims=True)
+    model = keras.Model(inp, out)
+    ```
+
+    ## Fix safety
+    Safe for pairs whose results were checked equal on TensorFlow, JAX and torch by
+    `scripts/generate_ops_table.py` (argument names are renamed, `name=` is dropped, and
+    defaults that differ are written out, e.g. `axis=0` for `tf.gather`). Unsafe, with the
+    reason in the fix title, for the traps: `tf.split` takes sizes where `keras.ops.split`
+    takes indices, `tf.nn.gelu` is exact where `keras.ops.gelu` is approximate,
+    `keras.ops.segment_sum` needs `num_segments` on JAX, and `keras.ops.shape` returns a
+    tuple with `None` for unknown dimensions. Ops without an equivalent get no fix: move
+    them into a custom layer's `call()`.
+
+    ## References
+    - https://keras.io/guides/migrating_to_keras_3/
+    - https://keras.io/api/ops/
+    """
+
+    code = "K302"
+    name = "tf-op-on-keras-tensor"
+    message = "`{old}` on a symbolic Keras tensor raises ValueError in Keras 3 (every backend); use `{new}`"
+    severity = Severity.ERROR
+    fix = Applicability.SAFE
+    requires = ("tensorflow",)
+
+    GUIDANCE = ("`{old}` on a symbolic Keras tensor raises ValueError in Keras 3 (every backend); "
+                "no automatic fix ({why}): use a keras.ops function or move the op into a custom "
+                "layer's call()")
+
+    VALID = [
+        Valid("""
+            import tensorflow as tf
+            x = tf.ones((2, 3))
+            y = tf.reduce_sum(x, axis=1)
+            """),
+        Valid("""
+            import numpy as np
+            import tensorflow as tf
+            import keras
+            y = keras.layers.Dense(2)(np.ones((1, 3), "float32"))
+            z = tf.nn.relu(y)
+            """),
+        Valid("""
+            import tensorflow as tf
+            import keras
+
+            class Block(keras.layers.Layer):
+                def call(self, inputs):
+                    return tf.nn.relu(inputs)
+
+            inp = keras.Input((4,))
+            out = Block()(inp)
+            """),
+        Valid("""
+            import numpy as np
+            import tensorflow as tf
+            import keras
+            x = keras.Input((3,))
+            x = np.ones((2, 3), "float32")
+            total = tf.reduce_sum(x)
+            """),
+        Valid("""
+            import tensorflow as tf
+            inp = tf.keras.Input((3,))
+            out = tf.keras.layers.Dense(2)(inp)
+            shape = tf.TensorShape([None, 3])
+            """),
+    ]
+    INVALID = [
+        Invalid(
+            """
+            import numpy as np
+            import tensorflow as tf
+            import keras
+
+            inp = keras.Input((4,))
+            h = keras.layers.Dense(3, kernel_initializer="ones")(inp)
+            h = tf.nn.relu(h - 1.0)
+            out = tf.reduce_sum(h, axis=1, keepdims=True)
+            model = keras.Model(inp, out)
+            RESULT = model.predict(np.arange(8.0).reshape(2, 4), verbose=0).tolist()
+            """,
+            fixed="""
+            import numpy as np
+            import keras
+
+            inp = keras.Input((4,))
+            h = keras.layers.Dense(3, kernel_initializer="ones")(inp)
+            h = keras.ops.relu(h - 1.0)
+            out = keras.ops.sum(h, axis=1, keepdims=True)
+            model = keras.Model(inp, out)
+            RESULT = model.predict(np.arange(8.0).reshape(2, 4), verbose=0).tolist()
+            """,
+            flagged=("tf.nn.relu", "tf.reduce_sum"),
+            run=Run(k3="ValueError", fixed_backends=("tensorflow", "jax", "torch")),
+        ),
+        Invalid(
+            """
+            import numpy as np
+            import tensorflow as tf
+            from tensorflow import keras
+            from tensorflow.keras import layers
+
+            def build():
+                a = layers.Input(shape=(4,))
+                scaled = tf.math.square(a) * 0.5
+                both = tf.concat([scaled, tf.reverse(a, axis=[1])], axis=-1)
+                first, rest = tf.split(both, [3, 5], axis=1)
+                mixed = tf.reduce_mean(tf.stack([first, rest[:, :3]], axis=1), axis=1, name="avg")
+                return keras.Model(a, tf.nn.softmax(mixed))
+
+            RESULT = build().predict(np.arange(8.0).reshape(2, 4) / 8.0, verbose=0).tolist()
+            """,
+            fixed="""
+            import numpy as np
+            from tensorflow import keras
+            from tensorflow.keras import layers
+
+            def build():
+                a = layers.Input(shape=(4,))
+                scaled = keras.ops.square(a) * 0.5
+                both = keras.ops.concatenate([scaled, keras.ops.flip(a, axis=[1])], axis=-1)
+                first, rest = keras.ops.split(both, [3], axis=1)
+                mixed = keras.ops.mean(keras.ops.stack([first, rest[:, :3]], axis=1), axis=1)
+                return keras.Model(a, keras.ops.softmax(mixed))
+
+            RESULT = build().predict(np.arange(8.0).reshape(2, 4) / 8.0, verbose=0).tolist()
+            """,
+            flagged=("tf.math.square", "tf.concat", "tf.reverse", "tf.split", "tf.reduce_mean", "tf.stack",
+                     "tf.nn.softmax"),
+            unsafe=True,
+            run=Run(k3="ValueError", fixed_backends=("tensorflow", "jax", "torch")),
+        ),
+        Invalid(
+            """
+            import tensorflow as tf
+            import keras
+
+            inp = keras.Input((4,))
+            spectrum = tf.signal.rfft(inp)
+            """,
+            fixed=None,
+            flagged=("tf.signal.rfft",),
+        ),
+    ]
+
+    def check(self, ctx):
+        sym = None
+        for call in ctx.nodes(ast.Call):
+            q = ctx.qualname(call.func)
+            if q is None or not q.startswith("tensorflow."):
+                continue
+            if not (call.args or call.keywords):
+                continue
+            if sym is None:
+                sym = tracker(ctx)
+            if not sym.any_symbolic_arg(call):
+                continue
+            report_tf_call(self, ctx, call, q, self.message, self.GUIDANCE)

@@ -1,0 +1,190 @@
+"""Which expressions are symbolic KerasTensors, followed through assignments in order.
+
+``Knowledge.is_symbolic`` (engine) stops at a TensorFlow op (``tf.nn.relu(inp)`` is not
+symbolic to it), at tuple unpacking (``a, b = tf.split(inp, 2)``) and picks no assignment
+when a name is re-bound (``x = keras.Input(...); x = tf.nn.relu(x)``).  K302 needs all
+three, so this helper:
+
+- takes, for a name, the *latest* binding that precedes the use in its scope (walking out
+  to enclosing scopes), so ``x = tf.nn.relu(x)`` reads the previous ``x``; function
+  parameters are never symbolic (a layer's ``call(inputs)`` gets real tensors);
+- treats the result of a ``tf.*`` or ``keras.ops.*`` call, and of a layer or model applied
+  to a symbolic argument, as symbolic; also through arithmetic, comparisons, indexing,
+  ``a if c else b``, lists/tuples/dicts, unpacking assignments and ``for`` targets.
+
+It belongs in ``keras_migrate/engine/knowledge.py`` (see the engine requests in the report).
+"""
+from __future__ import annotations
+
+import ast
+from typing import Optional
+
+from keras_migrate.engine.knowledge import KERAS_TENSOR, LAYER, MODEL, TENSOR_FACTORIES
+
+_FUNC = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+_NEST = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+_MAX_DEPTH = 24
+
+
+def _pos(node: ast.AST) -> tuple[int, int]:
+    return (node.lineno, node.col_offset)
+
+
+def _end(node: ast.AST) -> tuple[int, int]:
+    return (node.end_lineno, node.end_col_offset)
+
+
+class Symbolic:
+    """Per-file tracker (cache it on the context: ``tracker(ctx)``)."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.k = ctx.knowledge
+        self._bindings: dict[int, dict[str, list[tuple[tuple[int, int], ast.AST, ast.AST]]]] = {}
+        self._params: dict[int, set[str]] = {}
+        self._memo: dict[int, bool] = {}
+
+    # -- bindings per scope, in source order -------------------------------------------------
+    def _scope_bindings(self, scope: ast.AST):
+        got = self._bindings.get(id(scope))
+        if got is not None:
+            return got
+        out: dict[str, list] = {}
+
+        def bind(target: ast.AST, value: ast.AST, stmt: ast.AST):
+            if isinstance(target, ast.Name):
+                out.setdefault(target.id, []).append((_end(stmt), value, stmt))
+            elif isinstance(target, (ast.Tuple, ast.List)):
+                for t in target.elts:
+                    bind(t, value, stmt)  # an element of a symbolic structure is symbolic
+            elif isinstance(target, ast.Starred):
+                bind(target.value, value, stmt)
+
+        body = scope.body if isinstance(scope, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef)) else []
+        stack = list(reversed(body))
+        while stack:
+            node = stack.pop()
+            if isinstance(node, _NEST):
+                continue
+            if isinstance(node, ast.Assign):
+                for t in node.targets:
+                    bind(t, node.value, node)
+            elif isinstance(node, ast.AnnAssign) and node.value is not None:
+                bind(node.target, node.value, node)
+            elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+                # x += y keeps x's previous value in the expression
+                out.setdefault(node.target.id, []).append(
+                    (_end(node), ast.BinOp(left=node.target, op=node.op, right=node.value), node))
+            elif isinstance(node, (ast.For, ast.AsyncFor)):
+                bind(node.target, node.iter, node.iter)
+            elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+                bind(node.optional_vars, node.context_expr, node.context_expr)
+            elif isinstance(node, ast.NamedExpr):
+                bind(node.target, node.value, node)
+            stack.extend(reversed(list(ast.iter_child_nodes(node))))
+        for lst in out.values():
+            lst.sort(key=lambda b: b[0])
+        self._bindings[id(scope)] = out
+        return out
+
+    def _scope_params(self, scope: ast.AST) -> set[str]:
+        got = self._params.get(id(scope))
+        if got is None:
+            got = set()
+            if isinstance(scope, _FUNC):
+                a = scope.args
+                for p in a.posonlyargs + a.args + a.kwonlyargs:
+                    got.add(p.arg)
+                if a.vararg:
+                    got.add(a.vararg.arg)
+                if a.kwarg:
+                    got.add(a.kwarg.arg)
+            self._params[id(scope)] = got
+        return got
+
+    def binding_before(self, name: ast.Name) -> Optional[ast.AST]:
+        """The value last bound to ``name`` before this use (None: unknown or a parameter)."""
+        use = _pos(name)
+        scope = self.k.scope_of(name)
+        while True:
+            for end, value, stmt in reversed(self._scope_bindings(scope).get(name.id, [])):
+                if end <= use and not (_pos(stmt) <= use and use < _end(stmt)):
+                    return value
+            if name.id in self._scope_params(scope):
+                return None
+            if isinstance(scope, ast.Module):
+                return None
+            scope = self.k.scope_of(scope)
+
+    # -- the question --------------------------------------------------------------------------
+    def is_symbolic(self, expr: Optional[ast.AST], depth: int = 0) -> bool:
+        if expr is None or depth > _MAX_DEPTH:
+            return False
+        key = id(expr)
+        if key in self._memo:
+            return self._memo[key]
+        self._memo[key] = False  # cycle guard
+        result = self._compute(expr, depth + 1)
+        self._memo[key] = result
+        return result
+
+    def _compute(self, expr: ast.AST, d: int) -> bool:
+        sym = self.is_symbolic
+        if isinstance(expr, (ast.List, ast.Tuple, ast.Set)):
+            return any(sym(e, d) for e in expr.elts)
+        if isinstance(expr, ast.Dict):
+            return any(sym(v, d) for v in expr.values)
+        if isinstance(expr, ast.Starred):
+            return sym(expr.value, d)
+        if isinstance(expr, ast.BinOp):
+            return sym(expr.left, d) or sym(expr.right, d)
+        if isinstance(expr, ast.UnaryOp):
+            return sym(expr.operand, d)
+        if isinstance(expr, ast.Compare):
+            return sym(expr.left, d) or any(sym(c, d) for c in expr.comparators)
+        if isinstance(expr, ast.Subscript):
+            return sym(expr.value, d)
+        if isinstance(expr, ast.IfExp):
+            return sym(expr.body, d) or sym(expr.orelse, d)
+        if isinstance(expr, ast.NamedExpr):
+            return sym(expr.value, d)
+        if isinstance(expr, ast.Name):
+            value = self.binding_before(expr)
+            return value is not None and sym(value, d)
+        if isinstance(expr, ast.Call):
+            q = self.ctx.qualname(expr.func)
+            if q is not None:
+                if q in TENSOR_FACTORIES:
+                    return True
+                if q.startswith("tensorflow.") or q.startswith("keras.ops."):
+                    return self.any_symbolic_arg(expr, d)
+            if self._is_layer(expr.func, d):
+                return self.any_symbolic_arg(expr, d)
+            return self.ctx.value_kind(expr) == KERAS_TENSOR
+        return False
+
+    def _is_layer(self, func: ast.AST, d: int) -> bool:
+        """A layer or model object (``Dense(3)``, ``dense``, ``self.block``) being applied."""
+        if isinstance(func, ast.Name):
+            value = self.binding_before(func)
+            if value is not None:
+                return self.ctx.value_kind(value) in (LAYER, MODEL)
+        return self.ctx.value_kind(func) in (LAYER, MODEL)
+
+    def any_symbolic_arg(self, call: ast.Call, d: int = 0) -> bool:
+        return any(self.is_symbolic(a, d) for a in call.args) or \
+            any(self.is_symbolic(k.value, d) for k in call.keywords)
+
+
+def tracker(ctx) -> Symbolic:
+    """One tracker per file context (shared by K302, K601 and K603)."""
+    t = getattr(ctx, "_km_symbolic", None)
+    if t is None:
+        t = Symbolic(ctx)
+        ctx._km_symbolic = t
+    return t
+
+
+def on_symbolic_tensor(ctx, call: ast.Call) -> bool:
+    """True when K302 owns this ``tf.*`` call (an argument is a symbolic KerasTensor)."""
+    return tracker(ctx).any_symbolic_arg(call)

@@ -1,0 +1,287 @@
+"""K601 tf-op-in-model-code."""
+from __future__ import annotations
+
+import ast
+
+from keras_migrate.engine.knowledge import LAYER, LOSS, METRIC, MODEL
+from keras_migrate.engine.model import Applicability, Group, Severity
+from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
+from keras_migrate.rules.portability._ops import report_tf_call, table_examples
+from keras_migrate.rules.portability._symbolic import on_symbolic_tensor
+
+MODEL_KINDS = frozenset({LAYER, MODEL, LOSS, METRIC})
+# names other rules own (one name, one diagnostic)
+OWNED_ELSEWHERE = (
+    "tensorflow.random.",        # K603 tf-random
+    "tensorflow.Variable",       # K301 tf-variable-attribute
+    "tensorflow.GradientTape",   # K602 gradient-tape-train-step
+    "tensorflow.function",       # K605 tf-function-in-model
+    "tensorflow.strings.", "tensorflow.io.", "tensorflow.py_function", "tensorflow.numpy_function",  # K401
+    "tensorflow.data.",          # K607 tf-only-layer
+    "tensorflow.keras",          # K1xx (never a TensorFlow op)
+)
+_FUNC = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+
+
+def owned_elsewhere(q: str) -> bool:
+    return any(q == p.rstrip(".") or q.startswith(p if p.endswith(".") else p + ".") or q == p
+               for p in OWNED_ELSEWHERE)
+
+
+def model_code_regions(ctx) -> dict[int, str]:
+    """id(function or lambda) -> what it is, for functions that run as model code although
+    they are not methods: functions passed as ``loss=``/``metrics=`` to ``compile`` and the
+    function of a ``keras.layers.Lambda``."""
+    regions = getattr(ctx, "_km_model_regions", None)
+    if regions is not None:
+        return regions
+    regions = {}
+    functions = {n.name: n for n in ctx.tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+
+    def mark(expr, what):
+        if isinstance(expr, ast.Lambda):
+            regions[id(expr)] = what
+        elif isinstance(expr, ast.Name) and expr.id in functions:
+            regions[id(functions[expr.id])] = what
+        elif isinstance(expr, (ast.List, ast.Tuple)):
+            for e in expr.elts:
+                mark(e, what)
+        elif isinstance(expr, ast.Dict):
+            for v in expr.values:
+                mark(v, what)
+
+    for call in ctx.nodes(ast.Call):
+        func = call.func
+        if isinstance(func, ast.Attribute) and func.attr == "compile":
+            for kw in call.keywords:
+                if kw.arg in ("loss", "metrics", "weighted_metrics"):
+                    mark(kw.value, "a loss or metric function")
+        elif ctx.qualname(func) == "keras.layers.Lambda":
+            if call.args:
+                mark(call.args[0], "a Lambda layer")
+            for kw in call.keywords:
+                if kw.arg == "function":
+                    mark(kw.value, "a Lambda layer")
+    ctx._km_model_regions = regions
+    return regions
+
+
+def where_in_model_code(ctx, node: ast.AST):
+    """What model code ``node`` is in ("layer `Block`", ...) or None."""
+    m = ctx.knowledge.enclosing_method(node)
+    if m is not None:
+        kinds = ctx.knowledge.class_kinds(m[0]) & MODEL_KINDS
+        if kinds:
+            kind = "model" if MODEL in kinds else sorted(kinds)[0]
+            return f"{kind} `{m[0].name}`"
+    regions = model_code_regions(ctx)
+    if regions:
+        for a in ctx.knowledge.ancestors(node):
+            if isinstance(a, _FUNC) and id(a) in regions:
+                return regions[id(a)]
+    return None
+
+
+def _examples():
+    out = []
+    for ex in table_examples():
+        run = None
+        if ex["backends"]:
+            run = Run(k3="ok", fixed_backends=ex["backends"], tolerance=1e-4)
+        out.append(Invalid(ex["code"], fixed=ex["fixed"], flagged=ex["flagged"], unsafe=ex["unsafe"], run=run))
+    return out
+
+
+class TfOpInModelCode(Rule):
+    """A TensorFlow op (`tf.*`, `tf.math.*`, `tf.nn.*`, `tf.linalg.*`) in layer, model, loss or metric code.
+
+    ## What it does
+    Flags TensorFlow functions called in the methods of Keras Layer, Model, Loss and Metric
+    subclasses (found through local, Keras and workspace base classes), in functions passed
+    as `loss=`/`metrics=` to `compile`, and in the function of a `Lambda` layer. The fix
+    rewrites them to `keras.ops` from the project's verified tf -> `keras.ops` table (the
+    same table K302 uses). Calls on symbolic tensors are K302's, `tf.random.*` K603's,
+    `tf.GradientTape` K602's, `tf.function` K605's, `tf.strings`/`tf.io`/`tf.py_function`
+    K401's and `tf.Variable` K301's: each name gets one diagnostic.
+
+    ## Why is this bad?
+    Model code runs on the configured backend's tensors. On JAX a TensorFlow op meets a
+    JAX tracer and fails (`AttributeError: 'str' object has no attribute '_error_repr'`
+    inside `fit`/`predict`); on torch it converts through NumPy, losing gradients and the
+    device. Only `keras.ops` runs on TensorFlow, JAX and torch alike.
+
+    ## Example
+    ```python
+    class SumRelu(keras.layers.Layer):
+        def call(self, x):
+            return tf.reduce_sum(tf.nn.relu(x), axis=-1, keepdims=True)
+    ```
+
+    ## Use instead
+    ```python
+    class SumRelu(keras.layers.Layer):
+        def call(self, x):
+            return keras.ops.sum(keras.ops.relu(x), axis=-1, keepdims=True)
+    ```
+
+    ## Fix safety
+    Safe for the pairs whose results `scripts/generate_ops_table.py` checked equal on
+    TensorFlow, JAX and torch (arguments renamed, `name=` dropped, differing defaults
+    written out, `tf.float32` turned into `"float32"`). Unsafe, with the reason in the fix
+    title, for the traps: `tf.split` sizes vs `keras.ops.split` indices, exact `tf.nn.gelu`
+    vs approximate `keras.ops.gelu`, `segment_sum`/`segment_max` needing `num_segments` on
+    JAX, `keras.ops.shape` returning a tuple. Ops without a `keras.ops` equivalent are
+    reported without a fix. Integer results of `argmax`/`argmin`/`count_nonzero` become
+    int32 instead of int64 (values are the same).
+
+    ## References
+    - https://keras.io/api/ops/
+    - https://keras.io/guides/migrating_to_keras_3/
+    """
+
+    code = "K601"
+    name = "tf-op-in-model-code"
+    message = "`{old}` in model code runs only on the TensorFlow backend; use `{new}`"
+    severity = Severity.WARNING
+    group = Group.PORTABILITY
+    fix = Applicability.SAFE
+    requires = ("tensorflow",)
+
+    GUIDANCE = ("`{old}` in model code runs only on the TensorFlow backend; no automatic fix ({why})")
+
+    VALID = [
+        Valid("""
+            import tensorflow as tf
+
+            def preprocess(image):
+                return tf.cast(image, tf.float32) / 255.0
+            """),
+        Valid("""
+            import tensorflow as tf
+            import keras
+
+            class Wrapper(keras.Model):
+                def __init__(self):
+                    inp = keras.Input((3,))
+                    super().__init__(inp, tf.nn.relu(inp))
+            """),
+        Valid("""
+            import tensorflow as tf
+            import keras
+
+            class Noise(keras.layers.Layer):
+                def call(self, x):
+                    return x + tf.random.normal(tf.shape(x)) if False else x
+            """.replace("tf.shape(x)", "(2,)")),
+        Valid("""
+            import keras
+
+            class Block(keras.layers.Layer):
+                def call(self, x):
+                    return keras.ops.sum(keras.ops.relu(x), axis=-1)
+            """),
+        Valid("""
+            import tensorflow as tf
+
+            class Plain:
+                def call(self, x):
+                    return tf.reduce_sum(x)
+            """),
+    ]
+    INVALID = [
+        Invalid(
+            """
+            import numpy as np
+            import tensorflow as tf
+            import keras
+
+
+            class SumRelu(keras.layers.Layer):
+                def call(self, x):
+                    return tf.reduce_sum(tf.nn.relu(x - 0.5), axis=-1, keepdims=True, name="total")
+
+
+            model = keras.Sequential([keras.Input((4,)), SumRelu()])
+            RESULT = model.predict(np.arange(8.0).reshape(2, 4) / 4.0, verbose=0).tolist()
+            """,
+            fixed="""
+            import numpy as np
+            import keras
+
+
+            class SumRelu(keras.layers.Layer):
+                def call(self, x):
+                    return keras.ops.sum(keras.ops.relu(x - 0.5), axis=-1, keepdims=True)
+
+
+            model = keras.Sequential([keras.Input((4,)), SumRelu()])
+            RESULT = model.predict(np.arange(8.0).reshape(2, 4) / 4.0, verbose=0).tolist()
+            """,
+            flagged=("tf.reduce_sum", "tf.nn.relu"),
+            run=Run(k3="ok", fixed_backends=("tensorflow", "jax", "torch")),
+        ),
+        Invalid(
+            """
+            import numpy as np
+            import tensorflow as tf
+            import keras
+
+
+            class Mse(keras.losses.Loss):
+                def call(self, y_true, y_pred):
+                    return tf.reduce_mean(tf.square(y_true - y_pred), axis=-1)
+
+
+            def mean_abs(y_true, y_pred):
+                return tf.reduce_mean(tf.abs(y_true - y_pred), axis=-1)
+
+
+            def unrelated(t):
+                return tf.reduce_sum(t)
+
+
+            model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, kernel_initializer="ones")])
+            model.compile(optimizer="sgd", loss=Mse(), metrics=[mean_abs])
+            RESULT = model.evaluate(np.ones((4, 2)), np.zeros((4, 1)), verbose=0)
+            """,
+            fixed="""
+            import numpy as np
+            import tensorflow as tf
+            import keras
+
+
+            class Mse(keras.losses.Loss):
+                def call(self, y_true, y_pred):
+                    return keras.ops.mean(keras.ops.square(y_true - y_pred), axis=-1)
+
+
+            def mean_abs(y_true, y_pred):
+                return keras.ops.mean(keras.ops.absolute(y_true - y_pred), axis=-1)
+
+
+            def unrelated(t):
+                return tf.reduce_sum(t)
+
+
+            model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, kernel_initializer="ones")])
+            model.compile(optimizer="sgd", loss=Mse(), metrics=[mean_abs])
+            RESULT = model.evaluate(np.ones((4, 2)), np.zeros((4, 1)), verbose=0)
+            """,
+            flagged=("tf.reduce_mean", "tf.square", "tf.reduce_mean", "tf.abs"),
+            run=Run(k3="ok", fixed_backends=("tensorflow", "jax", "torch")),
+        ),
+    ] + _examples()
+
+    def check(self, ctx):
+        if not ctx.settings.portability:
+            return
+        for call in ctx.nodes(ast.Call):
+            q = ctx.qualname(call.func)
+            if q is None or not q.startswith("tensorflow.") or owned_elsewhere(q):
+                continue
+            where = where_in_model_code(ctx, call)
+            if where is None:
+                continue
+            if on_symbolic_tensor(ctx, call):
+                continue  # K302 reports it (ValueError on every backend)
+            report_tf_call(self, ctx, call, q, self.message, self.GUIDANCE)
