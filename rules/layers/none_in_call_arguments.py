@@ -1,0 +1,124 @@
+"""K310 none-in-call-arguments (guide pattern; off by default)."""
+from __future__ import annotations
+
+import ast
+
+from keras_migrate.engine.knowledge import LAYER, MODEL
+from keras_migrate.engine.model import Severity
+from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
+from keras_migrate.rules.layers._helpers import assigned_values, contains_none
+
+
+class NoneInCallArguments(Rule):
+    """A layer is called with a nested structure holding `None` (`layer({"a": x, "b": None})`).
+
+    ## What it does
+    Flags a call of a Keras layer or model instance whose argument is a list/tuple/dict
+    literal (written there or assigned to a name just before) with a `None` inside it.
+    This is the migration guide's "nested inputs with `None`" pattern; it is off by default.
+
+    ## Why is this bad?
+    Early Keras 3 releases refused `None` inside nested call arguments when the layer was
+    called on symbolic inputs (`ValueError` while building the functional graph). Keras
+    3.15.1 accepts it on all three backends, so the rule only matters to projects pinned to
+    the releases in `keras_versions` (an estimate, see "Fix safety"). A `None` in a *returned*
+    structure still fails on every release: that is K304.
+
+    ## Example
+    ```python
+    out = Merge()({"foo": keras.Input((1,)), "bar": {"baz": None}})
+    ```
+
+    ## Use instead
+    ```python
+    class Merge(keras.layers.Layer):
+        def call(self, foo, baz=None):      # optional inputs as separate arguments
+            return foo if baz is None else foo + baz
+
+    out = Merge()(keras.Input((1,)), baz=None)
+    ```
+
+    ## Fix safety
+    No automatic fix: the layer's signature has to change together with its callers.
+    The affected range `keras_versions = ("3.0.0", "3.13.0")` is an estimate (the change
+    that allowed `None` leaves while building, keras-team/keras#21866, merged 2025-11-24);
+    `docs/research/keras-version-ranges.md` holds the measured range once it is written.
+
+    ## References
+    - https://keras.io/guides/migrating_to_keras_3/#nested-structures-with-none
+    - https://github.com/keras-team/keras/pull/21866
+    """
+
+    code = "K310"
+    name = "none-in-call-arguments"
+    message = "`None` inside a nested call argument of a layer: rejected by early Keras 3 releases; pass optional inputs as separate arguments"
+    severity = Severity.INFO
+    fix = None
+    keras_versions = ("3.0.0", "3.13.0")
+    default_enabled = False
+    requires = ("None",)
+
+    VALID = [
+        Valid("""
+            import keras
+            dense = keras.layers.Dense(3, activation=None)
+            y = dense(keras.Input((2,)))
+            """),
+        Valid("""
+            def merge(d):
+                return d
+            out = merge({"foo": 1, "bar": {"baz": None}})
+            """),
+        Valid("""
+            import keras
+            layer = keras.layers.Attention()
+            out = layer([keras.Input((2, 4)), keras.Input((2, 4))], mask=None)
+            """),
+    ]
+    INVALID = [
+        Invalid(
+            """
+            import keras
+
+
+            class Merge(keras.layers.Layer):
+                def call(self, inputs):
+                    foo = inputs["foo"]
+                    baz = inputs["bar"]["baz"]
+                    if baz is not None:
+                        return foo + baz
+                    return foo
+
+
+            out = Merge()({"foo": keras.Input(shape=(1,)), "bar": {"baz": None}})
+            """,
+            fixed=None,
+            flagged=('{"foo": keras.Input(shape=(1,)), "bar": {"baz": None}}',),
+            config={"keras_version": "3.0.0"},
+            run=Run(k3="ok"),
+        ),
+        Invalid(
+            """
+            from tensorflow import keras
+            layer = keras.layers.Dense(2)
+            inputs = [keras.Input((2,)), None]
+            pair = layer(inputs)
+            """,
+            fixed=None,
+            flagged=("inputs",),
+        ),
+    ]
+
+    def check(self, ctx):
+        for call in ctx.nodes(ast.Call):
+            if ctx.qualname(call.func) is not None:
+                continue                        # a class (constructor) or a function, not a layer instance
+            if ctx.value_kind(call.func) not in (LAYER, MODEL):
+                continue
+            for arg in list(call.args) + [kw.value for kw in call.keywords if kw.arg is not None]:
+                values = [arg]
+                if isinstance(arg, ast.Name):
+                    values = assigned_values(ctx, arg)
+                if any(contains_none(v) is not None for v in values):
+                    ctx.report(self, arg)
+                    break

@@ -1,0 +1,125 @@
+"""K304 none-in-call-output."""
+from __future__ import annotations
+
+import ast
+
+from keras_migrate.engine.model import Severity
+from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
+from keras_migrate.rules.layers._helpers import contains_none, layer_method, walk_function
+
+
+class NoneInCallOutput(Rule):
+    """`call()` returns a nested structure holding `None` (`return [x, None]`).
+
+    ## What it does
+    Flags `return` statements in the `call()` method of a Keras `Layer`/`Model` subclass whose
+    value is a list, tuple or dict literal with a `None` inside it.
+
+    ## Why is this bad?
+    Keras 3 requires every output of an operation to be a tensor. Applied to a symbolic
+    input (functional models, `Sequential` builds, `fit`) the layer raises
+    `ValueError: All operation outputs must be tensors. ... Non-tensor received: None`
+    (TensorFlow and JAX; `AttributeError` on torch). Keras 2 accepted it.
+    (`None` inside nested call *arguments* is a different, older guide pattern: K310.)
+
+    ## Example
+    ```python
+    class Pair(keras.layers.Layer):
+        def call(self, x):
+            return [x, None]
+    ```
+
+    ## Use instead
+    ```python
+    class Pair(keras.layers.Layer):
+        def call(self, x):
+            return x            # or a placeholder tensor: [x, keras.ops.zeros_like(x)]
+    ```
+
+    ## Fix safety
+    No automatic fix: whether to drop the output or return a placeholder tensor changes the
+    layer's interface, and its callers must agree.
+
+    ## References
+    - https://keras.io/guides/migrating_to_keras_3/#nested-structures-with-none
+    """
+
+    code = "K304"
+    name = "none-in-call-output"
+    message = "`call()` returns a nested structure holding `None`: Keras 3 requires every output to be a tensor (ValueError)"
+    severity = Severity.ERROR
+    fix = None
+    requires = ("None",)
+
+    VALID = [
+        Valid("""
+            import keras
+            class Pair(keras.layers.Layer):
+                def call(self, x, mask=None):
+                    if mask is None:
+                        return x
+                    return [x, mask]
+                def compute_mask(self, inputs, mask=None):
+                    return [None, None]
+            """),
+        Valid("""
+            def call(x):
+                return [x, None]
+            class Plain:
+                def call(self, x):
+                    return (x, None)
+            """),
+        Valid("""
+            import keras
+            class Head(keras.layers.Layer):
+                def call(self, x):
+                    def helper():
+                        return None
+                    return x
+            """),
+    ]
+    INVALID = [
+        Invalid(
+            """
+            import keras
+
+
+            class Pair(keras.layers.Layer):
+                def call(self, x):
+                    return [x, None]
+
+
+            out = Pair()(keras.Input((2,)))
+            """,
+            fixed=None,
+            flagged=("[x, None]",),
+            run=Run(k3="ValueError"),
+        ),
+        Invalid(
+            """
+            from tensorflow import keras
+
+            class Encoder(keras.Model):
+                def call(self, inputs, training=None):
+                    h = inputs * 2
+                    if training:
+                        return {"hidden": h, "attention": None}
+                    return h, (None, h)
+            """,
+            fixed=None,
+            flagged=('{"hidden": h, "attention": None}', "h, (None, h)"),
+        ),
+    ]
+
+    def check(self, ctx):
+        for fn in ctx.nodes(ast.FunctionDef, ast.AsyncFunctionDef):
+            if fn.name != "call" or not fn.body:
+                continue
+            m = layer_method(ctx, fn.body[0], ("call",))
+            if m is None or m[1] is not fn:
+                continue
+            for node in walk_function(fn):
+                if isinstance(node, ast.Return) and node.value is not None \
+                        and ctx.knowledge.enclosing_function(node) is fn \
+                        and contains_none(node.value) is not None:
+                    ctx.report(self, node.value)
