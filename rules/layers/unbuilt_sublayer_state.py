@@ -1,0 +1,163 @@
+"""K311 unbuilt-sublayer-state (guide pattern; off by default)."""
+from __future__ import annotations
+
+import ast
+
+from keras_migrate.engine.knowledge import LAYER, MODEL
+from keras_migrate.engine.model import Severity
+from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
+from keras_migrate.rules.layers._helpers import is_self, method_named, self_attr_target, walk_function
+
+
+class UnbuiltSublayerState(Rule):
+    """A layer with sublayers and no `build()`: its sublayers are built only by tracing `call()`.
+
+    ## What it does
+    Flags a Keras `Layer` subclass (not a `Model`) that creates sublayers in `__init__`,
+    uses them in `call()`, and defines no `build()` (in the class or a local base class).
+    This is the migration guide's `PositionalEmbedding` "unbuilt state" pattern; it is off
+    by default.
+
+    ## Why is this bad?
+    Keras 3 must build all state before it can compile `call()`. Without a `build()`, it
+    traces `call()` symbolically to build the sublayers. Early Keras 3 releases raised
+    "Layer ... looks like it has unbuilt state, but Keras is not able to trace the layer
+    `call()` in order to build it automatically"; Keras 3.15.1 only warns (`UserWarning`)
+    and builds it, and still fails when `call()` cannot be traced symbolically (for example
+    it uses `inputs.shape[1]` of a variable-length input as a Python number).
+
+    ## Example
+    ```python
+    class PositionalEmbedding(keras.layers.Layer):
+        def __init__(self, length, dim):
+            super().__init__()
+            self.embed = keras.layers.Embedding(length, dim)
+
+        def call(self, x):
+            return x + self.embed(keras.ops.arange(keras.ops.shape(x)[1]))
+    ```
+
+    ## Use instead
+    ```python
+    class PositionalEmbedding(keras.layers.Layer):
+        def __init__(self, length, dim):
+            super().__init__()
+            self.embed = keras.layers.Embedding(length, dim)
+
+        def build(self, input_shape):
+            self.embed.build(input_shape)
+
+        def call(self, x):
+            return x + self.embed(keras.ops.arange(keras.ops.shape(x)[1]))
+    ```
+
+    ## Fix safety
+    No automatic fix: the shape each sublayer must be built with depends on what `call()`
+    feeds it, which is not always the layer's input shape. The affected releases,
+    `keras_versions = ("3.0.0", "3.1.0")`, are an estimate (the guide was written against
+    3.0); `docs/research/keras-version-ranges.md` holds the measured range once written.
+
+    ## References
+    - https://keras.io/guides/migrating_to_keras_3/#layer-state-created-in-call
+    """
+
+    code = "K311"
+    name = "unbuilt-sublayer-state"
+    message = "`{cls}` has sublayers but no `build()`: early Keras 3 releases cannot build its state (\"unbuilt state\"); build the sublayers in `build()`"
+    severity = Severity.INFO
+    fix = None
+    keras_versions = ("3.0.0", "3.1.0")
+    default_enabled = False
+    requires = ("call",)
+
+    VALID = [
+        Valid("""
+            import keras
+            class Built(keras.layers.Layer):
+                def __init__(self):
+                    super().__init__()
+                    self.embed = keras.layers.Embedding(4, 2)
+                def build(self, input_shape):
+                    self.embed.build(input_shape)
+                def call(self, x):
+                    return self.embed(x)
+            """),
+        Valid("""
+            import keras
+            class Net(keras.Model):
+                def __init__(self):
+                    super().__init__()
+                    self.dense = keras.layers.Dense(2)
+                def call(self, x):
+                    return self.dense(x)
+            """),
+        Valid("""
+            import keras
+            class Unused(keras.layers.Layer):
+                def __init__(self):
+                    super().__init__()
+                    self.dense = keras.layers.Dense(2)
+                    self.rate = 0.5
+                def call(self, x):
+                    return x * self.rate
+            """),
+    ]
+    INVALID = [
+        Invalid(
+            """
+            import numpy as np
+            import keras
+
+
+            class PositionalEmbedding(keras.layers.Layer):
+                def __init__(self, length, dim):
+                    super().__init__()
+                    self.embed = keras.layers.Embedding(length, dim)
+
+                def call(self, x):
+                    return x + self.embed(np.arange(4))
+
+
+            model = keras.Sequential([PositionalEmbedding(4, 2)])
+            model.compile(loss="mse")
+            model.fit(np.ones((2, 4, 2)), np.ones((2, 4, 2)), verbose=0)
+            RESULT = len(model.trainable_weights)
+            """,
+            fixed=None,
+            flagged=("PositionalEmbedding",),
+            config={"keras_version": "3.0.0"},
+            run=Run(k3="ok"),
+        ),
+    ]
+
+    def check(self, ctx):
+        for cls in ctx.knowledge.classes(LAYER):
+            if MODEL in ctx.knowledge.class_kinds(cls) or self._has_build(ctx, cls):
+                continue
+            init, call = method_named(cls, "__init__"), method_named(cls, "call")
+            if init is None or call is None:
+                continue
+            sublayers = set()
+            for node in walk_function(init):
+                if isinstance(node, ast.Assign) and ctx.value_kind(node.value) in (LAYER, MODEL):
+                    sublayers.update(a for a in map(self_attr_target, node.targets) if a)
+            used = any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and is_self(n.func.value)
+                       and n.func.attr in sublayers for n in walk_function(call))
+            if not used:
+                continue
+            start = ctx.source.ast_offset(cls.lineno, cls.col_offset)
+            name_at = ctx.text.index(cls.name, start + len("class"))
+            ctx.report(self, (name_at, name_at + len(cls.name)), self.message.format(cls=cls.name))
+
+    @staticmethod
+    def _has_build(ctx, cls: ast.ClassDef, depth: int = 0) -> bool:
+        if method_named(cls, "build") is not None:
+            return True
+        if depth > 8:
+            return False
+        local = {n.name: n for n in ctx.tree.body if isinstance(n, ast.ClassDef)}
+        for base in cls.bases:
+            if isinstance(base, ast.Name) and base.id in local and local[base.id] is not cls:
+                if UnbuiltSublayerState._has_build(ctx, local[base.id], depth + 1):
+                    return True
+        return False
