@@ -219,6 +219,7 @@ class RunnerBridge:
                 )
 
         session.on_event = on_event
+        self._cancel_with_request(session)
         self._notify(
             NOTIFY_STARTED,
             {"runId": run_id, "backends": list(session.backends), "device": device.to_json(),
@@ -268,6 +269,29 @@ class RunnerBridge:
             "problems": problems,
             "ok": bool(results) and all(r.ok for r in results),
         }
+
+    def _cancel_with_request(self, session: RunSession) -> None:
+        """End the run when the client cancels the ``executeCommand`` request.
+
+        pygls answers ``$/cancelRequest`` by cancelling the request's own future, which for
+        a command is not the task running this coroutine; so watch that future (found by
+        the request id pygls keeps in a context variable) and cancel the run with it.
+        """
+        protocol = getattr(self.ls, "protocol", None)
+        try:
+            msg_id = protocol.msg_id
+            outer = protocol._request_futures.get(msg_id) if msg_id is not None else None
+        except Exception:
+            return
+        if outer is None:
+            return
+
+        def done(future) -> None:
+            if future.cancelled():
+                threading.Thread(target=session.cancel, daemon=True,
+                                 name="keras-migrate-run-cancel").start()
+
+        outer.add_done_callback(done)
 
     async def _check_gpu(self, device: Device) -> Problem | None:
         if device.kind != "gpu":

@@ -228,3 +228,24 @@ async def test_run_starts_in_the_workspace_folder_with_the_files_folder_on_sys_p
         assert probe["cwd"] == str(workspace) and probe["path0"] == str(sub)
         assert probe["name"] == "__main__" and probe["sibling"] == 3
         assert probe["env"]["KERAS_BACKEND"] == "jax" and probe["env"]["CUDA_VISIBLE_DEVICES"] == ""
+
+
+@needs_proc
+async def test_cancelling_the_request_ends_the_run(workspace, tmp_path):
+    """``$/cancelRequest`` for the run request itself ends the program's tree too."""
+    uri = from_fs_path(str(workspace / "spawns_and_sleeps.py"))
+    async with bridge(workspace, tmp_path) as s:
+        request = asyncio.ensure_future(s.client.protocol.send_request_async(
+            types.WORKSPACE_EXECUTE_COMMAND,
+            types.ExecuteCommandParams(command="keras-migrate.run", arguments=[{
+                "uri": uri, "backend": "jax", "device": {"kind": "cpu"}, "args": []}]),
+            msg_id="run-to-cancel"))
+        for _ in range(600):
+            if "ready" in s.text():
+                break
+            await asyncio.sleep(0.1)
+        pids = [int(x) for x in s.text().split("pids ", 1)[1].split()[:2]]
+        s.client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="run-to-cancel"))
+        with pytest.raises(BaseException):
+            await asyncio.wait_for(request, 30)
+        assert wait_gone(pids) == [] and group_members(pids[0]) == []
