@@ -1,0 +1,155 @@
+"""K308 add-weight-positional-name."""
+from __future__ import annotations
+
+import ast
+
+from keras_migrate.engine.knowledge import LAYER, MODEL
+from keras_migrate.engine.model import Applicability, Severity
+from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
+
+# Keras 2's positional order of Layer.add_weight
+_K2_ORDER = ("name", "shape", "dtype", "initializer", "regularizer", "trainable", "constraint")
+
+
+def _is_string(node: ast.AST) -> bool:
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str)
+    if isinstance(node, ast.JoinedStr):
+        return True
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mod, ast.Add)):
+        return _is_string(node.left)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
+        return _is_string(node.func.value)
+    return False
+
+
+class AddWeightPositionalName(Rule):
+    """Passes the weight name positionally: `self.add_weight("kernel", shape=...)`.
+
+    ## What it does
+    Flags `add_weight(...)` on a Keras layer (usually `self` in a `Layer`/`Model` subclass)
+    whose first positional argument is a string, Keras 2's `name`.
+
+    ## Why is this bad?
+    Keras 3's `add_weight` starts with `shape`, and refuses a positional name on every
+    backend: ``ValueError: `name` must be passed as a keyword argument. Received:
+    add_weight('kernel', ...). Use: add_weight(shape=..., name='kernel').``
+
+    ## Example
+    ```python
+    self.kernel = self.add_weight("kernel", shape=(dim, units), initializer="ones")
+    ```
+
+    ## Use instead
+    ```python
+    self.kernel = self.add_weight(name="kernel", shape=(dim, units), initializer="ones")
+    ```
+
+    ## Fix safety
+    Safe: every positional argument gets its Keras 2 keyword (`name`, `shape`, `dtype`,
+    `initializer`, `regularizer`, `trainable`, `constraint`), which means the same on Keras 2
+    and Keras 3. Not offered when there are more positional arguments than that, or `*args`.
+
+    ## References
+    - https://keras.io/api/layers/base_layer/#addweight-method
+    """
+
+    code = "K308"
+    name = "add-weight-positional-name"
+    message = "`add_weight` takes `name` as a keyword in Keras 3 (ValueError); write `name={name}`"
+    severity = Severity.ERROR
+    fix = Applicability.SAFE
+    requires = ("add_weight",)
+
+    VALID = [
+        Valid("""
+            import keras
+            class Scale(keras.layers.Layer):
+                def build(self, input_shape):
+                    self.k = self.add_weight(name="kernel", shape=(input_shape[-1],))
+                    self.b = self.add_weight((input_shape[-1],), "zeros")
+            """),
+        Valid("""
+            class Store:
+                def add_weight(self, name, value):
+                    return value
+            Store().add_weight("kernel", 1)
+            """),
+    ]
+    INVALID = [
+        Invalid(
+            """
+            import keras
+
+
+            class Scale(keras.layers.Layer):
+                def build(self, input_shape):
+                    self.k = self.add_weight("kernel", shape=(input_shape[-1],), initializer="ones")
+
+
+            layer = Scale()
+            layer.build((None, 3))
+            RESULT = [len(layer.trainable_weights)] + list(layer.k.shape)
+            """,
+            fixed="""
+            import keras
+
+
+            class Scale(keras.layers.Layer):
+                def build(self, input_shape):
+                    self.k = self.add_weight(name="kernel", shape=(input_shape[-1],), initializer="ones")
+
+
+            layer = Scale()
+            layer.build((None, 3))
+            RESULT = [len(layer.trainable_weights)] + list(layer.k.shape)
+            """,
+            flagged=('self.add_weight("kernel", shape=(input_shape[-1],), initializer="ones")',),
+            run=Run(k3="ValueError", fixed_backends=("tensorflow", "jax", "torch")),
+        ),
+        Invalid(
+            """
+            from tensorflow import keras
+
+            class Bias(keras.layers.Layer):
+                def build(self, input_shape):
+                    for i in range(2):
+                        setattr(self, f"b{i}", self.add_weight(
+                            f"bias_{i}", (input_shape[-1],), "float32",  # keep
+                            trainable=True))
+            dense = keras.layers.Dense(2)
+            extra = dense.add_weight("extra", (2,))
+            """,
+            fixed="""
+            from tensorflow import keras
+
+            class Bias(keras.layers.Layer):
+                def build(self, input_shape):
+                    for i in range(2):
+                        setattr(self, f"b{i}", self.add_weight(
+                            name=f"bias_{i}", shape=(input_shape[-1],), dtype="float32",  # keep
+                            trainable=True))
+            dense = keras.layers.Dense(2)
+            extra = dense.add_weight(name="extra", shape=(2,))
+            """,
+            flagged=('self.add_weight(\n                f"bias_{i}", (input_shape[-1],), "float32",  # keep\n                trainable=True)',
+                     'dense.add_weight("extra", (2,))'),
+        ),
+    ]
+
+    def check(self, ctx):
+        for call in ctx.nodes(ast.Call):
+            f = call.func
+            if not (isinstance(f, ast.Attribute) and f.attr == "add_weight" and call.args and _is_string(call.args[0])):
+                continue
+            if ctx.value_kind(f.value) not in (LAYER, MODEL):
+                continue
+            msg = self.message.format(name=ctx.segment(call.args[0]))
+            if len(call.args) > len(_K2_ORDER) or any(isinstance(a, ast.Starred) for a in call.args) \
+                    or any(kw.arg in _K2_ORDER[:len(call.args)] for kw in call.keywords):
+                ctx.report(self, call, msg)
+                continue
+            title = "Pass the positional arguments by keyword (`name=`, `shape=`, ...)"
+            ctx.report(self, call, msg, fix=lambda c=call, t=title: ctx.make_fix(
+                t, Applicability.SAFE, [ctx.insert(ctx.span(a)[0], f"{k}=") for k, a in zip(_K2_ORDER, c.args)]),
+                fix_title=title, applicability=Applicability.SAFE)
