@@ -178,11 +178,17 @@ def main(args: argparse.Namespace) -> int:
         on_output=on_output,
         on_event=on_event,
     )
-    report = session.check()
+    try:
+        report = session.check()
+    except KeyboardInterrupt:
+        _say("cancelled")
+        return EXIT_CANCELLED
     shared = [p for p in report.problems if p.backend is None]
     if shared or (args.backend != "all" and report.problems):
         for p in report.problems:
             _say(p.text())
+        if not getattr(args, "python", None) and report.interpreter_ok:
+            _say("(this is keras-migrate's own interpreter; to run in another one, pass --python PATH)")
         if getattr(args, "json_path", None):
             # Nothing can run: every row is "not run" with its reason; no process starts.
             _write_json(args.json_path, session, session.run(), EXIT_ENVIRONMENT)
