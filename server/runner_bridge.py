@@ -22,7 +22,7 @@ Thin wiring over :mod:`keras_migrate.runner`; ``register(ls)`` adds four command
     Replies ``{cancelled: bool}``.
 ``keras-migrate.listDevices``
     Replies ``{gpus: [{index, name, memoryUsed, memoryTotal}], error?}``.
-``keras-migrate.checkEnvironment`` ``[{backend, uri?, python?}]``
+``keras-migrate.checkEnvironment`` ``[{backend, device?, uri?, python?}]``
     Replies ``{ok, problems: [str], python, kerasVersion, backendVersions}``.
 
 A failed run puts a diagnostic (source ``keras-migrate run``) on the deepest traceback
@@ -326,10 +326,17 @@ class RunnerBridge:
         cwd = None
         if isinstance(spec.get("uri"), str) and spec["uri"].startswith("file:"):
             cwd = os.path.dirname(to_fs_path(spec["uri"]) or "") or None
+        try:
+            device = Device.from_json(spec.get("device"))
+        except (TypeError, ValueError) as exc:
+            raise JsonRpcInvalidParams(f"bad device: {exc}") from None
         python = self.interpreter(spec.get("python"))
         report = await asyncio.get_running_loop().run_in_executor(
             None, lambda: check_environment(python, backend, cwd=cwd)
         )
+        gpu_problem = await self._check_gpu(device)
+        if gpu_problem is not None:
+            report.problems.append(gpu_problem)
         return report.to_json()
 
     # -- progress -----------------------------------------------------------------------

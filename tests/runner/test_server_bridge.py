@@ -174,6 +174,9 @@ async def test_list_devices_with_a_stand_in_nvidia_smi_and_without_one(tmp_path)
     async with bridge(tmp_path, tmp_path, PATH=str(Path(sys.executable).parent)) as s:
         reply = await s.command("keras-migrate.listDevices")
         assert reply["gpus"] == [] and "no NVIDIA GPU visible" in reply["error"]
+        env = await s.command("keras-migrate.checkEnvironment",
+                              {"backend": "jax", "device": {"kind": "gpu", "index": 0}})
+        assert env["ok"] is False and "GPU 0 was chosen, but no NVIDIA GPU visible" in env["problems"][-1]
         target = FIXTURES / "tiny_model.py"
         reply = await s.command("keras-migrate.run", {
             "uri": from_fs_path(str(target)), "backend": "jax",
