@@ -3,83 +3,27 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.knowledge import LAYER, LOSS, METRIC, MODEL
 from keras_migrate.engine.model import Applicability, Group, Severity
 from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
+from keras_migrate.rules.portability._model_code import where_in_model_code
 from keras_migrate.rules.portability._ops import report_tf_call, table_examples
 from keras_migrate.rules.portability._symbolic import on_symbolic_tensor
 
-MODEL_KINDS = frozenset({LAYER, MODEL, LOSS, METRIC})
 # names other rules own (one name, one diagnostic)
 OWNED_ELSEWHERE = (
-    "tensorflow.random.",        # K603 tf-random
+    "tensorflow.random.", "tensorflow.nn.dropout",  # K603 tf-random
     "tensorflow.Variable",       # K301 tf-variable-attribute
     "tensorflow.GradientTape",   # K602 gradient-tape-train-step
     "tensorflow.function",       # K605 tf-function-in-model
     "tensorflow.strings.", "tensorflow.io.", "tensorflow.py_function", "tensorflow.numpy_function",  # K401
-    "tensorflow.data.",          # K607 tf-only-layer
+    "tensorflow.data.",          # input pipelines: tf.data feeds fit() on every backend
     "tensorflow.keras",          # K1xx (never a TensorFlow op)
 )
-_FUNC = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 
 
 def owned_elsewhere(q: str) -> bool:
-    return any(q == p.rstrip(".") or q.startswith(p if p.endswith(".") else p + ".") or q == p
+    return any(q.startswith(p) if p.endswith(".") else (q == p or q.startswith(p + "."))
                for p in OWNED_ELSEWHERE)
-
-
-def model_code_regions(ctx) -> dict[int, str]:
-    """id(function or lambda) -> what it is, for functions that run as model code although
-    they are not methods: functions passed as ``loss=``/``metrics=`` to ``compile`` and the
-    function of a ``keras.layers.Lambda``."""
-    regions = getattr(ctx, "_km_model_regions", None)
-    if regions is not None:
-        return regions
-    regions = {}
-    functions = {n.name: n for n in ctx.tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
-
-    def mark(expr, what):
-        if isinstance(expr, ast.Lambda):
-            regions[id(expr)] = what
-        elif isinstance(expr, ast.Name) and expr.id in functions:
-            regions[id(functions[expr.id])] = what
-        elif isinstance(expr, (ast.List, ast.Tuple)):
-            for e in expr.elts:
-                mark(e, what)
-        elif isinstance(expr, ast.Dict):
-            for v in expr.values:
-                mark(v, what)
-
-    for call in ctx.nodes(ast.Call):
-        func = call.func
-        if isinstance(func, ast.Attribute) and func.attr == "compile":
-            for kw in call.keywords:
-                if kw.arg in ("loss", "metrics", "weighted_metrics"):
-                    mark(kw.value, "a loss or metric function")
-        elif ctx.qualname(func) == "keras.layers.Lambda":
-            if call.args:
-                mark(call.args[0], "a Lambda layer")
-            for kw in call.keywords:
-                if kw.arg == "function":
-                    mark(kw.value, "a Lambda layer")
-    ctx._km_model_regions = regions
-    return regions
-
-
-def where_in_model_code(ctx, node: ast.AST):
-    """What model code ``node`` is in ("layer `Block`", ...) or None."""
-    m = ctx.knowledge.enclosing_method(node)
-    if m is not None:
-        kinds = ctx.knowledge.class_kinds(m[0]) & MODEL_KINDS
-        if kinds:
-            kind = "model" if MODEL in kinds else sorted(kinds)[0]
-            return f"{kind} `{m[0].name}`"
-    regions = model_code_regions(ctx)
-    if regions:
-        for a in ctx.knowledge.ancestors(node):
-            if isinstance(a, _FUNC) and id(a) in regions:
-                return regions[id(a)]
-    return None
 
 
 def _examples():
