@@ -6,7 +6,8 @@ Thin wiring over :mod:`keras_migrate.runner`; ``register(ls)`` adds four command
     Runs the file on ``backend`` (``jax``, ``torch``, ``tensorflow`` or ``all``) and
     ``device`` (``{"kind": "gpu", "index": N}`` or ``{"kind": "cpu"}``) with ``args`` as
     its ``sys.argv[1:]``. With ``text`` (an unsaved buffer) a temporary copy runs in the
-    same folder and is deleted afterwards; tracebacks point at the real file. Replies
+    same folder and is deleted afterwards; tracebacks point at the real file. An untitled
+    buffer (a non-``file:`` uri with ``text``) runs from a scratch folder of its own. Replies
     when done with ``{runId, results: [{backend, device, exitCode, wallTime,
     firstErrorLine, kerasBackend, devices, status, ...}], matrixMarkdown, problems}``.
     While it runs the server sends ``keras-migrate/runStarted`` ``{runId, backends,
@@ -37,6 +38,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
+import shutil
+import tempfile
 import threading
 from contextlib import nullcontext
 from typing import Any
@@ -171,9 +175,15 @@ class RunnerBridge:
         if text is not None and not isinstance(text, str):
             raise JsonRpcInvalidParams("'text' must be a string")
         path = to_fs_path(uri) if uri.startswith("file:") else None
+        scratch = None
         if path is None:
-            raise JsonRpcInvalidParams(f"can only run files on disk, not {uri}")
-        if text is None and not os.path.isfile(path):
+            if text is None:
+                raise JsonRpcInvalidParams(f"{uri} is not a file on disk: send its text to run it")
+            # An untitled buffer: it runs from a scratch folder of its own.
+            scratch = tempfile.mkdtemp(prefix="keras-migrate-untitled-")
+            name = re.sub(r"[^\w.-]+", "_", uri.rsplit("/", 1)[-1].split(":")[-1]) or "untitled"
+            path = os.path.join(scratch, name if name.endswith(".py") else name + ".py")
+        elif text is None and not os.path.isfile(path):
             raise JsonRpcInvalidParams(f"no such file: {path}")
 
         roots = self.roots()
@@ -259,6 +269,8 @@ class RunnerBridge:
             self.sessions.pop(run_id, None)
             if token is not None:
                 self._progress_end(token, results)
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
 
         if any(not r.cancelled and r.not_run is None for r in results):
             self._publish_run_diagnostics(uri, path, text, results)

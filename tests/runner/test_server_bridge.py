@@ -252,3 +252,18 @@ async def test_cancelling_the_request_ends_the_run(workspace, tmp_path):
         with pytest.raises(BaseException):
             await asyncio.wait_for(request, 30)
         assert wait_gone(pids) == [] and group_members(pids[0]) == []
+
+
+async def test_untitled_buffer_runs_from_a_scratch_folder(workspace, tmp_path):
+    """A buffer never saved (``untitled:``) runs; its failure lands on that uri."""
+    uri = "untitled:Untitled-1"
+    text = "import keras\n\nraise RuntimeError('from an untitled buffer')\n"
+    async with bridge(workspace, tmp_path) as s:
+        reply = await s.command("keras-migrate.run", {
+            "uri": uri, "backend": "jax", "device": {"kind": "cpu"}, "args": [], "text": text})
+        (result,) = reply["results"]
+        assert result["exitCode"] == 1 and result["firstErrorLine"] == "RuntimeError: from an untitled buffer"
+        (diag,) = s.client.diagnostics[uri]
+        assert diag.range.start.line == 2 and diag.message == "jax: RuntimeError: from an untitled buffer"
+        scratch = s.text().split('File "', 1)[1].split('"', 1)[0]
+        assert scratch.endswith("Untitled-1.py") and not os.path.exists(os.path.dirname(scratch))
