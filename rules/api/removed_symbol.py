@@ -1,0 +1,282 @@
+"""K501 removed-symbol: Keras 2 names that Keras 3 lacks, driven by keras_api.json."""
+from __future__ import annotations
+
+import ast
+
+from keras_migrate.engine.model import Applicability, Severity
+from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
+from keras_migrate.rules.apidata import keras3_has
+
+from ._common import fix_of, is_call_func, owned_by, rewrite_call, symbol_entry
+
+_NP = "import numpy as np"
+
+
+def _owned_elsewhere(canonical: str) -> bool:
+    # K103 rewrites layers.experimental(.preprocessing).X when keras.layers.X exists
+    for prefix in ("keras.layers.experimental.preprocessing.", "keras.layers.experimental."):
+        if canonical.startswith(prefix):
+            rest = canonical[len(prefix):]
+            if rest.split(".")[0] != "preprocessing" and keras3_has("keras.layers." + rest) and owned_by("K103"):
+                return True
+    return False
+
+
+class RemovedSymbol(Rule):
+    """Uses a Keras 2 name that does not exist in Keras 3 (moved, replaced or removed).
+
+    ## What it does
+    Looks every Keras name the file reaches (any import style: `tf.keras.X`, `K.X`,
+    `from tensorflow.keras.x import X`) up in the generated API table
+    (`rules/api/keras_api.json`, made from tf-keras 2.21 and Keras 3.15.1) and reports the
+    ones that are not at the same path in Keras 3: *moved* (same thing elsewhere, e.g.
+    `K.mean` -> `keras.ops.mean`, `optimizers.legacy.Adam` -> `optimizers.Adam`),
+    *equivalent* (a different API does the job, e.g. `ThresholdedReLU(theta=t)` ->
+    `ReLU(threshold=t)`), or *removed* (guidance only, e.g. `preprocessing.text.Tokenizer`).
+
+    ## Why is this bad?
+    Keras 3 raises `AttributeError: module 'keras.backend' has no attribute 'mean'` (and the
+    like) for all 356 such names. Through `tf.keras` 179 of them still resolve to TensorFlow
+    shims that only work on the TensorFlow backend.
+
+    ## Example
+    ```python
+    from keras import backend as K
+    y = K.concatenate([a, b])
+    act = keras.layers.ThresholdedReLU(theta=0.5)
+    ```
+
+    ## Use instead
+    ```python
+    y = keras.ops.concatenate([a, b], axis=-1)
+    act = keras.layers.ReLU(threshold=0.5)
+    ```
+
+    ## Fix safety
+    Each entry carries its own safety, checked when the table was generated: *safe* renames
+    gave the same output on Keras 2 and Keras 3 (numeric probes and hand-written checks;
+    Keras 2 defaults that changed are passed explicitly, e.g. `axis=-1`); *unsafe* fixes
+    may change results (random streams, tensors instead of variables); names without an
+    equivalent get guidance only. Names under `layers.experimental.preprocessing` that exist
+    in `keras.layers` are left to K103.
+
+    ## References
+    - https://keras.io/guides/migrating_to_keras_3/
+    - `rules/api/README.md` (the data and how it is generated)
+    """
+
+    code = "K501"
+    name = "removed-symbol"
+    message = "`{old}` does not exist in Keras 3: {guidance}"
+    severity = Severity.ERROR
+    fix = Applicability.SAFE
+    requires = ("keras", "tensorflow", "tf_keras")
+
+    VALID = [
+        Valid("""
+            import keras
+            y = keras.ops.mean(x, axis=0)
+            eps = keras.backend.epsilon()
+            keras.backend.clear_session()
+        """),
+        Valid("""
+            from tensorflow import keras
+            layer = keras.layers.ReLU(threshold=0.5)
+            norm = keras.layers.Normalization()
+        """),
+        # not Keras: a local module that happens to be called backend
+        Valid("""
+            import backend as K
+            y = K.mean(x)
+        """),
+        # K103 owns layers.experimental.preprocessing names that exist in keras.layers
+        Valid("""
+            import tensorflow as tf
+            r = tf.keras.layers.experimental.preprocessing.Rescaling(1 / 255)
+        """),
+    ]
+    INVALID = [
+        # moved (safe, numerically probed): keras.backend -> keras.ops
+        Invalid(
+            """
+            from keras import backend as K
+            x = np.array([[1.0, 2.0], [3.0, 5.0]], "float32")
+            RESULT = np.asarray(K.mean(x, axis=0)).tolist()
+            """,
+            fixed="""
+            from keras import backend as K
+            import keras
+            x = np.array([[1.0, 2.0], [3.0, 5.0]], "float32")
+            RESULT = np.asarray(keras.ops.mean(x, axis=0)).tolist()
+            """,
+            flagged=("K.mean",),
+            run=Run(k3="AttributeError", setup=_NP, fixed_backends=("tensorflow", "jax", "torch")),
+        ),
+        # moved with a changed default made explicit (K.concatenate joined on the last axis)
+        Invalid(
+            """
+            import tensorflow.keras.backend as K
+            x = np.ones((2, 2), "float32")
+            RESULT = np.asarray(K.concatenate([x, x])).shape
+            """,
+            fixed="""
+            import keras
+            x = np.ones((2, 2), "float32")
+            RESULT = np.asarray(keras.ops.concatenate([x, x], axis=-1)).shape
+            """,
+            flagged=("K.concatenate",),
+            run=Run(k3="ok", setup=_NP, fixed_backends=("tensorflow", "jax", "torch")),
+        ),
+        # equivalent (safe, checked): ThresholdedReLU(theta) -> ReLU(threshold)
+        Invalid(
+            """
+            import keras
+            layer = keras.layers.ThresholdedReLU(theta=0.5)
+            RESULT = np.asarray(layer(np.array([0.2, 0.5, 1.5], "float32"))).tolist()
+            """,
+            fixed="""
+            import keras
+            layer = keras.layers.ReLU(threshold=0.5)
+            RESULT = np.asarray(layer(np.array([0.2, 0.5, 1.5], "float32"))).tolist()
+            """,
+            flagged=("keras.layers.ThresholdedReLU",),
+            run=Run(k3="AttributeError", setup=_NP, fixed_backends=("tensorflow", "jax", "torch")),
+        ),
+        # equivalent through a template: K.sqrt clipped negatives to zero
+        Invalid(
+            """
+            from tensorflow.keras import backend as K
+            y = K.sqrt(x)
+            """,
+            fixed="""
+            import keras
+            y = keras.ops.sqrt(keras.ops.maximum(x, 0.0))
+            """,
+            flagged=("K.sqrt",),
+        ),
+        # moved (safe, checked by running both optimizers): optimizers.legacy -> optimizers
+        Invalid(
+            """
+            import tensorflow as tf
+            opt = tf.keras.optimizers.legacy.Adam(learning_rate=0.01)
+            """,
+            fixed="""
+            import keras
+            opt = keras.optimizers.Adam(learning_rate=0.01)
+            """,
+            flagged=("tf.keras.optimizers.legacy.Adam",),
+        ),
+        # loss alias (moved, safe)
+        Invalid(
+            """
+            import keras
+            loss_fn = keras.losses.mse
+            """,
+            fixed="""
+            import keras
+            loss_fn = keras.losses.mean_squared_error
+            """,
+            flagged=("keras.losses.mse",),
+        ),
+        # unsafe: an enum attribute becomes a string ('auto' has no exact equivalent)
+        Invalid(
+            """
+            import keras
+            loss = keras.losses.MeanSquaredError(reduction=keras.losses.Reduction.SUM)
+            """,
+            fixed="""
+            import keras
+            loss = keras.losses.MeanSquaredError(reduction='sum')
+            """,
+            flagged=("keras.losses.Reduction.SUM",),
+            unsafe=True,
+        ),
+        # removed: guidance only
+        Invalid(
+            """
+            from tensorflow.keras.preprocessing.text import Tokenizer
+            tok = Tokenizer(num_words=1000)
+            """,
+            fixed=None,
+            flagged=("Tokenizer",),
+        ),
+        Invalid(
+            """
+            import keras
+            lc = keras.layers.LocallyConnected2D(4, 3)
+            """,
+            fixed=None,
+            flagged=("keras.layers.LocallyConnected2D",),
+        ),
+    ]
+
+    def check(self, ctx):
+        for ref in ctx.references():
+            if not ref.is_keras or ref.origin == "private":
+                continue
+            path, entry, rest = symbol_entry(ref.canonical)
+            if entry is None or _owned_elsewhere(ref.canonical):
+                continue
+            if ref.binding.kind == "alias" and isinstance(ref.node, ast.Name):
+                continue  # a module-level alias (``mse = tf.keras.losses.mse``): reported where it is assigned
+            old = path + ("." + rest if rest else "")
+            guidance = entry.get("guidance") or ""
+            msg = self.message.format(old=old, guidance=guidance)
+            sev = None
+            if ref.origin == "tf.keras" and entry.get("in_tf_keras_shim"):
+                msg += " (it still resolves through `tf.keras`, on the TensorFlow backend only)"
+                sev = Severity.WARNING
+            made = self._fix(ctx, ref, entry, rest)
+            if made is None:
+                ctx.report(self, ref.node, msg, severity=sev)
+                continue
+            title, app, edits = made
+            ctx.report(self, ref.node, msg, severity=sev,
+                       fix=lambda t=title, a=app, e=edits: ctx.make_fix(t, a, e, ["import keras"]),
+                       fix_title=title, applicability=app)
+
+    def _fix(self, ctx, ref, entry, rest):
+        app = fix_of(entry)
+        new = entry.get("new")
+        transform = entry.get("transform") or {}
+        if app is None:
+            return None
+        if not self._import_ok(ctx, ref):
+            return None
+        if rest:
+            value = (transform.get("attributes") or {}).get(rest)
+            if value is None:
+                return None
+            return f"Replace with {value}", app, [ctx.replace(ref.node, value)]
+        if new is None:
+            return None
+        call = is_call_func(ctx, ref.node)
+        if transform.get("attributes"):
+            return None
+        if any(transform.get(k) for k in ("template", "positional", "defaults", "kwargs", "drop")):
+            if call is None:
+                return None  # passed around as a value: the argument mapping cannot be applied
+            src = rewrite_call(ctx, call, new, transform)
+            if src is None:
+                return None
+            return f"Rewrite as `{src}`" if len(src) < 80 else f"Rewrite with `{new}`", app, [ctx.replace(call, src)]
+        return f"Replace with `{new}`", app, [ctx.replace(ref.node, new)]
+
+    @staticmethod
+    def _import_ok(ctx, ref) -> bool:
+        """A name bound by ``from keras.x import name`` would leave an import that fails in
+        Keras 3 after the usage is rewritten (the fixer removes only unused tensorflow /
+        tf_keras imports): no automatic fix then, the diagnostic says what to write."""
+        b = ref.binding
+        if b.kind != "from":
+            return True
+        if b.target.startswith(("tensorflow", "tf_keras")):
+            return True
+        # ``from keras import backend as K``: the module exists in Keras 3, only K.x moves
+        return keras3_has(_canonical_of(b.target))
+
+
+def _canonical_of(raw: str) -> str:
+    from keras_migrate.engine.resolve import canonicalize
+    return canonicalize(raw)[0] or raw
+
