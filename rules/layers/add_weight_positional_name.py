@@ -27,8 +27,9 @@ class AddWeightPositionalName(Rule):
     """Passes the weight name positionally: `self.add_weight("kernel", shape=...)`.
 
     ## What it does
-    Flags `add_weight(...)` on a Keras layer (usually `self` in a `Layer`/`Model` subclass)
-    whose first positional argument is a string, Keras 2's `name`.
+    Flags the first positional argument of `add_weight(...)` on a Keras layer (usually
+    `self` in a `Layer`/`Model` subclass) when it is a string: Keras 2's `name`. (The range
+    is the name, so K305's "`add_weight` inside `call()`" on the whole call never collides.)
 
     ## Why is this bad?
     Keras 3's `add_weight` starts with `shape`, and refuses a positional name on every
@@ -104,7 +105,7 @@ class AddWeightPositionalName(Rule):
             layer.build((None, 3))
             RESULT = [len(layer.trainable_weights)] + list(layer.k.shape)
             """,
-            flagged=('self.add_weight("kernel", shape=(input_shape[-1],), initializer="ones")',),
+            flagged=('"kernel"',),
             run=Run(k3="ValueError", fixed_backends=("tensorflow", "jax", "torch")),
         ),
         Invalid(
@@ -132,8 +133,7 @@ class AddWeightPositionalName(Rule):
             dense = keras.layers.Dense(2)
             extra = dense.add_weight(name="extra", shape=(2,))
             """,
-            flagged=('self.add_weight(\n                f"bias_{i}", (input_shape[-1],), "float32",  # keep\n                trainable=True)',
-                     'dense.add_weight("extra", (2,))'),
+            flagged=('f"bias_{i}"', '"extra"'),
         ),
     ]
 
@@ -147,9 +147,9 @@ class AddWeightPositionalName(Rule):
             msg = self.message.format(name=ctx.segment(call.args[0]))
             if len(call.args) > len(_K2_ORDER) or any(isinstance(a, ast.Starred) for a in call.args) \
                     or any(kw.arg in _K2_ORDER[:len(call.args)] for kw in call.keywords):
-                ctx.report(self, call, msg)
+                ctx.report(self, call.args[0], msg)
                 continue
             title = "Pass the positional arguments by keyword (`name=`, `shape=`, ...)"
-            ctx.report(self, call, msg, fix=lambda c=call, t=title: ctx.make_fix(
+            ctx.report(self, call.args[0], msg, fix=lambda c=call, t=title: ctx.make_fix(
                 t, Applicability.SAFE, [ctx.insert(ctx.span(a)[0], f"{k}=") for k, a in zip(_K2_ORDER, c.args)]),
                 fix_title=title, applicability=Applicability.SAFE)
