@@ -1,0 +1,230 @@
+"""K503 removed-method: attributes and methods of Keras objects that Keras 3 removed."""
+from __future__ import annotations
+
+import ast
+from functools import lru_cache
+
+from keras_migrate.engine.model import Applicability, Edit, Severity
+from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
+from keras_migrate.rules import apidata
+
+from ._common import KIND_TYPES, defined_by_user_class, fix_of, owned_by
+
+_NP = "import numpy as np"
+
+# (Type, member) -> the rule that reports it instead (when that rule exists)
+OWNED = {
+    ("Model", "fit_generator"): "K404", ("Model", "evaluate_generator"): "K404",
+    ("Model", "predict_generator"): "K404",
+    ("Layer", "input_shape"): "K309", ("Layer", "output_shape"): "K309",
+    ("Model", "reset_states"): "K309", ("Model", "to_yaml"): "K309",
+}
+
+
+@lru_cache(maxsize=1)
+def _member_names() -> frozenset:
+    names = set()
+    for typ in KIND_TYPES.values():
+        names.update(apidata.members(typ))
+    return frozenset(names)
+
+
+class RemovedMethod(Rule):
+    """Uses a method or attribute that Keras 3 removed from models, layers, optimizers or metrics.
+
+    ## What it does
+    Reports `obj.<name>` when the engine knows `obj` is a Keras model, layer, optimizer,
+    metric, loss or callback (from its constructor, `model.optimizer`, `self` in a Layer or
+    Model subclass, `self.model` in a callback, ...) and the generated API table
+    (`rules/api/keras_api.json`, from live Keras 2 and Keras 3 objects) lists `<name>` as
+    removed for that type: `optimizer.lr`, `optimizer.minimize`, `layer.add_update`,
+    `layer.add_metric`, `metric.reset_states`, `model.input_names`, ... The same name on any
+    other object is never reported.
+
+    ## Why is this bad?
+    Reading raises `AttributeError: 'Adam' object has no attribute 'lr'`. Assigning is
+    silent: `optimizer.lr = 0.5` creates an unused attribute and training keeps the old
+    learning rate. `add_metric` exists but raises NotImplementedError.
+
+    ## Example
+    ```python
+    opt = keras.optimizers.SGD(0.1)
+    opt.lr = 0.01
+    metric.reset_states()
+    ```
+
+    ## Use instead
+    ```python
+    opt.learning_rate = 0.01
+    metric.reset_state()
+    ```
+
+    ## Fix safety
+    Renames are safe where the table's check gave the same result on Keras 2 and Keras 3
+    (`lr` -> `learning_rate` for reads and assignments, `reset_states` -> `reset_state` on
+    metrics); attribute chains such as `layer.output_shape` -> `layer.output.shape` are
+    unsafe (a tuple instead of a TensorShape); the rest is guidance. A class of this file
+    that defines the name itself is not reported. `fit_generator` & co. (K404) and the layer
+    shape attributes, `model.reset_states` and `to_yaml` (K309) belong to those rules.
+
+    ## References
+    - https://keras.io/api/optimizers/
+    - `rules/api/README.md`
+    """
+
+    code = "K503"
+    name = "removed-method"
+    message = "`{recv}.{attr}` does not exist in Keras 3 ({typ}): {guidance}"
+    severity = Severity.ERROR
+    fix = Applicability.SAFE
+    requires = ("keras", "tensorflow", "tf_keras")
+
+    VALID = [
+        Valid("""
+            import keras
+            opt = keras.optimizers.SGD(0.1)
+            opt.learning_rate = 0.01
+            model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+            shape = model.input_shape
+        """),
+        # `.lr` on objects that are not Keras optimizers
+        Valid("""
+            import keras
+            import argparse
+            args = argparse.Namespace(lr=0.1)
+            print(args.lr, config.lr)
+            class Scheduler:
+                def __init__(self):
+                    self.lr = 0.1
+                def step(self):
+                    return self.lr
+        """),
+        # the file's own metric defines reset_states
+        Valid("""
+            import keras
+            class Running(keras.metrics.Metric):
+                def reset_states(self):
+                    pass
+                def update_state(self, y, p):
+                    self.reset_states()
+        """),
+    ]
+    INVALID = [
+        # renamed attribute (safe, checked), silently ignored when assigned in Keras 3
+        Invalid(
+            """
+            import keras
+            opt = keras.optimizers.SGD(0.1)
+            opt.lr = 0.5
+            RESULT = float(opt.learning_rate)
+            """,
+            fixed="""
+            import keras
+            opt = keras.optimizers.SGD(0.1)
+            opt.learning_rate = 0.5
+            RESULT = float(opt.learning_rate)
+            """,
+            flagged=("opt.lr",),
+            run=Run(k3="differs", fixed_backends=("tensorflow", "jax", "torch")),
+        ),
+        # through model.optimizer, inside a callback (self.model is the model)
+        Invalid(
+            """
+            import keras
+            class Decay(keras.callbacks.Callback):
+                def on_epoch_end(self, epoch, logs=None):
+                    print(float(self.model.optimizer.lr))
+            """,
+            fixed="""
+            import keras
+            class Decay(keras.callbacks.Callback):
+                def on_epoch_end(self, epoch, logs=None):
+                    print(float(self.model.optimizer.learning_rate))
+            """,
+            flagged=("self.model.optimizer.lr",),
+        ),
+        # renamed method on a metric (safe, checked)
+        Invalid(
+            """
+            import keras
+            m = keras.metrics.Mean()
+            m.update_state([1.0, 3.0])
+            m.reset_states()
+            m.update_state([5.0])
+            RESULT = float(m.result())
+            """,
+            fixed="""
+            import keras
+            m = keras.metrics.Mean()
+            m.update_state([1.0, 3.0])
+            m.reset_state()
+            m.update_state([5.0])
+            RESULT = float(m.result())
+            """,
+            flagged=("m.reset_states",),
+            run=Run(k3="AttributeError", fixed_backends=("tensorflow", "jax", "torch")),
+        ),
+        # removed methods: guidance only
+        Invalid(
+            """
+            import keras
+            class Counter(keras.layers.Layer):
+                def call(self, x):
+                    self.add_update(self.count.assign_add(1))
+                    self.add_metric(x, name="mean_x")
+                    return x
+            opt = keras.optimizers.Adam()
+            opt.minimize(loss, var_list)
+            """,
+            fixed=None,
+            flagged=("self.add_update", "self.add_metric", "opt.minimize"),
+        ),
+        Invalid(
+            """
+            import keras
+            model = keras.Sequential([keras.Input((3,), name="x"), keras.layers.Dense(1)])
+            names = model.input_names
+            """,
+            fixed=None,
+            flagged=("model.input_names",),
+        ),
+    ]
+
+    def check(self, ctx):
+        names = _member_names()
+        for node in ctx.nodes(ast.Attribute):
+            attr = node.attr
+            if attr not in names:
+                continue
+            typ = KIND_TYPES.get(ctx.value_kind(node.value))
+            if typ is None:
+                continue
+            entry = apidata.members(typ).get(attr)
+            if entry is None:
+                continue
+            code = OWNED.get((typ, attr))
+            if code is not None and owned_by(code):
+                continue
+            if defined_by_user_class(ctx, node.value, attr):
+                continue
+            self._report(ctx, node, typ, entry)
+
+    def _report(self, ctx, node: ast.Attribute, typ: str, entry: dict):
+        attr = node.attr
+        msg = self.message.format(recv=ctx.segment(node.value), attr=attr, typ=typ,
+                                  guidance=entry.get("guidance", ""))
+        if isinstance(node.ctx, ast.Store):
+            msg = f"assigning `{ctx.segment(node.value)}.{attr}` silently does nothing in Keras 3: " + entry.get("guidance", "")
+        app = fix_of(entry)
+        new = entry.get("rename") or (entry.get("transform") or {}).get("attribute")
+        if app is None or not new:
+            ctx.report(self, node, msg)
+            return
+        start, end = ctx.span(node)
+        if ctx.text[end - len(attr):end] != attr:
+            ctx.report(self, node, msg)
+            return
+        title = f"Use `.{new}`"
+        edit = Edit(end - len(attr), end, new)
+        ctx.report(self, node, msg, fix=lambda: ctx.make_fix(title, app, [edit]),
+                   fix_title=title, applicability=app)
