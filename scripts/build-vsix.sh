@@ -31,7 +31,8 @@ trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/out"
 cp out/extension.js "$stage/out/"
 cp LICENSE .vscodeignore "$stage/"
-[ -f README.md ] && cp README.md "$stage/"
+# the extension's own readme (the repository README links into docs/ that do not ship)
+cp client-vscode/README.md "$stage/README.md"
 # the shipped manifest: no build scripts or dev tools (the bundle is already built)
 node -e '
   const p = require("./package.json");

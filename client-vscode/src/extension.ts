@@ -23,7 +23,7 @@ const ICONS: Record<ServerState, string> = {
 };
 
 export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
-  const output = vscode.window.createOutputChannel('Keras Migrate');
+  const output = vscode.window.createOutputChannel('Keras Migrate', { log: true });
   const server = new ServerManager(ctx, output);
   manager = server;
   const runner = new RunController(ctx, server);

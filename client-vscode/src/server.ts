@@ -61,7 +61,7 @@ export class ServerManager implements vscode.Disposable {
 
   constructor(
     private readonly ctx: vscode.ExtensionContext,
-    readonly output: vscode.OutputChannel,
+    readonly output: vscode.LogOutputChannel,
   ) {}
 
   get extensionVersion(): string {

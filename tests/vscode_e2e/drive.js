@@ -149,7 +149,8 @@ async function main() {
   }
 
   function channelLog(channel) {
-    // <user-data>/logs/<ts>/exthost1/output_logging_*/N-<channel>.log (newest session)
+    // <user-data>/logs/<ts>/exthost1/output_logging_*/N-<channel>.log, or for a log channel
+    // <user-data>/logs/<ts>/exthost1/<publisher.name>/<channel>.log (newest file wins)
     if (!USER_DATA) return '';
     const logs = path.join(USER_DATA, 'logs');
     let best = '';
@@ -160,7 +161,7 @@ async function main() {
       for (const e of ents) {
         const p = path.join(d, e.name);
         if (e.isDirectory() && depth < 5) walk(p, depth + 1);
-        else if (e.isFile() && e.name.endsWith(`-${channel}.log`)) {
+        else if (e.isFile() && (e.name.endsWith(`-${channel}.log`) || e.name === `${channel}.log`)) {
           const m = fs.statSync(p).mtimeMs;
           if (m > bestM) { bestM = m; best = p; }
         }
@@ -182,6 +183,7 @@ async function main() {
   });
 
   await step('server-status', ['workbench'], async (d) => {
+    await quickOpen('legacy.py'); // activation: onLanguage:python
     const item = page.locator('.statusbar-item', { hasText: 'Keras Migrate' }).first();
     await item.waitFor({ timeout: 60000 });
     await waitFor(async () => (await item.locator('.codicon-check').count()) > 0, 60000, 'the status bar to show a running server');
@@ -191,7 +193,7 @@ async function main() {
     await item.click();
     await page.locator('.part.panel .monaco-editor .view-line').first().waitFor({ timeout: 10000 });
     d.outputChannel = norm(await page.locator('.part.panel').innerText().catch(() => '')).slice(0, 2000);
-    if (!/\[client/.test(d.outputChannel) && !/interpreter/.test(d.outputChannel)) {
+    if (!/Keras Migrate/.test(d.outputChannel)) {
       throw new Error('clicking the status bar item did not show the Keras Migrate output');
     }
     const log = channelLog('Keras Migrate');
@@ -229,8 +231,11 @@ async function main() {
     let idx = d.actions.findIndex((t) => !/fix all|ignore|disable|noqa|learn|documentation/i.test(t));
     if (idx < 0) idx = 0;
     d.chosen = d.actions[idx];
-    await page.waitForTimeout(300);
-    await rows.nth(idx).click();
+    // keyboard, not click: the widget's rows never count as "stable" for playwright's click
+    const focused = (await rows.evaluateAll((els) => els.findIndex((e) => e.classList.contains('focused'))));
+    for (let i = Math.max(focused, 0); i < idx; i++) await page.keyboard.press('ArrowDown');
+    for (let i = Math.max(focused, 0); i > idx; i--) await page.keyboard.press('ArrowUp');
+    await page.keyboard.press('Enter');
     d.after = await waitFor(async () => {
       const t = await editorText();
       return t !== before ? t : null;

@@ -58,9 +58,11 @@ def _run(cmd: list[str], env: dict, timeout: int, log: Path) -> subprocess.Compl
 def _collect_channel_logs(user_data: Path, artifacts: Path) -> None:
     """Copy the extension's output channels (on disk in the user-data logs) next to the screenshots."""
     for log in user_data.glob("logs/*/exthost*/output_logging_*/*.log"):
-        if "Keras Migrate" in log.name:
+        if "Keras Migrate" in log.name:  # N-Keras Migrate Run.log
             name = log.name.split("-", 1)[-1].replace(" ", "-")
             shutil.copy(log, artifacts / f"channel-{name}")
+    for log in user_data.glob("logs/*/exthost*/keras-migrate.keras-migrate/*.log"):  # log channels
+        shutil.copy(log, artifacts / f"channel-{log.name.replace(' ', '-')}")
     for log in user_data.glob("logs/*/exthost*/remoteexthost.log"):
         shutil.copy(log, artifacts / "remoteexthost.log")
 
