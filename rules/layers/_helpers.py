@@ -28,6 +28,21 @@ def layer_method(ctx, node: ast.AST, names: Optional[tuple[str, ...]] = None):
     return cls, fn
 
 
+def layer_classes(ctx) -> list[ast.ClassDef]:
+    """Keras Layer/Model subclasses of the file (any depth), from the shared node index;
+    class kinds come from the bases alone, so no parent map is built for files without any."""
+    return [c for c in ctx.nodes(ast.ClassDef) if LAYER in ctx.knowledge.class_kinds(c)]
+
+
+def layer_methods(ctx, names: tuple[str, ...]) -> Iterator[tuple[ast.ClassDef, ast.AST]]:
+    """(class, method) for each method named in ``names`` of a Keras Layer/Model subclass."""
+    for cls in ctx.nodes(ast.ClassDef):
+        fns = [s for s in cls.body if isinstance(s, _FUNC) and s.name in names]
+        if fns and LAYER in ctx.knowledge.class_kinds(cls):
+            for fn in fns:
+                yield cls, fn
+
+
 def method_named(cls: ast.ClassDef, name: str):
     for stmt in cls.body:
         if isinstance(stmt, _FUNC) and stmt.name == name:

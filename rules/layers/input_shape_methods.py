@@ -6,7 +6,7 @@ from typing import Optional
 
 from keras_migrate.engine.model import Applicability, Severity
 from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.layers._helpers import layer_method, walk_function
+from keras_migrate.rules.layers._helpers import layer_methods, walk_function
 
 _METHODS = ("build", "compute_output_shape", "compute_output_signature", "compute_mask")
 # TensorShape member -> template of the tuple equivalent ({} = the shape expression), None = guidance
@@ -157,11 +157,8 @@ class InputShapeMethods(Rule):
     ]
 
     def check(self, ctx):
-        for fn in ctx.nodes(ast.FunctionDef):
-            if fn.name not in _METHODS or len(fn.args.args) < 2 or not fn.body:
-                continue
-            m = layer_method(ctx, fn.body[0])
-            if m is None or m[1] is not fn:
+        for _cls, fn in layer_methods(ctx, _METHODS):
+            if len(fn.args.args) < 2:
                 continue
             param = fn.args.args[1].arg
             if self._rebound(fn, param):

@@ -110,15 +110,18 @@ class NoneInCallArguments(Rule):
     ]
 
     def check(self, ctx):
+        # names ever bound to a literal with a nested None: the only names worth following
+        holders = {t.id for a in ctx.nodes(ast.Assign) if contains_none(a.value) is not None
+                   for t in a.targets if isinstance(t, ast.Name)}
         for call in ctx.nodes(ast.Call):
-            if ctx.qualname(call.func) is not None:
+            args = [a for a in list(call.args) + [kw.value for kw in call.keywords if kw.arg is not None]
+                    if contains_none(a) is not None or (isinstance(a, ast.Name) and a.id in holders)]
+            if not args or ctx.qualname(call.func) is not None:
                 continue                        # a class (constructor) or a function, not a layer instance
             if ctx.value_kind(call.func) not in (LAYER, MODEL):
                 continue
-            for arg in list(call.args) + [kw.value for kw in call.keywords if kw.arg is not None]:
-                values = [arg]
-                if isinstance(arg, ast.Name):
-                    values = assigned_values(ctx, arg)
+            for arg in args:
+                values = assigned_values(ctx, arg) if isinstance(arg, ast.Name) else [arg]
                 if any(contains_none(v) is not None for v in values):
                     ctx.report(self, arg)
                     break

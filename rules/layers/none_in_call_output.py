@@ -5,7 +5,19 @@ import ast
 
 from keras_migrate.engine.model import Severity
 from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.layers._helpers import contains_none, layer_method, walk_function
+from keras_migrate.rules.layers._helpers import contains_none, layer_methods
+
+
+def _own_returns(fn: ast.AST):
+    """``return`` statements of fn itself (not of nested functions, lambdas or classes)."""
+    stack = list(fn.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Return):
+            yield node
+        for child in ast.iter_child_nodes(node):
+            if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+                stack.append(child)
 
 
 class NoneInCallOutput(Rule):
@@ -112,14 +124,7 @@ class NoneInCallOutput(Rule):
     ]
 
     def check(self, ctx):
-        for fn in ctx.nodes(ast.FunctionDef, ast.AsyncFunctionDef):
-            if fn.name != "call" or not fn.body:
-                continue
-            m = layer_method(ctx, fn.body[0], ("call",))
-            if m is None or m[1] is not fn:
-                continue
-            for node in walk_function(fn):
-                if isinstance(node, ast.Return) and node.value is not None \
-                        and ctx.knowledge.enclosing_function(node) is fn \
-                        and contains_none(node.value) is not None:
+        for _cls, fn in layer_methods(ctx, ("call",)):
+            for node in _own_returns(fn):
+                if node.value is not None and contains_none(node.value) is not None:
                     ctx.report(self, node.value)

@@ -6,7 +6,7 @@ import ast
 from keras_migrate.engine.knowledge import LAYER, MODEL
 from keras_migrate.engine.model import Severity
 from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.layers._helpers import is_self, layer_method, walk_function
+from keras_migrate.rules.layers._helpers import is_self, layer_methods, walk_function
 
 _ADD_WEIGHT = ("add_weight", "add_variable")
 
@@ -154,12 +154,7 @@ class StateCreatedInCall(Rule):
     ]
 
     def check(self, ctx):
-        for fn in ctx.nodes(ast.FunctionDef, ast.AsyncFunctionDef):
-            if fn.name != "call" or not fn.body:
-                continue
-            m = layer_method(ctx, fn.body[0], ("call",))
-            if m is None or m[1] is not fn:
-                continue
+        for _cls, fn in layer_methods(ctx, ("call",)):
             hits = []
             for node in walk_function(fn):
                 if not isinstance(node, ast.Call):

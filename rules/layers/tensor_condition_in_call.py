@@ -7,7 +7,7 @@ from typing import Optional
 from keras_migrate.engine.knowledge import LAYER, MODEL
 from keras_migrate.engine.model import Applicability, Severity
 from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.layers._helpers import layer_method, walk_function
+from keras_migrate.rules.layers._helpers import layer_methods, walk_function
 
 # tf.* / keras.ops.* calls whose result is a Python value, not a tensor
 _PYTHON_RESULT = {
@@ -299,13 +299,8 @@ class TensorConditionInCall(Rule):
         tf_name = next((b.name for b in ctx.resolver.bindings.values()
                         if b.target == "tensorflow" and b.module_level), None)
         tf_only = tuple(ctx.settings.target_backends) == ("tensorflow",)
-        seen_methods = set()
-        for fn in ctx.nodes(ast.FunctionDef, ast.AsyncFunctionDef):
-            if fn.name != "call" or id(fn) in seen_methods:
-                continue
-            seen_methods.add(id(fn))
-            m = layer_method(ctx, fn.body[0] if fn.body else fn, ("call",))
-            if m is None or m[1] is not fn or _is_tf_function(ctx, fn):
+        for _cls, fn in layer_methods(ctx, ("call",)):
+            if _is_tf_function(ctx, fn):
                 continue
             tensors = _Tensors(ctx, fn)
             covered: set[int] = set()

@@ -6,7 +6,7 @@ from typing import Optional
 
 from keras_migrate.engine.model import Applicability, Severity
 from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.layers._helpers import keras_name, layer_method, self_attr_target
+from keras_migrate.rules.layers._helpers import keras_name, layer_classes, layer_method, self_attr_target
 
 _VARIABLE = {"tensorflow.Variable", "tensorflow.compat.v1.Variable", "tensorflow.compat.v2.Variable"}
 # tf.Variable keywords add_weight/keras.Variable understand under the same name
@@ -188,9 +188,10 @@ class TfVariableAttribute(Rule):
     ]
 
     def check(self, ctx):
-        for call in ctx.nodes(ast.Call):
-            if ctx.qualname(call.func) not in _VARIABLE:
-                continue
+        calls = [c for c in ctx.nodes(ast.Call) if ctx.qualname(c.func) in _VARIABLE]
+        if not calls or not layer_classes(ctx):
+            return                              # cheap exits before any parent map is built
+        for call in calls:
             if not self._stored_on_self(ctx, call):
                 continue
             if layer_method(ctx, call) is None:

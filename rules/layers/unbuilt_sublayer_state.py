@@ -6,7 +6,8 @@ import ast
 from keras_migrate.engine.knowledge import LAYER, MODEL
 from keras_migrate.engine.model import Severity
 from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.layers._helpers import is_self, method_named, self_attr_target, walk_function
+from keras_migrate.rules.layers._helpers import (is_self, layer_classes, method_named, self_attr_target,
+                                                 walk_function)
 
 
 class UnbuiltSublayerState(Rule):
@@ -131,7 +132,7 @@ class UnbuiltSublayerState(Rule):
     ]
 
     def check(self, ctx):
-        for cls in ctx.knowledge.classes(LAYER):
+        for cls in layer_classes(ctx):
             if MODEL in ctx.knowledge.class_kinds(cls) or self._has_build(ctx, cls):
                 continue
             init, call = method_named(cls, "__init__"), method_named(cls, "call")
