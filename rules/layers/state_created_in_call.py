@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.knowledge import LAYER, MODEL
+from keras_migrate.engine.knowledge import LAYER, MODEL, MODEL_FACTORIES, kind_of_class_name
 from keras_migrate.engine.model import Severity
 from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
 from keras_migrate.rules.layers._helpers import is_self, layer_methods, walk_function
@@ -171,6 +171,15 @@ class StateCreatedInCall(Rule):
     def _constructs_layer(ctx, call: ast.Call) -> bool:
         """A layer class (Keras, local or workspace) or a function returning a new layer."""
         f = call.func
-        if not isinstance(f, (ast.Name, ast.Attribute)):
+        q = ctx.qualname(f)
+        if q is not None:
+            return kind_of_class_name(q)[:1] in (("layer",), ("model",)) or q in MODEL_FACTORIES
+        if not isinstance(f, ast.Name):
+            return False                        # self.dense(x), obj.method(...): applications, not creations
+        if f.id not in _module_level_names(ctx) and f.id not in ctx.knowledge.other_imports():
             return False
         return ctx.value_kind(call) in (LAYER, MODEL)
+
+
+def _module_level_names(ctx) -> set[str]:
+    return {n.name for n in ctx.tree.body if isinstance(n, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))}
