@@ -214,3 +214,15 @@ print(json.dumps(dict(before=before, after=heavy(), r=[sorted(r1), sorted(r2), s
     assert got["r"] == [["layer"], ["layer"], ["layer"], "model"]
     assert got["jedi"] is True
     assert got["warm_ms"] < 5, got
+
+
+def test_warm_up_does_not_block_and_loads_jedi(ws):
+    ix = WorkspaceIndex(str(ws))
+    t = time.perf_counter()
+    ix.warm_up()
+    assert time.perf_counter() - t < 0.1                        # the work happens on the worker thread
+    deadline = time.time() + 10
+    while ix._jedi is None and time.time() < deadline:
+        time.sleep(0.02)
+    assert ix._jedi
+    assert ix.class_kinds("pkg.deep", "Deeper", 0, str(ws / "train.py")) == {LAYER}
