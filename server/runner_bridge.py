@@ -174,6 +174,9 @@ class RunnerBridge:
         text = spec.get("text")
         if text is not None and not isinstance(text, str):
             raise JsonRpcInvalidParams("'text' must be a string")
+        cwd = spec.get("cwd")
+        if cwd is not None and (not isinstance(cwd, str) or not os.path.isdir(cwd)):
+            raise JsonRpcInvalidParams(f"'cwd' is not a folder: {cwd!r}")
         path = to_fs_path(uri) if uri.startswith("file:") else None
         scratch = None
         if path is None:
@@ -187,9 +190,6 @@ class RunnerBridge:
             raise JsonRpcInvalidParams(f"no such file: {path}")
 
         roots = self.roots()
-        cwd = spec.get("cwd")
-        if cwd is not None and (not isinstance(cwd, str) or not os.path.isdir(cwd)):
-            raise JsonRpcInvalidParams(f"'cwd' is not a folder: {cwd!r}")
         if cwd is None:
             cwd = _working_directory(path, roots)
 

@@ -6,13 +6,15 @@ cancelling ends the whole tree: SIGTERM to the group, then SIGKILL after a grace
 Its stdin is ``/dev/null`` (a language server's stdin is its protocol channel, and a
 process outside the terminal's foreground group cannot read the terminal anyway).
 
-Output is delivered line by line, as it arrives, to a callback from reader threads (one
-call at a time). The bootstrap's ``@@keras-migrate {...}`` line is taken out of the
+Output is delivered as it arrives (text as the program flushed it, not whole lines: a
+progress bar's ``\r`` redraws stream too) to a callback from reader threads, one call at a
+time. The bootstrap's ``@@keras-migrate {...}`` line is taken out of the
 stream and read into the result.
 """
 
 from __future__ import annotations
 
+import codecs
 import collections
 import json
 import os
@@ -205,6 +207,7 @@ class Run:
         self._done = threading.Event()
         self._readers: list[threading.Thread] = []
         self._stderr: collections.deque[str] = collections.deque(maxlen=_STDERR_KEEP)
+        self._stderr_partial = ""
         self._started = 0.0
 
     @property
@@ -251,17 +254,35 @@ class Run:
                 pass
 
     def _read(self, name: str, stream) -> None:
-        marker_seen = False
+        # Pass on what is there as it comes (read1), not line by line: progress bars redraw
+        # one line with "\r" (Keras does so even into a pipe), and that must stream too.
+        # Only stdout before the bootstrap's line goes by whole lines, to take that line out.
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        head = ""
+        marker_seen = name != "stdout"
         try:
-            for raw in iter(stream.readline, b""):
-                line = raw.decode("utf-8", errors="replace")
-                if name == "stdout" and not marker_seen and line.startswith(MARKER):
-                    marker_seen = True
-                    self._take_marker(line[len(MARKER):])
-                    continue
-                if name == "stderr":
-                    self._stderr.append(line)
-                self._emit(name, line)
+            while True:
+                chunk = stream.read1(65536)
+                if not chunk:
+                    break
+                text = decoder.decode(chunk)
+                if not marker_seen:
+                    head += text
+                    text = ""
+                    while not marker_seen and "\n" in head:
+                        line, head = head.split("\n", 1)
+                        if line.startswith(MARKER):
+                            marker_seen = True
+                            self._take_marker(line[len(MARKER):])
+                        else:
+                            self._deliver(name, line + "\n")
+                    if marker_seen:
+                        text, head = head, ""
+                if text:
+                    self._deliver(name, text)
+            rest = head + decoder.decode(b"", final=True)
+            if rest:
+                self._deliver(name, rest)
         except (OSError, ValueError):
             pass
         finally:
@@ -269,6 +290,13 @@ class Run:
                 stream.close()
             except OSError:
                 pass
+
+    def _deliver(self, name: str, text: str) -> None:
+        if name == "stderr":  # kept by lines, for the traceback
+            lines = (self._stderr_partial + text).split("\n")
+            self._stderr_partial = lines.pop()
+            self._stderr.extend(line + "\n" for line in lines)
+        self._emit(name, text)
 
     def _take_marker(self, payload: str) -> None:
         try:
@@ -338,7 +366,7 @@ class Run:
         res.cancelled = self._cancelled.is_set()
         if returncode == 0 or res.cancelled:
             return
-        parsed = parse_traceback(list(self._stderr))
+        parsed = parse_traceback([*self._stderr, self._stderr_partial])
         if parsed is not None:
             res.first_error_line = parsed.exception_line
         req = self.request

@@ -235,8 +235,8 @@ def test_environment_keras_2_is_not_enough(tmp_path, monkeypatch):
 
 
 # -- bootstrap and process --------------------------------------------------------------------
-def _probe(lines: list[str]) -> dict:
-    for line in lines:
+def _probe(chunks: list[str]) -> dict:
+    for line in "".join(chunks).splitlines():
         if line.startswith("PROBE "):
             return json.loads(line[len("PROBE "):])
     raise AssertionError(f"no PROBE line in {lines!r}")
@@ -264,7 +264,7 @@ def test_bootstrap_runs_the_file_like_python_does(tmp_path):
         "XLA_PYTHON_CLIENT_PREALLOCATE": "false", "TF_FORCE_GPU_ALLOW_GROWTH": "true",
         "PYTHONUNBUFFERED": "1"}
     assert result.exit_code == 7 and result.status == "failed (7)"
-    assert not any(line.startswith("@@keras-migrate") for line in out), "the bootstrap line is taken out"
+    assert "@@keras-migrate" not in "".join(out), "the bootstrap line is taken out"
     assert "ModuleNotFoundError" in result.bootstrap.get("error", "")  # no Keras here
 
 
@@ -298,15 +298,15 @@ def test_cancel_ends_the_whole_process_tree():
     seen: list[str] = []
     ready = threading.Event()
 
-    def on_output(stream, line):
-        seen.append(line)
-        if line.strip() == "ready":
+    def on_output(stream, text):  # text as it was flushed, not necessarily whole lines
+        seen.append(text)
+        if "ready\n" in "".join(seen):
             ready.set()
 
     run = Run(RunRequest(file=str(FIXTURES / "spawns_and_sleeps.py"), backend="jax",
                          python=sys.executable), on_output).start()
     assert ready.wait(30), seen
-    pids = [int(p) for p in next(l for l in seen if l.startswith("pids ")).split()[1:]]
+    pids = [int(p) for p in "".join(seen).split("pids ", 1)[1].split()[:2]]
     assert run.pid == pids[0] and all(alive(p) for p in pids)
     t0 = time.monotonic()
     run.cancel()
@@ -327,7 +327,7 @@ def test_cancel_escalates_to_sigkill(tmp_path):
         "print('ready', flush=True)\ntime.sleep(600)\n")
     ready = threading.Event()
     run = Run(RunRequest(file=str(target), backend="jax", python=sys.executable),
-              lambda s, line: ready.set() if line.strip() == "ready" else None).start()
+              lambda s, text: ready.set() if "ready" in text else None).start()
     assert ready.wait(30)
     run.cancel(grace=0.5)
     result = run.wait(timeout=30)
@@ -342,3 +342,31 @@ def test_temporary_copy_sits_beside_the_file_and_is_removed(tmp_path):
         assert os.path.dirname(temp) == str(tmp_path) and os.path.basename(temp).startswith(".model.")
         assert Path(temp).read_text() == "in the buffer\n"
     assert not os.path.exists(temp) and real.read_text() == "on disk\n"
+
+
+def test_progress_redraws_stream_before_the_line_ends(tmp_path):
+    """A progress bar redrawn with "\\r" (Keras does it into a pipe too) arrives as it is
+    drawn, not when the line finally ends; UTF-8 split across reads stays whole."""
+    go = tmp_path / "go"
+    target = tmp_path / "progress.py"
+    target.write_text(
+        "import os, sys, time\n"
+        "sys.stdout.write('1/3 ██\\r'); sys.stdout.flush()\n"
+        f"while not os.path.exists({str(go)!r}): time.sleep(0.02)\n"
+        "sys.stdout.write('3/3 ████\\n')\n")
+    seen: list[str] = []
+    got_first = threading.Event()
+
+    def on_output(stream, piece):
+        seen.append(piece)
+        if piece == "1/3 ██\r":
+            got_first.set()
+
+    run = Run(RunRequest(file=str(target), backend="jax", python=sys.executable), on_output).start()
+    try:
+        assert got_first.wait(20), seen
+        assert run.proc.poll() is None  # still running: the redraw came live
+    finally:
+        go.write_text("")
+    assert run.wait(timeout=30).exit_code == 0
+    assert seen == ["1/3 ██\r", "3/3 ████\n"]
