@@ -145,3 +145,19 @@ def defined_by_user_class(ctx, recv: ast.AST, attr: str) -> bool:
 
 def first_sentence(text: str) -> str:
     return (text or "").strip()
+
+
+# setup for conformance snippets: T(...) makes a backend tensor, N(...) reads one back
+RUN_SETUP = """
+import numpy as np
+import keras as _k
+if _k.__version__.startswith("2."):
+    import tensorflow as _tf
+    T = _tf.constant  # Keras 2 backend functions want tf tensors
+else:
+    T = np.asarray
+
+
+def N(t):  # to NumPy on every backend (torch tensors may require grad)
+    return np.asarray(t.detach() if hasattr(t, "detach") else t)
+"""

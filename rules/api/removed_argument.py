@@ -8,9 +8,9 @@ from keras_migrate.engine.model import Applicability, Severity
 from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
 from keras_migrate.rules import apidata
 
-from ._common import KIND_TYPES, arg_source, defined_by_user_class, fix_of, owned_by, symbol_entry
+from ._common import KIND_TYPES, RUN_SETUP, arg_source, defined_by_user_class, fix_of, owned_by, symbol_entry
 
-_NP = "import numpy as np"
+_NP = RUN_SETUP
 
 # (table key, keyword) -> the rule that reports it instead (when that rule exists)
 OWNED = {
@@ -109,12 +109,12 @@ class RemovedArgument(Rule):
             """
             import keras
             act = keras.layers.LeakyReLU(alpha=0.2)
-            RESULT = np.asarray(act(np.array([-1.0, 2.0], "float32"))).tolist()
+            RESULT = N(act(np.array([-1.0, 2.0], "float32"))).tolist()
             """,
             fixed="""
             import keras
             act = keras.layers.LeakyReLU(negative_slope=0.2)
-            RESULT = np.asarray(act(np.array([-1.0, 2.0], "float32"))).tolist()
+            RESULT = N(act(np.array([-1.0, 2.0], "float32"))).tolist()
             """,
             flagged=("alpha=0.2",),
             run=Run(k3="warns", warning="alpha", setup=_NP, fixed_backends=("tensorflow", "jax", "torch")),
@@ -136,11 +136,11 @@ class RemovedArgument(Rule):
         Invalid(
             """
             import keras
-            RESULT = np.asarray(keras.activations.relu(np.array([-1.0, 2.0], "float32"), alpha=0.1)).tolist()
+            RESULT = N(keras.activations.relu(np.array([-1.0, 2.0], "float32"), alpha=0.1)).tolist()
             """,
             fixed="""
             import keras
-            RESULT = np.asarray(keras.activations.relu(np.array([-1.0, 2.0], "float32"), negative_slope=0.1)).tolist()
+            RESULT = N(keras.activations.relu(np.array([-1.0, 2.0], "float32"), negative_slope=0.1)).tolist()
             """,
             flagged=("alpha=0.1",),
             run=Run(k3="TypeError", setup=_NP, fixed_backends=("tensorflow", "jax", "torch")),
@@ -150,12 +150,12 @@ class RemovedArgument(Rule):
             """
             import keras
             emb = keras.layers.Embedding(10, 2, input_length=5, embeddings_initializer="ones")
-            RESULT = np.asarray(emb(np.array([[1, 2]]))).tolist()
+            RESULT = N(emb(np.array([[1, 2]]))).tolist()
             """,
             fixed="""
             import keras
             emb = keras.layers.Embedding(10, 2, embeddings_initializer="ones")
-            RESULT = np.asarray(emb(np.array([[1, 2]]))).tolist()
+            RESULT = N(emb(np.array([[1, 2]]))).tolist()
             """,
             flagged=("input_length=5",),
             run=Run(k3="warns", warning="input_length", setup=_NP, fixed_backends=("tensorflow", "jax", "torch")),

@@ -7,9 +7,9 @@ from keras_migrate.engine.model import Applicability, Severity
 from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
 from keras_migrate.rules.apidata import keras3_has
 
-from ._common import fix_of, is_call_func, owned_by, rewrite_call, symbol_entry
+from ._common import RUN_SETUP, fix_of, is_call_func, owned_by, rewrite_call, symbol_entry
 
-_NP = "import numpy as np"
+_NP = RUN_SETUP
 
 
 def _owned_elsewhere(canonical: str) -> bool:
@@ -100,14 +100,14 @@ class RemovedSymbol(Rule):
         Invalid(
             """
             from keras import backend as K
-            x = np.array([[1.0, 2.0], [3.0, 5.0]], "float32")
-            RESULT = np.asarray(K.mean(x, axis=0)).tolist()
+            x = T(np.array([[1.0, 2.0], [3.0, 5.0]], "float32"))
+            RESULT = N(K.mean(x, axis=0)).tolist()
             """,
             fixed="""
             from keras import backend as K
             import keras
-            x = np.array([[1.0, 2.0], [3.0, 5.0]], "float32")
-            RESULT = np.asarray(keras.ops.mean(x, axis=0)).tolist()
+            x = T(np.array([[1.0, 2.0], [3.0, 5.0]], "float32"))
+            RESULT = N(keras.ops.mean(x, axis=0)).tolist()
             """,
             flagged=("K.mean",),
             run=Run(k3="AttributeError", setup=_NP, fixed_backends=("tensorflow", "jax", "torch")),
@@ -115,37 +115,39 @@ class RemovedSymbol(Rule):
         # moved with a changed default made explicit (K.concatenate joined on the last axis)
         Invalid(
             """
-            import tensorflow.keras.backend as K
-            x = np.ones((2, 2), "float32")
-            RESULT = np.asarray(K.concatenate([x, x])).shape
+            from keras import backend as K
+            x = T(np.ones((2, 2), "float32"))
+            RESULT = list(N(K.concatenate([x, x])).shape)
             """,
             fixed="""
+            from keras import backend as K
             import keras
-            x = np.ones((2, 2), "float32")
-            RESULT = np.asarray(keras.ops.concatenate([x, x], axis=-1)).shape
+            x = T(np.ones((2, 2), "float32"))
+            RESULT = list(N(keras.ops.concatenate([x, x], axis=-1)).shape)
             """,
             flagged=("K.concatenate",),
-            run=Run(k3="ok", setup=_NP, fixed_backends=("tensorflow", "jax", "torch")),
+            run=Run(k3="AttributeError", setup=_NP, fixed_backends=("tensorflow", "jax", "torch")),
         ),
         # equivalent (safe, checked): ThresholdedReLU(theta) -> ReLU(threshold)
         Invalid(
             """
             import keras
             layer = keras.layers.ThresholdedReLU(theta=0.5)
-            RESULT = np.asarray(layer(np.array([0.2, 0.5, 1.5], "float32"))).tolist()
+            RESULT = N(layer(np.array([0.2, 0.5, 1.5], "float32"))).tolist()
             """,
             fixed="""
             import keras
             layer = keras.layers.ReLU(threshold=0.5)
-            RESULT = np.asarray(layer(np.array([0.2, 0.5, 1.5], "float32"))).tolist()
+            RESULT = N(layer(np.array([0.2, 0.5, 1.5], "float32"))).tolist()
             """,
             flagged=("keras.layers.ThresholdedReLU",),
             run=Run(k3="AttributeError", setup=_NP, fixed_backends=("tensorflow", "jax", "torch")),
         ),
-        # equivalent through a template: K.sqrt clipped negatives to zero
+        # equivalent through a template: K.sqrt clipped negatives to zero (through the
+        # tf.keras shim it still runs on TensorFlow: a warning there)
         Invalid(
             """
-            from tensorflow.keras import backend as K
+            import tensorflow.keras.backend as K
             y = K.sqrt(x)
             """,
             fixed="""
