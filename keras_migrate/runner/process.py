@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 from .environment import resolve_interpreter
-from .tracebacks import ErrorLocation, locate_error, parse_traceback
+from .tracebacks import ErrorLocation, locate_error, parse_traceback, strip_ansi
 
 BOOTSTRAP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bootstrap.py")
 MARKER = "@@keras-migrate "
@@ -366,9 +366,14 @@ class Run:
         res.cancelled = self._cancelled.is_set()
         if returncode == 0 or res.cancelled:
             return
-        parsed = parse_traceback([*self._stderr, self._stderr_partial])
+        lines = [*self._stderr, self._stderr_partial]
+        parsed = parse_traceback(lines)
         if parsed is not None:
             res.first_error_line = parsed.exception_line
+        elif returncode > 0:
+            # No traceback (sys.exit("message"), a tool's own error): its last words.
+            last = next((l.strip() for l in reversed(lines) if l.strip()), None)
+            res.first_error_line = strip_ansi(last) if last else None
         req = self.request
         real = os.path.abspath(req.display_file or req.file)
         roots = [*req.roots, os.path.dirname(real), os.path.dirname(os.path.abspath(req.file))]

@@ -47,6 +47,11 @@ class ErrorLocation:
     message: str
 
 
+def strip_ansi(text: str) -> str:
+    """Text without terminal colour codes (Keras colours parts of its messages)."""
+    return _ANSI.sub("", text)
+
+
 def parse_traceback(text: str | Sequence[str]) -> ParsedTraceback | None:
     """Parse the last traceback in ``text`` (a program's stderr), or None if there is none.
 

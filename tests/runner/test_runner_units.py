@@ -283,6 +283,14 @@ def test_bootstrap_traceback_is_the_programs_own(tmp_path):
     assert result.error_location.message == "jax: ValueError: boom"
 
 
+def test_exit_without_traceback_keeps_its_last_words(tmp_path):
+    target = tmp_path / "exits.py"
+    target.write_text("import sys\nsys.exit('config file missing: train.yaml')\n")
+    result = run_file(RunRequest(file=str(target), backend="jax", python=sys.executable))
+    assert result.exit_code == 1 and result.first_error_line == "config file missing: train.yaml"
+    assert result.error_location is None
+
+
 def test_child_environment_cpu_hides_gpus():
     env = child_environment("jax", Device.cpu(), {"KERAS_BACKEND": "torch", "KEEP": "1"})
     assert env["CUDA_VISIBLE_DEVICES"] == "" and env["KERAS_BACKEND"] == "jax" and env["KEEP"] == "1"
