@@ -78,6 +78,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", metavar="PATH", dest="json_path",
                         help="also write the results (and the matrix) as JSON to PATH")
     parser.set_defaults(program_args=[])
+    parser.usage = (
+        "%(prog)s FILE --backend {jax,torch,tensorflow,all} [--gpu N | --cpu] [--python PATH]\n"
+        "       [--markdown] [--json PATH] [-- ARGS...]"
+    )
     parser.epilog = (parser.epilog or "") + (
         "Arguments after -- are passed to the program, e.g. "
         "keras-migrate run train.py --backend all --cpu -- --epochs 1"
