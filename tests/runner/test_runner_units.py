@@ -378,3 +378,16 @@ def test_progress_redraws_stream_before_the_line_ends(tmp_path):
         go.write_text("")
     assert run.wait(timeout=30).exit_code == 0
     assert seen == ["1/3 ██\r", "3/3 ████\n"]
+
+
+def test_runner_depends_on_the_standard_library_only():
+    """The runner imports nothing of the engine, nor libcst, jedi or pygls."""
+    import subprocess
+
+    code = ("import sys, keras_migrate.runner, keras_migrate.runner.cli\n"
+            "print('\\n'.join(sorted(sys.modules)))")
+    mods = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              check=True).stdout.split())
+    ours = {m for m in mods if m.startswith("keras_migrate")}
+    assert ours <= {"keras_migrate"} | {m for m in ours if m.startswith("keras_migrate.runner")}, ours
+    assert not mods & {"libcst", "jedi", "pygls", "lsprotocol", "pathspec"}
