@@ -244,6 +244,8 @@ class RemovedArgument(Rule):
             typ = KIND_TYPES.get(ctx.value_kind(f.value))
             if typ is None or defined_by_user_class(ctx, f.value, f.attr):
                 return {}, ""
+            if f.attr in apidata.members(typ):
+                return {}, ""  # the method itself is gone: K503 reports the call
             key = f"{typ}.{f.attr}"
             return apidata.method_kwargs(key), key
         return {}, ""

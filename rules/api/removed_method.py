@@ -18,6 +18,9 @@ OWNED = {
     ("Model", "predict_generator"): "K404",
     ("Layer", "input_shape"): "K309", ("Layer", "output_shape"): "K309",
     ("Model", "reset_states"): "K309", ("Model", "to_yaml"): "K309",
+    **{(t, m): "K309" for t in ("Layer", "Model")
+       for m in ("inbound_nodes", "outbound_nodes", "get_output_at", "get_input_at", "get_output_shape_at",
+                 "get_input_shape_at", "get_output_mask_at", "get_input_mask_at")},
 }
 
 
@@ -65,7 +68,8 @@ class RemovedMethod(Rule):
     metrics); attribute chains such as `layer.output_shape` -> `layer.output.shape` are
     unsafe (a tuple instead of a TensorShape); the rest is guidance. A class of this file
     that defines the name itself is not reported. `fit_generator` & co. (K404) and the layer
-    shape attributes, `model.reset_states` and `to_yaml` (K309) belong to those rules.
+    shape/node attributes, `get_*_at()`, `model.reset_states` and `to_yaml` (K309) belong to
+    those rules.
 
     ## References
     - https://keras.io/api/optimizers/
