@@ -109,6 +109,8 @@ def plan_call(call: ast.Call, ent: dict, span: Callable[[ast.AST], tuple[int, in
     edits.append(Edit(f0, f1, new_name))
     notes: list[str] = []
     applicability = Applicability.SAFE if ent["safety"] == "safe" else Applicability.UNSAFE
+    if ent.get("special") == "split" and ent["safety"] == "unsafe" and not ent.get("failed"):
+        applicability = Applicability.SAFE  # the trap is the sizes list, handled below
     if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
         return None, "`*args`/`**kwargs` cannot be mapped"
     if len(call.args) + len(call.keywords) < ent.get("min_args", 0):
