@@ -3,11 +3,9 @@ from __future__ import annotations
 
 import ast
 
-import libcst as cst
-
 from keras_migrate.engine.model import Applicability, Severity
 from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.training._helpers import keyword, model_receiver
+from keras_migrate.rules.training._helpers import add_keyword, keyword, model_receiver
 
 
 def _dict_zip_idiom(ctx, attr: ast.Attribute):
@@ -165,14 +163,9 @@ class MetricsNames(Rule):
                        fix_title=title, applicability=app)
 
     def _fix(self, ctx, dict_call, ev, title, app):
-        node = ctx.cst(ev)
-        args = list(node.args)
-        new_arg = cst.Arg(value=cst.Name("True"), keyword=cst.Name("return_dict"), equal=cst.AssignEqual(
-            whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")))
-        if args:
-            last = args[-1]
-            if isinstance(last.comma, cst.Comma):
-                new_arg = new_arg.with_changes(comma=last.comma)
-            args[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-        text = cst.Module(body=[]).code_for_node(node.with_changes(args=args + [new_arg]))
+        edit = add_keyword(ctx, ev, "return_dict", "True")
+        s, e = ctx.span(ev)
+        text = edit.new_text if (edit.start, edit.end) == (s, e) else None
+        if text is None:
+            return None
         return ctx.make_fix(title, app, [ctx.replace(dict_call, text)])
