@@ -82,6 +82,7 @@ class Knowledge:
         self._functions = {n.name: n for n in tree.body if isinstance(n, _FUNC)}
         self._class_kinds: dict[int, frozenset] = {}
         self._scope_assigns: dict[int, dict[str, list[ast.AST]]] = {}
+        self._class_self_attrs: dict[int, dict[str, list[ast.AST]]] = {}
         self._func_returns: dict[int, Optional[str]] = {}
         self._other_imports: Optional[dict[str, tuple[str, str, int]]] = None
 
@@ -257,14 +258,19 @@ class Knowledge:
         return None
 
     def _self_attr_values(self, cls: ast.ClassDef, attr: str) -> list[ast.AST]:
-        out = []
-        for node in ast.walk(cls):
-            if isinstance(node, ast.Assign):
-                for t in node.targets:
-                    if (isinstance(t, ast.Attribute) and t.attr == attr and isinstance(t.value, ast.Name)
-                            and t.value.id == "self"):
-                        out.append(node.value)
-        return out
+        # one walk per class, not one per query (25 queries on tf_keras' training.py walked
+        # its Model class 25 times: ~0.8 s of a 0.83 s analysis)
+        attrs = self._class_self_attrs.get(id(cls))
+        if attrs is None:
+            attrs = {}
+            for node in ast.walk(cls):
+                if isinstance(node, ast.Assign):
+                    for t in node.targets:
+                        if (isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name)
+                                and t.value.id == "self"):
+                            attrs.setdefault(t.attr, []).append(node.value)
+            self._class_self_attrs[id(cls)] = attrs
+        return list(attrs.get(attr, ()))
 
     def _call_kind(self, call: ast.Call, d: int) -> Optional[str]:
         func = call.func
