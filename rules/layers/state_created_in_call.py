@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import ast
+import builtins
 
 from keras_migrate.engine.knowledge import LAYER, MODEL, MODEL_FACTORIES, kind_of_class_name
-from keras_migrate.engine.model import Severity
+from keras_migrate.engine.model import Applicability, Severity
 from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.layers._helpers import is_self, layer_methods, walk_function
+from keras_migrate.rules.layers._helpers import is_self, layer_methods, method_named, self_attr_target, walk_function
 
 _ADD_WEIGHT = ("add_weight", "add_variable")
 
@@ -48,8 +49,15 @@ class StateCreatedInCall(Rule):
     their shapes depend on the input.)
 
     ## Fix safety
-    No automatic fix: what moves to `__init__`/`build()` depends on values only known in
-    `call()` (the input shape) and on whether the creation was guarded.
+    Unsafe, and offered only for `self.x = self.add_weight(...)` / `self.x = SomeLayer(...)`
+    statements directly in `call()` (or alone under `if self.x is None:` /
+    `if not hasattr(self, "x"):`) that use nothing local to `call()` except
+    `<first input>.shape`: the weight moves to the end of `build()` (created as
+    `build(self, input_shape)` when missing, `inputs.shape` becoming `input_shape`), the
+    sublayer to the end of `__init__` (replacing a `self.x = None` placeholder). The state
+    is then created once, before the first call, instead of on (every) call; with several
+    inputs `build()` only sees the first one's shape. Other creations are reported without
+    a fix.
 
     ## References
     - https://keras.io/guides/migrating_to_keras_3/#layer-state-created-in-call
@@ -60,7 +68,7 @@ class StateCreatedInCall(Rule):
     name = "state-created-in-call"
     message = "{what} inside `call()`: Keras 3 creates state in `__init__`/`build()` only (ValueError); move it there"
     severity = Severity.ERROR
-    fix = None
+    fix = Applicability.UNSAFE
     requires = ("call",)
 
     VALID = [
@@ -101,15 +109,32 @@ class StateCreatedInCall(Rule):
 
             class Lazy(keras.layers.Layer):
                 def call(self, x):
-                    self.w = self.add_weight(shape=(2,), initializer="ones")
+                    self.w = self.add_weight(shape=(x.shape[-1],), initializer="ones")
                     return x * self.w
 
 
-            RESULT = np.asarray(Lazy()(np.ones((1, 2), "float32"))).tolist()
+            y = Lazy()(np.ones((1, 2), "float32"))
+            RESULT = [float(v) for v in y[0]]
             """,
-            fixed=None,
-            flagged=('self.add_weight(shape=(2,), initializer="ones")',),
-            run=Run(k3="ValueError"),
+            fixed="""
+            import numpy as np
+            import keras
+
+
+            class Lazy(keras.layers.Layer):
+                def build(self, input_shape):
+                    self.w = self.add_weight(shape=(input_shape[-1],), initializer="ones")
+
+                def call(self, x):
+                    return x * self.w
+
+
+            y = Lazy()(np.ones((1, 2), "float32"))
+            RESULT = [float(v) for v in y[0]]
+            """,
+            flagged=('self.add_weight(shape=(x.shape[-1],), initializer="ones")',),
+            unsafe=True,
+            run=Run(k3="ValueError", fixed_backends=("tensorflow", "jax", "torch")),
         ),
         Invalid(
             """
@@ -131,9 +156,73 @@ class StateCreatedInCall(Rule):
             model = keras.Sequential([Head()])
             RESULT = model.predict(np.ones((1, 2)), verbose=0).tolist()
             """,
-            fixed=None,
+            fixed="""
+            import numpy as np
+            import keras
+
+
+            class Head(keras.layers.Layer):
+                def __init__(self):
+                    super().__init__()
+                    self.dense = keras.layers.Dense(1, kernel_initializer="ones")
+
+                def call(self, x):
+                    return self.dense(x)
+
+
+            model = keras.Sequential([Head()])
+            RESULT = model.predict(np.ones((1, 2)), verbose=0).tolist()
+            """,
             flagged=('keras.layers.Dense(1, kernel_initializer="ones")',),
-            run=Run(k3="ValueError"),
+            unsafe=True,
+            run=Run(k3="ValueError", fixed_backends=("tensorflow", "jax", "torch")),
+        ),
+        Invalid(
+            """
+            import keras
+
+            class Scale(keras.layers.Layer):
+                \"\"\"Scales its input.\"\"\"
+
+                def build(self, shape):
+                    self.bias = self.add_weight(shape=(shape[-1],), initializer="zeros")
+
+                def call(self, inputs, training=None):
+                    if not hasattr(self, "scale"):
+                        self.scale = self.add_weight(
+                            shape=(inputs.shape[-1],),
+                            initializer="ones",
+                        )
+                    self.norm = keras.layers.LayerNormalization()
+                    local = inputs * 2
+                    self.extra = self.add_weight(shape=(local.shape[-1],))
+                    return self.norm(inputs * self.scale + self.bias)
+            """,
+            fixed="""
+            import keras
+
+            class Scale(keras.layers.Layer):
+                \"\"\"Scales its input.\"\"\"
+
+                def __init__(self, **kwargs):
+                    super().__init__(**kwargs)
+                    self.norm = keras.layers.LayerNormalization()
+
+                def build(self, shape):
+                    self.bias = self.add_weight(shape=(shape[-1],), initializer="zeros")
+                    self.scale = self.add_weight(
+                        shape=(shape[-1],),
+                        initializer="ones",
+                    )
+
+                def call(self, inputs, training=None):
+                    local = inputs * 2
+                    self.extra = self.add_weight(shape=(local.shape[-1],))
+                    return self.norm(inputs * self.scale + self.bias)
+            """,
+            flagged=("self.add_weight(\n                shape=(inputs.shape[-1],),\n                initializer=\"ones\",\n            )",
+                     "keras.layers.LayerNormalization()", "self.add_weight(shape=(local.shape[-1],))"),
+            unsafe=True,
         ),
         Invalid(
             """
@@ -154,18 +243,26 @@ class StateCreatedInCall(Rule):
     ]
 
     def check(self, ctx):
-        for _cls, fn in layer_methods(ctx, ("call",)):
+        for cls, fn in layer_methods(ctx, ("call",)):
             hits = []
             for node in walk_function(fn):
                 if not isinstance(node, ast.Call):
                     continue
                 f = node.func
                 if isinstance(f, ast.Attribute) and f.attr in _ADD_WEIGHT and is_self(f.value):
-                    hits.append((node, f"`self.{f.attr}(...)`"))
+                    hits.append((node, f"`self.{f.attr}(...)`", "build"))
                 elif self._constructs_layer(ctx, node):
-                    hits.append((node, f"`{ctx.segment(f)}(...)` creates a layer"))
-            for node, what in sorted(hits, key=lambda h: (h[0].lineno, h[0].col_offset)):
-                ctx.report(self, node, self.message.format(what=what))
+                    hits.append((node, f"`{ctx.segment(f)}(...)` creates a layer", "__init__"))
+            for node, what, dest in sorted(hits, key=lambda h: (h[0].lineno, h[0].col_offset)):
+                msg = self.message.format(what=what)
+                move = _Move.plan(ctx, cls, fn, node, dest)
+                if move is None:
+                    ctx.report(self, node, msg)
+                    continue
+                title = (f"Move the statement into `{dest}()`"
+                         + (" (built from the input shape)" if dest == "build" else ""))
+                ctx.report(self, node, msg, fix=lambda m=move, t=title: ctx.make_fix(t, Applicability.UNSAFE, m.edits()),
+                           fix_title=title, applicability=Applicability.UNSAFE)
 
     @staticmethod
     def _constructs_layer(ctx, call: ast.Call) -> bool:
@@ -183,3 +280,135 @@ class StateCreatedInCall(Rule):
 
 def _module_level_names(ctx) -> set[str]:
     return {n.name for n in ctx.tree.body if isinstance(n, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))}
+
+
+class _Move:
+    """Moving ``self.x = <creation>`` (optionally guarded by ``if self.x is None:`` /
+    ``if not hasattr(self, "x"):``) from ``call()`` to the end of ``build()``/``__init__``
+    (created when missing).  Planned only when the creation uses nothing local to ``call()``
+    except ``<first input>.shape`` (which becomes ``build``'s shape argument)."""
+
+    def __init__(self, ctx, changes: list[tuple[tuple[int, int], str]]):
+        self.ctx, self.changes = ctx, changes
+
+    def edits(self):
+        return [self.ctx.replace(span, text) for span, text in self.changes]
+
+    @classmethod
+    def plan(cls, ctx, klass: ast.ClassDef, call_fn: ast.AST, creation: ast.Call, dest: str):
+        assign = ctx.parent(creation)
+        if not (isinstance(assign, ast.Assign) and assign.value is creation and len(assign.targets) == 1):
+            return None
+        attr = self_attr_target(assign.targets[0])
+        if attr is None:
+            return None
+        moved = assign
+        holder = ctx.parent(assign)
+        if holder is not call_fn:
+            if not (isinstance(holder, ast.If) and holder.body == [assign] and not holder.orelse
+                    and _guards(holder.test, attr) and ctx.parent(holder) is call_fn):
+                return None
+            moved = holder
+        if len(call_fn.body) < 2 or not _whole_lines(ctx, moved):
+            return None
+        params = [a.arg for a in call_fn.args.posonlyargs + call_fn.args.args][1:]
+        first = params[0] if params else None
+        target = method_named(klass, dest)
+        shape_name = "input_shape"
+        if dest == "build" and target is not None:
+            if len(target.args.args) < 2:
+                return None
+            shape_name = target.args.args[1].arg
+        # what the creation may use: self, builtins, module-level names, <first>.shape (build only)
+        module_names = _module_names(ctx)
+        replacements = []
+        for node in ast.walk(assign):
+            if isinstance(node, ast.Name) and node.id not in ("self",) and node.id not in module_names \
+                    and not hasattr(builtins, node.id):
+                parent = ctx.parent(node)
+                if (dest == "build" and node.id == first and isinstance(parent, ast.Attribute)
+                        and parent.attr == "shape"):
+                    replacements.append(ctx.span(parent))
+                    continue
+                return None
+            if isinstance(node, (ast.Lambda, ast.NamedExpr)):
+                return None
+        # the statement's text, with <first>.shape -> shape argument, re-indented
+        start = ctx.source.line_starts[assign.lineno - 1]
+        end = ctx.source.line_end(assign.end_lineno - 1)
+        body = ctx.text[start:end]
+        for s, e in sorted(replacements, reverse=True):
+            body = body[:s - start] + shape_name + body[e - start:]
+        old_indent = ctx.line_indent(assign)
+        lines = body.splitlines(keepends=True)
+        if any(ln.strip() and not ln.startswith(old_indent) for ln in lines):
+            return None
+        if not body.endswith(("\n", "\r")):
+            body += "\n"
+            lines = body.splitlines(keepends=True)
+        method_indent = ctx.line_indent(call_fn)
+        inner = method_indent + (ctx.line_indent(call_fn.body[0])[len(method_indent):] or "    ")
+
+        def reindent(indent):
+            return "".join(indent + ln[len(old_indent):] if ln.strip() else ln for ln in lines)
+
+        placeholder = None
+        if target is not None:
+            # `self.x = None` set up in __init__/build for the lazy creation: replace it
+            placeholder = next((st for st in target.body if isinstance(st, ast.Assign) and len(st.targets) == 1
+                                and self_attr_target(st.targets[0]) == attr and isinstance(st.value, ast.Constant)
+                                and st.value.value is None and _whole_lines(ctx, st)), None)
+            last = target.body[-1]
+            at = ctx.source.line_end(last.end_lineno - 1)
+            text = reindent(ctx.line_indent(target.body[0]))
+        else:
+            anchor = call_fn if dest == "build" else next(
+                (n for n in klass.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))), call_fn)
+            first_line = min([anchor.lineno] + [d.lineno for d in anchor.decorator_list])
+            at = ctx.source.line_starts[first_line - 1]
+            if dest == "build":
+                head = f"{method_indent}def build(self, {shape_name}):\n"
+            else:
+                head = (f"{method_indent}def __init__(self, **kwargs):\n"
+                        f"{inner}super().__init__(**kwargs)\n")
+            text = head + reindent(inner) + "\n"
+        d_start = ctx.source.line_starts[moved.lineno - 1]
+        d_end = ctx.source.line_end(moved.end_lineno - 1)
+        if placeholder is not None:
+            p_span = (ctx.source.line_starts[placeholder.lineno - 1], ctx.source.line_end(placeholder.end_lineno - 1))
+            return cls(ctx, [(p_span, text), ((d_start, d_end), "")])
+        return cls(ctx, [((at, at), text), ((d_start, d_end), "")])
+
+
+def _guards(test: ast.AST, attr: str) -> bool:
+    """``self.<attr> is None`` or ``not hasattr(self, "<attr>")``."""
+    if (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Is)
+            and self_attr_target(test.left) == attr and isinstance(test.comparators[0], ast.Constant)
+            and test.comparators[0].value is None):
+        return True
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        c = test.operand
+        return (isinstance(c, ast.Call) and isinstance(c.func, ast.Name) and c.func.id == "hasattr"
+                and len(c.args) == 2 and is_self(c.args[0]) and isinstance(c.args[1], ast.Constant)
+                and c.args[1].value == attr)
+    return False
+
+
+def _whole_lines(ctx, stmt: ast.AST) -> bool:
+    """The statement alone on its lines (no ``a; b``, nothing after it but a comment)."""
+    s, e = ctx.span(stmt)
+    line_start = ctx.source.line_starts[stmt.lineno - 1]
+    rest = ctx.text[e:ctx.source.line_end(stmt.end_lineno - 1)].strip()
+    return not ctx.text[line_start:s].strip() and (not rest or rest.startswith("#"))
+
+
+def _module_names(ctx) -> set[str]:
+    names = set(ctx.resolver.bindings)
+    for n in ctx.tree.body:
+        if isinstance(n, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            names.add(n.name)
+        elif isinstance(n, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name.split(".")[0]) for a in n.names)
+        elif isinstance(n, ast.Assign):
+            names.update(t.id for t in n.targets if isinstance(t, ast.Name))
+    return names
