@@ -27,7 +27,7 @@ def data() -> dict:
 @lru_cache(maxsize=1)
 def keras3_names() -> frozenset:
     d = data()
-    return frozenset(d.get("keras3_symbols", ())) | frozenset(d.get("keras3_modules", ()))
+    return frozenset(d.get("keras3_symbols", ())) | modules()
 
 
 def keras3_has(name: str) -> bool:
@@ -51,7 +51,7 @@ def keras3_has(name: str) -> bool:
 
 @lru_cache(maxsize=1)
 def modules() -> frozenset:
-    return frozenset(data().get("keras3_modules", ()))
+    return frozenset(data().get("keras3_modules", ())) | {"keras"}
 
 
 def symbol(name: str) -> Optional[dict]:
