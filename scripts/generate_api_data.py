@@ -1119,11 +1119,17 @@ def build(k2, k3, ov, verify):
             e = {"status": "removed", "rename": None, "fix": "none", "kind": k2["members"][t][name]["kind"]}
             members.setdefault(t, {})[name] = e
         for name, o in mem_ov.get(t, {}).items():
+            if name == "*":
+                continue  # the type's default, below
             e = members.setdefault(t, {}).setdefault(name, {"status": "removed", "rename": None, "fix": "none"})
             e.update({k: v for k, v in o.items() if not k.startswith("_")})
             e["guidance_source"] = "override"
     for t, ms in members.items():
+        default = mem_ov.get(t, {}).get("*")
         for name, e in ms.items():
+            if not e.get("guidance") and default:
+                e.update({k: v for k, v in default.items() if not k.startswith("_")})
+                e["guidance_source"] = "override"
             if not e.get("guidance"):
                 e["guidance_source"] = "generated"
                 e["guidance"] = "`%s.%s` does not exist in Keras 3." % (t, name)
