@@ -371,7 +371,7 @@ class WorkspaceIndex:
             got = fut.result(timeout=max(remaining, 0.0))
         except _FutureTimeout:
             self._taint()
-            raise _Timeout()
+            raise _Timeout() from None
         return got
 
     def _work(self) -> None:

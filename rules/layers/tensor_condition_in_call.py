@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import ast
-from typing import Optional
-
 from keras_migrate.engine.knowledge import LAYER, MODEL
 from keras_migrate.engine.model import Applicability, Severity
 from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
