@@ -65,23 +65,50 @@ class FileContext:
         self._buckets: Optional[dict[type, list[ast.AST]]] = None
         self.resolver = Resolver(tree, self.nodes(ast.Import, ast.ImportFrom))
         self.knowledge = Knowledge(tree, self.resolver, workspace, module_name, path)
+        self.knowledge._parents = self._parents
         self._refs: Optional[list[Ref]] = None
         self.findings: list[Finding] = []
 
     # -- indexes -----------------------------------------------------------------------
     def nodes(self, *types: type) -> list[ast.AST]:
-        """All nodes of the given ast types, in walk order (one walk shared by all rules)."""
+        """All nodes of the given ast types (one walk shared by all rules, which also
+        records every node's parent for ``ctx.parent``/``knowledge``)."""
         if self._buckets is None:
-            buckets: dict[type, list[ast.AST]] = {}
-            for node in ast.walk(self.tree):
-                buckets.setdefault(type(node), []).append(node)
-            self._buckets = buckets
+            self._walk()
         if len(types) == 1:
             return self._buckets.get(types[0], [])
         out: list[ast.AST] = []
         for t in types:
             out.extend(self._buckets.get(t, []))
         return out
+
+    def _walk(self) -> None:
+        buckets: dict[type, list[ast.AST]] = {}
+        parents: dict[int, ast.AST] = {}
+        AST = ast.AST
+        stack: list[ast.AST] = [self.tree]
+        pop, push = stack.pop, stack.append
+        while stack:
+            node = pop()
+            bucket = buckets.get(type(node))
+            if bucket is None:
+                buckets[type(node)] = [node]
+            else:
+                bucket.append(node)
+            for name in node._fields:
+                v = getattr(node, name, None)
+                if type(v) is list:
+                    for c in v:
+                        if isinstance(c, AST):
+                            parents[id(c)] = node
+                            push(c)
+                elif isinstance(v, AST):
+                    parents[id(v)] = node
+                    push(v)
+        for bucket in buckets.values():
+            bucket.reverse()  # roughly source order, as rules and tests read them
+        self._buckets = buckets
+        self._parents = parents
 
     def references(self) -> list[Ref]:
         if self._refs is None:
