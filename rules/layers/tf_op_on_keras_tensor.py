@@ -6,7 +6,7 @@ import ast
 from keras_migrate.engine.model import Applicability, Severity
 from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
 from keras_migrate.rules.portability._ops import report_tf_call
-from keras_migrate.rules.portability._symbolic import tracker
+from keras_migrate.rules.portability._symbolic import has_symbolic_sources, tracker
 
 _SETUP_NOTE = "kernel_initializer='ones' keeps the snippets deterministic across Keras versions"
 
@@ -189,6 +189,8 @@ class TfOpOnKerasTensor(Rule):
     ]
 
     def check(self, ctx):
+        if not has_symbolic_sources(ctx):
+            return
         sym = None
         for call in ctx.nodes(ast.Call):
             q = ctx.qualname(call.func)

@@ -11,8 +11,8 @@ MODEL_KINDS = frozenset({LAYER, MODEL, LOSS, METRIC})
 _FUNC = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 
 
-def model_code_regions(ctx) -> dict[int, str]:
-    """id(function or lambda) -> what it is, for functions that run as model code although
+def model_code_regions(ctx) -> dict[int, tuple[ast.AST, str]]:
+    """id(function or lambda) -> (node, what it is), for functions that run as model code although
     they are not methods: functions passed as ``loss=``/``metrics=`` to ``compile`` and the
     function of a ``keras.layers.Lambda``."""
     regions = getattr(ctx, "_km_model_regions", None)
@@ -23,9 +23,9 @@ def model_code_regions(ctx) -> dict[int, str]:
 
     def mark(expr, what):
         if isinstance(expr, ast.Lambda):
-            regions[id(expr)] = what
+            regions[id(expr)] = (expr, what)
         elif isinstance(expr, ast.Name) and expr.id in functions:
-            regions[id(functions[expr.id])] = what
+            regions[id(functions[expr.id])] = (functions[expr.id], what)
         elif isinstance(expr, (ast.List, ast.Tuple)):
             for e in expr.elts:
                 mark(e, what)
@@ -49,19 +49,43 @@ def model_code_regions(ctx) -> dict[int, str]:
     return regions
 
 
-def where_in_model_code(ctx, node: ast.AST):
-    """What model code ``node`` is in ("layer `Block`", ...) or None."""
-    m = ctx.knowledge.enclosing_method(node)
-    if m is not None:
-        kinds = ctx.knowledge.class_kinds(m[0]) & MODEL_KINDS
-        if kinds:
-            kind = "model" if MODEL in kinds else sorted(kinds)[0]
-            return f"{kind} `{m[0].name}`"
-    regions = model_code_regions(ctx)
-    if regions:
-        for a in ctx.knowledge.ancestors(node):
-            if isinstance(a, _FUNC) and id(a) in regions:
-                return regions[id(a)]
-    return None
+class Site:
+    """Where a call in model code is: a label for messages, and the class/method if any."""
+
+    __slots__ = ("label", "cls", "method", "kinds")
+
+    def __init__(self, label, cls=None, method=None, kinds=frozenset()):
+        self.label, self.cls, self.method, self.kinds = label, cls, method, kinds
 
 
+def model_code_calls(ctx) -> dict[int, Site]:
+    """id(ast.Call) -> Site for every call in model code, found top-down from the classes
+    of the shared walk (no parent map: files without Keras classes cost one loop)."""
+    got = getattr(ctx, "_km_model_calls", None)
+    if got is not None:
+        return got
+    out: dict[int, Site] = {}
+    for cls in ctx.nodes(ast.ClassDef):
+        kinds = ctx.knowledge.class_kinds(cls) & MODEL_KINDS
+        if not kinds:
+            continue
+        kind = "model" if MODEL in kinds else sorted(kinds)[0]
+        for fn in cls.body:
+            if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                site = Site(f"{kind} `{cls.name}`", cls, fn, kinds)
+                for node in ast.walk(fn):
+                    if isinstance(node, ast.Call):
+                        out.setdefault(id(node), site)
+    for node, what in model_code_regions(ctx).values():
+        site = Site(what)
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Call):
+                out.setdefault(id(sub), site)
+    ctx._km_model_calls = out
+    return out
+
+
+def where_in_model_code(ctx, call: ast.Call):
+    """What model code ``call`` is in ("layer `Block`", ...) or None."""
+    site = model_code_calls(ctx).get(id(call))
+    return None if site is None else site.label

@@ -254,7 +254,8 @@ def fix_for(ctx, call: ast.Call, canonical_name: str):
     ent = entry(canonical_name)
     if ent is None:
         return None, None, None, None, "not in the tf -> keras.ops table"
-    plan, why = plan_call(call, ent, ctx.span, ctx.text, ctx.qualname, ctx.parent(call))
+    parent = ctx.parent(call) if ent.get("special") == "top_k" else None  # the parent map only when needed
+    plan, why = plan_call(call, ent, ctx.span, ctx.text, ctx.qualname, parent)
     if plan is None:
         return None, None, None, "keras.ops." + ent["ops"], why
     return (lambda p=plan: ctx.make_fix(p.title, p.applicability, p.edits, ["import keras"]),

@@ -185,6 +185,20 @@ def tracker(ctx) -> Symbolic:
     return t
 
 
+def has_symbolic_sources(ctx) -> bool:
+    """Whether the file calls ``keras.Input`` & co. at all (else nothing is symbolic)."""
+    got = getattr(ctx, "_km_has_inputs", None)
+    if got is None:
+        got = False
+        if "nput" in ctx.text:
+            for call in ctx.nodes(ast.Call):
+                if ctx.qualname(call.func) in TENSOR_FACTORIES:
+                    got = True
+                    break
+        ctx._km_has_inputs = got
+    return got
+
+
 def on_symbolic_tensor(ctx, call: ast.Call) -> bool:
     """True when K302 owns this ``tf.*`` call (an argument is a symbolic KerasTensor)."""
-    return tracker(ctx).any_symbolic_arg(call)
+    return has_symbolic_sources(ctx) and tracker(ctx).any_symbolic_arg(call)

@@ -6,6 +6,7 @@ import ast
 from keras_migrate.engine.knowledge import MODEL
 from keras_migrate.engine.model import Group, Severity
 from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
+from keras_migrate.rules.portability._model_code import model_code_calls
 
 STEP_METHODS = ("train_step", "test_step")
 
@@ -147,7 +148,8 @@ class GradientTapeTrainStep(Rule):
         for call in ctx.nodes(ast.Call):
             if ctx.qualname(call.func) != "tensorflow.GradientTape":
                 continue
-            m = ctx.knowledge.enclosing_method(call)
-            if m is None or m[1].name not in STEP_METHODS or MODEL not in ctx.knowledge.class_kinds(m[0]):
+            site = model_code_calls(ctx).get(id(call))
+            if site is None or site.method is None or site.method.name not in STEP_METHODS \
+                    or MODEL not in site.kinds:
                 continue
-            ctx.report(self, call, self.message.format(method=m[1].name))
+            ctx.report(self, call, self.message.format(method=site.method.name))

@@ -6,6 +6,7 @@ import ast
 from keras_migrate.engine.knowledge import LAYER, MODEL
 from keras_migrate.engine.model import Applicability, Group, Severity
 from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
+from keras_migrate.rules.portability._model_code import model_code_calls
 from keras_migrate.rules.portability._seeds import ATTR, seed_argument_edit, seed_generator_edits
 
 RANDOM_FUNCTIONS = frozenset({
@@ -182,9 +183,11 @@ class IntSeedInLayer(Rule):
             seed = next((k for k in call.keywords if k.arg == "seed"), None)
             if seed is None or not _int_literal(seed.value):
                 continue
-            m = ctx.knowledge.enclosing_method(call)
-            if m is None or m[1].name != "call" or not (ctx.knowledge.class_kinds(m[0]) & {LAYER, MODEL}):
+            site = model_code_calls(ctx).get(id(call))
+            if site is None or site.method is None or site.method.name != "call" \
+                    or not (site.kinds & {LAYER, MODEL}):
                 continue
+            m = (site.cls, site.method)
             seed_src = ctx.segment(seed.value)
             old = ctx.segment(call.func)
             title = (f"Create `self.{ATTR} = keras.random.SeedGenerator({seed_src})` in `__init__` and pass it "

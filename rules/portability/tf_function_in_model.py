@@ -121,16 +121,15 @@ class TfFunctionInModel(Rule):
     def check(self, ctx):
         if not ctx.settings.portability:
             return
-        for fn in ctx.nodes(ast.FunctionDef, ast.AsyncFunctionDef):
-            if fn.name not in METHODS or not fn.decorator_list:
-                continue
-            cls = ctx.parent(fn)
-            if not isinstance(cls, ast.ClassDef):
+        for cls in ctx.nodes(ast.ClassDef):
+            methods = [fn for fn in cls.body if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef))
+                       and fn.name in METHODS and fn.decorator_list]
+            if not methods:
                 continue
             kinds = ctx.knowledge.class_kinds(cls) & {LAYER, MODEL}
             if not kinds:
                 continue
-            for deco in fn.decorator_list:
+            for fn, deco in ((f, d) for f in methods for d in f.decorator_list):
                 target = deco.func if isinstance(deco, ast.Call) else deco
                 if ctx.qualname(target) != "tensorflow.function":
                     continue

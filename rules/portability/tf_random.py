@@ -6,7 +6,7 @@ import ast
 from keras_migrate.engine.knowledge import LAYER, MODEL
 from keras_migrate.engine.model import Applicability, Group, Severity
 from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.portability._model_code import where_in_model_code
+from keras_migrate.rules.portability._model_code import model_code_calls
 from keras_migrate.rules.portability._ops import plan_call
 from keras_migrate.rules.portability._seeds import ATTR, seed_argument_edit, seed_generator_edits
 from keras_migrate.rules.portability._symbolic import on_symbolic_tensor
@@ -226,7 +226,8 @@ class TfRandom(Rule):
             q = ctx.qualname(call.func)
             if q is None or not (q.startswith("tensorflow.random.") or q == "tensorflow.nn.dropout"):
                 continue
-            if where_in_model_code(ctx, call) is None or on_symbolic_tensor(ctx, call):
+            site = model_code_calls(ctx).get(id(call))
+            if site is None or on_symbolic_tensor(ctx, call):
                 continue
             old = "tf" + q[len("tensorflow"):]
             ent = RANDOM.get(q)
@@ -235,9 +236,8 @@ class TfRandom(Rule):
                            "use a `keras.random` function with a `SeedGenerator` (no automatic fix)")
                 continue
             message = self.message.format(old=old, new=ent["ops"])
-            m = ctx.knowledge.enclosing_method(call)
-            in_layer = (m is not None and m[1].name != "__init__"
-                        and ctx.knowledge.class_kinds(m[0]) & {LAYER, MODEL})
+            m = (site.cls, site.method) if site.cls is not None else None
+            in_layer = bool(m is not None and m[1].name != "__init__" and site.kinds & {LAYER, MODEL})
             title = f"Replace `{old}` with `keras.random.{ent['ops']}`"
             title += (" drawing from a `SeedGenerator` on the layer (the random numbers change)" if in_layer
                       else " (the random numbers change; under JAX's jit pass a `SeedGenerator` as `seed`)")
@@ -247,7 +247,7 @@ class TfRandom(Rule):
 
     @staticmethod
     def _fix(ctx, call, ent, in_layer, m, title):
-        plan, _ = plan_call(call, dict(ent, ops=ent["ops"]), ctx.span, ctx.text, ctx.qualname, ctx.parent(call))
+        plan, _ = plan_call(call, ent, ctx.span, ctx.text, ctx.qualname, None)
         if plan is None:
             return None
         edits = [e for e in plan.edits]
