@@ -214,6 +214,41 @@ class TfOpInModelCode(Rule):
             flagged=("tf.reduce_mean", "tf.square", "tf.reduce_mean", "tf.abs"),
             run=Run(k3="ok", fixed_backends=("tensorflow", "jax", "torch")),
         ),
+        Invalid(
+            """
+            import numpy as np
+            import tensorflow as tf
+            import keras
+
+
+            def gate(t):
+                return t * tf.math.sigmoid(t)
+
+
+            inp = keras.Input((3,))
+            h = keras.layers.Lambda(lambda t: tf.clip_by_value(t, -1.0, 1.0))(inp)
+            out = keras.layers.Lambda(gate)(h)
+            model = keras.Model(inp, out)
+            RESULT = model.predict(np.array([[-2.0, 0.5, 3.0]]), verbose=0).tolist()
+            """,
+            fixed="""
+            import numpy as np
+            import keras
+
+
+            def gate(t):
+                return t * keras.ops.sigmoid(t)
+
+
+            inp = keras.Input((3,))
+            h = keras.layers.Lambda(lambda t: keras.ops.clip(t, -1.0, 1.0))(inp)
+            out = keras.layers.Lambda(gate)(h)
+            model = keras.Model(inp, out)
+            RESULT = model.predict(np.array([[-2.0, 0.5, 3.0]]), verbose=0).tolist()
+            """,
+            flagged=("tf.math.sigmoid", "tf.clip_by_value"),
+            run=Run(k3="ok", fixed_backends=("tensorflow", "jax", "torch")),
+        ),
     ] + _examples()
 
     def check(self, ctx):

@@ -70,7 +70,7 @@ class TfRandom(Rule):
     ```python
     class Jitter(keras.layers.Layer):
         def call(self, x):
-            return x + tf.random.uniform((2, 3), maxval=0.01)
+            return x + tf.random.uniform((1, 3), maxval=0.01)
     ```
 
     ## Use instead
@@ -81,7 +81,7 @@ class TfRandom(Rule):
             self.seed_generator = keras.random.SeedGenerator()
 
         def call(self, x):
-            return x + keras.random.uniform((2, 3), maxval=0.01, seed=self.seed_generator)
+            return x + keras.random.uniform((1, 3), maxval=0.01, seed=self.seed_generator)
     ```
 
     ## Fix safety
@@ -137,7 +137,7 @@ class TfRandom(Rule):
 
             class Jitter(keras.layers.Layer):
                 def call(self, x):
-                    return x + tf.random.uniform((2, 3), minval=0.0, maxval=0.01)
+                    return x + tf.random.uniform((1, 3), minval=0.0, maxval=0.01)
 
 
             model = keras.Sequential([keras.Input((3,)), Jitter()])
@@ -156,7 +156,7 @@ class TfRandom(Rule):
                     self.seed_generator = keras.random.SeedGenerator()
 
                 def call(self, x):
-                    return x + keras.random.uniform((2, 3), minval=0.0, maxval=0.01, seed=self.seed_generator)
+                    return x + keras.random.uniform((1, 3), minval=0.0, maxval=0.01, seed=self.seed_generator)
 
 
             model = keras.Sequential([keras.Input((3,)), Jitter()])
