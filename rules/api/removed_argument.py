@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+from functools import lru_cache
 from typing import Optional
 
 from keras_migrate.engine.model import Applicability, Severity
@@ -29,6 +30,15 @@ _SEVERITY = {"rejected": Severity.ERROR, "ignored": Severity.ERROR, "deprecated"
              "accepted": Severity.INFO}
 _WHAT = {"rejected": "Keras 3 rejects `{kw}=`", "ignored": "Keras 3 silently ignores `{kw}=`",
          "deprecated": "`{kw}=` is deprecated in Keras 3", "accepted": "`{kw}=` changed in Keras 3"}
+
+
+@lru_cache(maxsize=1)
+def _names() -> tuple[frozenset, frozenset]:
+    """Every keyword the table knows, and every method name with a method_kwargs table."""
+    d = apidata.data()
+    kws = {kw for table in ("kwargs", "method_kwargs") for entry in d.get(table, {}).values() for kw in entry}
+    methods = {key.split(".", 1)[1] for key in d.get("method_kwargs", {})}
+    return frozenset(kws), frozenset(methods)
 
 
 class RemovedArgument(Rule):
@@ -214,9 +224,13 @@ class RemovedArgument(Rule):
     ]
 
     def check(self, ctx):
+        kw_names, method_names = _names()
         for call in ctx.nodes(ast.Call):
-            if not call.keywords:
+            if not call.keywords or not any(k.arg in kw_names for k in call.keywords):
                 continue
+            f = call.func
+            if isinstance(f, ast.Attribute) and f.attr not in method_names and ctx.qualname(f) is None:
+                continue  # cheap pre-filter before asking for the receiver's kind
             table, key = self._table(ctx, call)
             if not table:
                 continue
