@@ -2,7 +2,9 @@
 
 Everything here is cheap ``ast`` work over the context's shared indexes.  Things the engine
 could offer publicly one day (see the K2xx/K4xx report): the receiver policy for Keras-only
-method names, annotated parameters as kinds, and "does this name have a visible value".
+method names, annotated parameters as kinds, and "does this name have a visible value"
+(``_scope_assigns`` copies the engine's private per-scope assignment index so that these rules
+depend on public engine API only).
 """
 from __future__ import annotations
 
@@ -38,16 +40,54 @@ def _is_param(ctx, name: ast.Name) -> bool:
     return False
 
 
+def _scope_assigns(ctx, scope: ast.AST) -> dict[str, list[ast.AST]]:
+    """name -> values assigned in one scope (not descending into nested defs/classes).
+    Our own copy of the engine's private index, cached on the context."""
+    cache = ctx.__dict__.setdefault("_km_assigns", {})
+    got = cache.get(id(scope))
+    if got is not None:
+        return got
+    out: dict[str, list[ast.AST]] = {}
+    stack = list(ast.iter_child_nodes(scope))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        if isinstance(node, ast.Assign):
+            for t in node.targets:
+                if isinstance(t, ast.Name):
+                    out.setdefault(t.id, []).append(node.value)
+        elif isinstance(node, (ast.AnnAssign, ast.NamedExpr)) and isinstance(node.target, ast.Name) \
+                and node.value is not None:
+            out.setdefault(node.target.id, []).append(node.value)
+        elif isinstance(node, ast.withitem) and isinstance(node.optional_vars, ast.Name):
+            out.setdefault(node.optional_vars.id, []).append(node.context_expr)
+        stack.extend(ast.iter_child_nodes(node))
+    cache[id(scope)] = out
+    return out
+
+
 def visible_values(ctx, name: ast.Name) -> list[ast.AST]:
     """The values assigned to ``name`` in its scope chain (innermost scope that assigns it)."""
     scope = ctx.knowledge.scope_of(name)
     while True:
-        values = ctx.knowledge._assigns(scope).get(name.id)  # engine request: a public accessor
+        values = _scope_assigns(ctx, scope).get(name.id)
         if values:
             return values
         if isinstance(scope, ast.Module):
             return []
         scope = ctx.knowledge.scope_of(scope)
+
+
+def _self_attr_assigned(cls: ast.ClassDef, attr: str) -> bool:
+    for node in ast.walk(cls):
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for t in targets:
+                if (isinstance(t, ast.Attribute) and t.attr == attr and isinstance(t.value, ast.Name)
+                        and t.value.id == "self"):
+                    return True
+    return False
 
 
 def kind_of(ctx, expr: ast.AST) -> Optional[str]:
@@ -78,12 +118,13 @@ def is_opaque(ctx, expr: ast.AST) -> bool:
     if isinstance(expr, ast.Attribute):
         if isinstance(expr.value, ast.Name) and expr.value.id == "self":
             m = ctx.knowledge.enclosing_method(expr)
-            if m is not None and ctx.knowledge._self_attr_values(m[0], expr.attr):
+            if m is not None and _self_attr_assigned(m[0], expr.attr):
                 return False
         return True
     if isinstance(expr, ast.Call):
         f = expr.func
-        if isinstance(f, ast.Name) and (f.id in ctx.knowledge._functions or f.id in ctx.knowledge._classes):
+        if isinstance(f, ast.Name) and any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                                           and n.name == f.id for n in ctx.tree.body):
             return False  # a local function/class we can read: value_kind already said no
         return ctx.qualname(f) is None
     if isinstance(expr, ast.Subscript):
@@ -93,7 +134,7 @@ def is_opaque(ctx, expr: ast.AST) -> bool:
 
 def local_method_names(ctx) -> frozenset:
     """Names of methods defined by classes of this file that are not Keras classes."""
-    cache = getattr(ctx, "_km_local_methods", None)
+    cache = ctx.__dict__.get("_km_local_methods")
     if cache is None:
         names = set()
         for cls in ctx.nodes(ast.ClassDef):
