@@ -32,7 +32,7 @@ thread; each top-level query has a deadline (``timeout_s``): past it the query a
 and caches nothing, while jedi's answer, when it comes, is kept for the next call. Parsed
 files are cached by (path, mtime, size); answers are cached with the (path, mtime) of every
 file they read and re-validated by ``stat`` on use; ``invalidate(path)`` drops what depends
-on the file system. All public methods are thread-safe (one re-entrant lock per index).
+on that file (``invalidate()`` everything). All public methods are thread-safe (one re-entrant lock per index).
 """
 from __future__ import annotations
 
@@ -117,17 +117,30 @@ class WorkspaceIndex:
         return got if isinstance(got, str) else None
 
     def invalidate(self, path: Optional[str] = None) -> None:
-        """A file changed, appeared or went away (None: anything may have changed)."""
+        """A file changed, appeared or went away (None: anything may have changed).
+
+        Targeted and cheap, since the server calls it on every edit: drops the file's parse,
+        the answers that read it, negative "not in the workspace" answers and jedi's answers
+        that pointed into it or found nothing. (Answers are also re-validated by mtime on use,
+        so a saved change is seen even without a call.)"""
         with self._lock:
             if path is None:
                 self._files.clear()
-            else:
-                self._files.pop(os.path.realpath(path), None)
-            self._results.clear()     # answers are re-derived cheaply from the cached trees
-            self._tops.clear()
+                self._results.clear()
+                self._tops.clear()
+                with self._jedi_lock:
+                    self._resolved.clear()
+                    self._projects.clear()
+                return
+            rp = os.path.realpath(path)
+            self._files.pop(rp, None)
+            for key in [k for k, (_, deps) in self._results.items() if rp in deps]:
+                del self._results[key]
+            for key in [k for k, v in self._tops.items() if not v]:
+                del self._tops[key]
             with self._jedi_lock:
-                self._resolved.clear()
-                self._projects.clear()
+                for key in [k for k, d in self._resolved.items() if d is None or d.path == rp]:
+                    del self._resolved[key]
 
     def warm_up(self) -> None:
         """Load jedi on the worker thread now (non-blocking), so the first cross-file question

@@ -72,7 +72,7 @@ def test_layer_rules_see_workspace_base_classes(tmp_path):
         "print(model.layers[0].output_shape)\n")
     path = root / "layers_user.py"
     text = path.read_text()
-    engine = Engine([r() for r in _rules()], Settings(), workspace=WorkspaceIndex(str(root)))
+    engine = Engine([r() for r in _rules()], Settings(), workspace=WorkspaceIndex(str(root), timeout_s=30))
     got = {(f.code, text[f.start:f.end]) for f in engine.analyze(text, str(path)).findings}
     assert got == {
         ("K307", "input_shape.as_list()"),

@@ -45,7 +45,7 @@ def _ctx(index, path: Path) -> FileContext:
 
 
 def test_class_kinds_across_modules(ws):
-    ix = WorkspaceIndex(str(ws))
+    ix = WorkspaceIndex(str(ws), timeout_s=30)
     blocks = str(ws / "pkg" / "blocks.py")
     train = str(ws / "train.py")
     assert ix.class_kinds("base", "BaseLayer", 1, blocks) == {LAYER}
@@ -64,7 +64,7 @@ def test_class_kinds_across_modules(ws):
 
 
 def test_value_kinds_of_workspace_functions_and_objects(ws):
-    ix = WorkspaceIndex(str(ws))
+    ix = WorkspaceIndex(str(ws), timeout_s=30)
     train = str(ws / "train.py")
     assert ix.value_kind("models", "build_model", 0, train) == MODEL
     assert ix.value_kind("models", "build_optimizer", 0, train) == OPTIMIZER
@@ -75,7 +75,7 @@ def test_value_kinds_of_workspace_functions_and_objects(ws):
 
 
 def test_k301_fires_in_subclass_of_a_base_from_another_module(ws):
-    ix = WorkspaceIndex(str(ws))
+    ix = WorkspaceIndex(str(ws), timeout_s=30)
     eng = Engine([TfVariableAttribute()], Settings(), workspace=ix)
     blocks = ws / "pkg" / "blocks.py"
     text = blocks.read_text()
@@ -92,7 +92,7 @@ def test_k301_fires_in_subclass_of_a_base_from_another_module(ws):
 
 
 def test_model_from_workspace_function_is_a_model(ws):
-    ix = WorkspaceIndex(str(ws))
+    ix = WorkspaceIndex(str(ws), timeout_s=30)
     ctx = _ctx(ix, ws / "train.py")
     saves = [c for c in ctx.nodes(ast.Call) if isinstance(c.func, ast.Attribute) and c.func.attr == "save"]
     assert len(saves) == 1
@@ -107,12 +107,12 @@ def test_k201_flags_save_of_workspace_model_when_present(ws):
     if k201 is None:
         pytest.skip("K201 (save-savedmodel) not written yet; covered by ctx.value_kind above")
     text = (ws / "train.py").read_text()
-    res = Engine([k201()], Settings(), workspace=WorkspaceIndex(str(ws))).analyze(text, str(ws / "train.py"))
+    res = Engine([k201()], Settings(), workspace=WorkspaceIndex(str(ws), timeout_s=30)).analyze(text, str(ws / "train.py"))
     assert any("save" in text[f.start:f.end] or "saved_dir" in text[f.start:f.end] for f in res.findings)
 
 
 def test_results_follow_file_changes(ws):
-    ix = WorkspaceIndex(str(ws))
+    ix = WorkspaceIndex(str(ws), timeout_s=30)
     train = str(ws / "train.py")
     assert ix.class_kinds("pkg.deep", "Deeper", 0, train) == {LAYER}
     base = ws / "pkg" / "base.py"
@@ -132,25 +132,29 @@ def test_results_follow_file_changes(ws):
 
 def test_timeout_answers_empty_then_a_later_call_gets_it(ws):
     ix = WorkspaceIndex(str(ws), timeout_s=0.05)
-    slow_goto = ix._goto_now
+    real_goto = ix._goto_now
+    gate = threading.Event()
 
     def slow(key):
-        time.sleep(0.3)
-        return slow_goto(key)
+        gate.wait(20)                                           # jedi "hangs" until released
+        return real_goto(key)
 
     ix._goto_now = slow
     blocks = str(ws / "pkg" / "blocks.py")
     t = time.perf_counter()
     assert ix.class_kinds("base", "BaseLayer", 1, blocks) == frozenset()
-    assert time.perf_counter() - t < 0.25                       # bounded by the deadline
+    assert time.perf_counter() - t < 1.0                        # bounded by the deadline, not by jedi
     assert ix.stats["timeouts"] >= 1
-    time.sleep(0.5)                                             # jedi finished in the background
-    ix._goto_now = slow_goto
-    assert ix.class_kinds("base", "BaseLayer", 1, blocks) == {LAYER}
+    gate.set()                                                  # jedi finishes in the background...
+    deadline = time.time() + 20
+    while ix._pending and time.time() < deadline:
+        time.sleep(0.01)
+    ix.timeout_s = 30
+    assert ix.class_kinds("base", "BaseLayer", 1, blocks) == {LAYER}   # ...and a later call gets it
 
 
 def test_works_without_jedi_by_path(ws):
-    ix = WorkspaceIndex(str(ws))
+    ix = WorkspaceIndex(str(ws), timeout_s=30)
     ix._jedi = False                                            # as if jedi were not installed
     train = str(ws / "train.py")
     assert ix.class_kinds("pkg.deep", "Deeper", 0, train) == {LAYER}
@@ -160,7 +164,7 @@ def test_works_without_jedi_by_path(ws):
 
 
 def test_thread_safe(ws):
-    ix = WorkspaceIndex(str(ws))
+    ix = WorkspaceIndex(str(ws), timeout_s=30)
     train = str(ws / "train.py")
     out, errors = [], []
 
@@ -192,7 +196,7 @@ import sys, json, time
 from keras_migrate.engine.workspace import WorkspaceIndex
 heavy = lambda: sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'torch', 'jax', 'tf_keras'))
 before = heavy()
-ix = WorkspaceIndex({str(ws)!r})
+ix = WorkspaceIndex({str(ws)!r}, timeout_s=30)
 t = time.perf_counter()
 r1 = ix.class_kinds('pkg.deep', 'Deeper', 0, {str(ws / 'train.py')!r})
 cold = (time.perf_counter() - t) * 1000
@@ -213,11 +217,11 @@ print(json.dumps(dict(before=before, after=heavy(), r=[sorted(r1), sorted(r2), s
     assert got["before"] == [] and got["after"] == [], got
     assert got["r"] == [["layer"], ["layer"], ["layer"], "model"]
     assert got["jedi"] is True
-    assert got["warm_ms"] < 5, got
+    assert got["warm_ms"] < 50, got                               # ~0.1 ms when the machine is idle
 
 
 def test_warm_up_does_not_block_and_loads_jedi(ws):
-    ix = WorkspaceIndex(str(ws))
+    ix = WorkspaceIndex(str(ws), timeout_s=30)
     t = time.perf_counter()
     ix.warm_up()
     assert time.perf_counter() - t < 0.1                        # the work happens on the worker thread
