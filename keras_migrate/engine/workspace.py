@@ -136,8 +136,8 @@ class WorkspaceIndex:
             self._files.pop(rp, None)
             for key in [k for k, (_, deps) in self._results.items() if rp in deps]:
                 del self._results[key]
-            for key in [k for k, v in self._tops.items() if not v]:
-                del self._tops[key]
+            for key in [k for k, v in list(self._tops.items()) if not v]:   # read lock-free elsewhere
+                self._tops.pop(key, None)
             with self._jedi_lock:
                 for key in [k for k, d in self._resolved.items() if d is None or d.path == rp]:
                     del self._resolved[key]
