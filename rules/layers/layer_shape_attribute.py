@@ -98,6 +98,20 @@ class LayerShapeAttribute(Rule):
             lstm = keras.layers.LSTM(2, stateful=True)
             lstm.reset_states()
             """),
+        Valid("""
+            import keras
+            class Stateful(keras.Model):
+                def reset_states(self):
+                    for layer in self.layers:
+                        layer.reset_states()
+            class Shaped(keras.layers.Layer):
+                @property
+                def output_shape(self):
+                    return (None, 2)
+            m = Stateful()
+            m.reset_states()
+            print(Shaped().output_shape)
+            """),
     ]
     INVALID = [
         Invalid(
@@ -191,9 +205,15 @@ class LayerShapeAttribute(Rule):
     ]
 
     def check(self, ctx):
+        # members a class of this file defines itself (a custom `reset_states`, an
+        # `output_shape` property) are the user's own: never flagged
+        own = {f.name for c in ctx.nodes(ast.ClassDef) for f in c.body
+               if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        own.update(t.id for c in ctx.nodes(ast.ClassDef) for st in c.body if isinstance(st, ast.Assign)
+                   for t in st.targets if isinstance(t, ast.Name))
         for node in ctx.nodes(ast.Attribute):
             attr = node.attr
-            if not isinstance(node.ctx, ast.Load):
+            if not isinstance(node.ctx, ast.Load) or attr in own:
                 continue
             if attr in _SHAPE_ATTRS:
                 if layer_value(ctx, node.value) != LAYER:
