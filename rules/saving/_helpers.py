@@ -6,7 +6,7 @@ import ast
 from typing import Optional
 
 from keras_migrate.engine.model import Edit
-from keras_migrate.rules.training._helpers import arg, kind_of, keyword, visible_values
+from keras_migrate.rules.training._helpers import arg, calls_to, kind_of, keyword, visible_values
 from keras_migrate.engine.knowledge import MODEL
 
 _JOIN_FUNCS = {"os.path.join", "posixpath.join", "ntpath.join", "pathlib.Path", "Path", "str",
@@ -57,9 +57,30 @@ def path_tail(ctx, expr: ast.AST) -> Optional[str]:
     lit = path_literal(ctx, expr)
     if isinstance(lit, ast.Constant):
         return lit.value
-    if isinstance(lit, ast.JoinedStr) and lit.values and isinstance(lit.values[-1], ast.Constant):
-        return str(lit.values[-1].value)
+    if isinstance(lit, ast.JoinedStr) and lit.values:
+        last = lit.values[-1]
+        if isinstance(last, ast.Constant):
+            return str(last.value)
+        if isinstance(last, ast.FormattedValue) and _numeric_placeholder(last):
+            return ""  # f"ckpt/model_{epoch}": known to end without an extension
     return None
+
+
+_COUNTERS = {"epoch", "epochs", "step", "steps", "batch", "i", "j", "n", "e", "ep", "idx", "index",
+             "iteration", "it", "count", "version", "run", "fold", "k"}
+
+
+def _numeric_placeholder(fv: ast.FormattedValue) -> bool:
+    """``{epoch}``, ``{self.step}``, ``{i + 1}``, ``{x:04d}``: a counter, never an extension."""
+    spec = fv.format_spec
+    if isinstance(spec, ast.JoinedStr) and len(spec.values) == 1 and isinstance(spec.values[0], ast.Constant) \
+            and str(spec.values[0].value).endswith(("d", "f")):
+        return True
+    v = fv.value
+    if isinstance(v, ast.BinOp) and isinstance(v.op, (ast.Add, ast.Sub)):
+        v = v.left
+    name = v.attr if isinstance(v, ast.Attribute) else getattr(v, "id", None)
+    return name in _COUNTERS
 
 
 def path_text(ctx, expr: ast.AST) -> Optional[str]:
@@ -114,12 +135,11 @@ def full_model_saves(ctx) -> list[tuple[ast.Call, ast.AST]]:
                 p = arg(call, 0, "filepath")
                 if p is not None:
                     out.append((call, p))
-        else:
-            q = ctx.qualname(f)
-            if q in SAVE_MODEL_FUNCS:
-                p = arg(call, 1, "filepath")
-                if p is not None:
-                    out.append((call, p))
+    for call, _ in calls_to(ctx, SAVE_MODEL_FUNCS):
+        p = arg(call, 1, "filepath")
+        if p is not None:
+            out.append((call, p))
+    out.sort(key=lambda cp: (cp[0].lineno, cp[0].col_offset))
     ctx._km_saves = out
     return out
 
@@ -129,11 +149,10 @@ def saves_full_model(ctx) -> bool:
     ``ModelCheckpoint`` that is not weights-only."""
     if full_model_saves(ctx):
         return True
-    for call in ctx.nodes(ast.Call):
-        if ctx.qualname(call.func) == "keras.callbacks.ModelCheckpoint":
-            kw = keyword(call, "save_weights_only")
-            if kw is None or not (isinstance(kw.value, ast.Constant) and kw.value.value is True):
-                return True
+    for call, _ in calls_to(ctx, ("keras.callbacks.ModelCheckpoint",)):
+        kw = keyword(call, "save_weights_only")
+        if kw is None or not (isinstance(kw.value, ast.Constant) and kw.value.value is True):
+            return True
     return False
 
 

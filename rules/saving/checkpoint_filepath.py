@@ -6,7 +6,7 @@ import ast
 from keras_migrate.engine.model import Applicability, Severity
 from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
 from keras_migrate.rules.saving._helpers import path_literal, path_tail, rename_tail, rewrite_call, weights_suffix_fix
-from keras_migrate.rules.training._helpers import arg, const_bool, keyword
+from keras_migrate.rules.training._helpers import arg, calls_to, const_bool, keyword
 
 _FIT = '''
 import numpy as np
@@ -158,9 +158,7 @@ class CheckpointFilepath(Rule):
     ]
 
     def check(self, ctx):
-        for call in ctx.nodes(ast.Call):
-            if ctx.qualname(call.func) != "keras.callbacks.ModelCheckpoint":
-                continue
+        for call, _ in calls_to(ctx, ("keras.callbacks.ModelCheckpoint",)):
             path = arg(call, 0, "filepath")
             swo_kw = keyword(call, "save_weights_only")
             swo = False if swo_kw is None else const_bool(swo_kw.value)

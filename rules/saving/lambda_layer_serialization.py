@@ -6,13 +6,13 @@ import ast
 from keras_migrate.engine.model import Severity
 from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
 from keras_migrate.rules.saving._helpers import saves_full_model
-from keras_migrate.rules.training._helpers import arg, const_bool, keyword
+from keras_migrate.rules.training._helpers import arg, calls_to, const_bool, keyword
 
 
 def _unsafe_loading_allowed(ctx) -> bool:
     for call in ctx.nodes(ast.Call):
-        q = ctx.qualname(call.func) or ""
-        if q.endswith("enable_unsafe_deserialization"):
+        f = call.func
+        if (f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", "")) == "enable_unsafe_deserialization":
             return True
         kw = keyword(call, "safe_mode")
         if kw is not None and const_bool(kw.value) is False:
@@ -137,9 +137,7 @@ class LambdaLayerSerialization(Rule):
 
     def check(self, ctx):
         lambdas = []
-        for call in ctx.nodes(ast.Call):
-            if ctx.qualname(call.func) != "keras.layers.Lambda":
-                continue
+        for call, _ in calls_to(ctx, ("keras.layers.Lambda",)):
             fn = arg(call, 0, "function")
             if isinstance(fn, ast.Lambda):
                 lambdas.append(fn)

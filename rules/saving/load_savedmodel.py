@@ -7,7 +7,7 @@ from keras_migrate.engine.model import Applicability, Severity
 from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
 from keras_migrate.rules.saving._helpers import (
     LOAD_MODEL_FUNCS, full_model_saves, has_ext, path_tail, path_text)
-from keras_migrate.rules.training._helpers import arg, keyword
+from keras_migrate.rules.training._helpers import arg, calls_to, keyword
 
 _SETUP = '''
 import tensorflow as tf
@@ -149,9 +149,7 @@ class LoadSavedmodel(Rule):
                 kw = keyword(call, "save_format")
                 export = kw is not None and isinstance(kw.value, ast.Constant) and kw.value.value == "tf"
                 saved[t] = saved.get(t, False) or not export
-        for call in ctx.nodes(ast.Call):
-            if ctx.qualname(call.func) not in LOAD_MODEL_FUNCS:
-                continue
+        for call, _ in calls_to(ctx, LOAD_MODEL_FUNCS):
             path = arg(call, 0, "filepath")
             tail = path_tail(ctx, path) if path is not None else None
             if tail is None or has_ext(tail, (".keras", ".h5", ".hdf5")) or tail.startswith("hf://"):

@@ -8,7 +8,7 @@ from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
 from keras_migrate.rules.saving._helpers import (
     LOAD_MODEL_FUNCS, full_model_saves, has_ext, path_literal, path_tail, path_text, rename_tail,
     rewrite_call, savedmodel_suffix_fix)
-from keras_migrate.rules.training._helpers import arg, keyword
+from keras_migrate.rules.training._helpers import arg, calls_to, keyword
 
 _MODEL_EXTS = (".keras", ".h5", ".hdf5")
 
@@ -100,6 +100,7 @@ class SaveSavedmodel(Rule):
                 model = keras.Sequential([keras.layers.Dense(1)])
                 model.save(path)
                 model.save(f"{path}/{name}")
+                model.save(path + f"_{name}")
         """),
         # a directory path string that is not a save
         Valid("""
@@ -172,6 +173,23 @@ class SaveSavedmodel(Rule):
             tf.keras.models.save_model(build(), export_dir)
             """,
             flagged=("tf.keras.models.save_model(build(), export_dir)",),
+            unsafe=True,
+        ),
+        # a callback saving every epoch: `{epoch}` is a counter, so the path has no extension
+        Invalid(
+            """
+            from tensorflow import keras
+            class Snapshot(keras.callbacks.Callback):
+                def on_epoch_end(self, epoch, logs=None):
+                    self.model.save(f"snapshots/model_{epoch + 1:03d}")
+            """,
+            fixed="""
+            from tensorflow import keras
+            class Snapshot(keras.callbacks.Callback):
+                def on_epoch_end(self, epoch, logs=None):
+                    self.model.save(f"snapshots/model_{epoch + 1:03d}.keras")
+            """,
+            flagged=('self.model.save(f"snapshots/model_{epoch + 1:03d}")',),
             unsafe=True,
         ),
         # save_format matching the extension: only a warning, the fix drops it safely
@@ -267,13 +285,12 @@ class SaveSavedmodel(Rule):
         # load_model calls of the same literal path follow the rename
         saved = path_text(ctx, path)
         if saved is not None and not isinstance(path, ast.Name):
-            for other in ctx.nodes(ast.Call):
-                if ctx.qualname(other.func) in LOAD_MODEL_FUNCS:
-                    p = arg(other, 0, "filepath")
-                    if isinstance(p, ast.Constant) and p.value == saved:
-                        e = rename_tail(ctx, p, old, new)
-                        if e is not None:
-                            edits.append(e)
+            for other, _ in calls_to(ctx, LOAD_MODEL_FUNCS):
+                p = arg(other, 0, "filepath")
+                if isinstance(p, ast.Constant) and p.value == saved:
+                    e = rename_tail(ctx, p, old, new)
+                    if e is not None:
+                        edits.append(e)
         return ctx.make_fix(title, Applicability.UNSAFE, rewrite_call(ctx, call, edits, ("save_format",)))
 
     def _export_fix(self, ctx, call, path, title):

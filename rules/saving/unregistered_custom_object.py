@@ -29,8 +29,9 @@ def _names_given_to_loaders(ctx) -> set[str]:
         for kw in call.keywords:
             if kw.arg == "custom_objects":
                 roots.append(kw.value)
-        q = ctx.qualname(call.func) or ""
-        if q.endswith("custom_object_scope") or q.endswith("CustomObjectScope"):
+        f = call.func
+        last = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", "")
+        if last in ("custom_object_scope", "CustomObjectScope"):
             roots.extend(call.args)
     for assign in ctx.nodes(ast.Assign):
         for t in assign.targets:

@@ -247,3 +247,25 @@ def add_keyword(ctx, call: ast.Call, name: str, value: str):
             args[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
     args.append(new_arg)
     return ctx.cst_replace(call, node.with_changes(args=args))
+
+
+def calls_to(ctx, targets) -> Iterator[tuple[ast.Call, str]]:
+    """(call, canonical name) of calls to the given canonical names (``keras.callbacks.X``),
+    with a cheap filter first: the attribute's last name must match one of the targets', a
+    bare name must be an import/alias binding (so ``ctx.qualname`` runs on few calls)."""
+    targets = frozenset(targets)
+    lasts = {t.rsplit(".", 1)[-1] for t in targets}
+    bindings = ctx.resolver.bindings
+    for call in ctx.nodes(ast.Call):
+        f = call.func
+        if isinstance(f, ast.Attribute):
+            if f.attr not in lasts:
+                continue
+        elif isinstance(f, ast.Name):
+            if f.id not in bindings:
+                continue
+        else:
+            continue
+        q = ctx.qualname(f)
+        if q in targets:
+            yield call, q

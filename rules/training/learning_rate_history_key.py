@@ -6,7 +6,7 @@ import ast
 from keras_migrate.engine.knowledge import CALLBACK, HISTORY, MODEL
 from keras_migrate.engine.model import Applicability, Severity
 from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.training._helpers import kind_of, visible_values
+from keras_migrate.rules.training._helpers import calls_to, kind_of, visible_values
 
 def _is_history_dict(ctx, expr, depth=0) -> bool:
     """``h.history`` of a History (from ``fit``) or ``model.history.history``, or a name bound
@@ -183,8 +183,7 @@ class LearningRateHistoryKey(Rule):
                     and _lr_key(call.args[0]) and _is_history_dict(ctx, f.value)):
                 self._report_key(ctx, call.args[0])
                 continue
-            if ctx.qualname(f) != "keras.callbacks.ReduceLROnPlateau":
-                continue
+        for call, _ in calls_to(ctx, ("keras.callbacks.ReduceLROnPlateau",)):
             eps = next((k for k in call.keywords if k.arg == "epsilon"), None)
             if eps is None:
                 continue
