@@ -194,6 +194,24 @@ class RemovedSymbol(Rule):
             flagged=("keras.losses.Reduction.SUM",),
             unsafe=True,
         ),
+        # a standalone Keras 2.x submodule (unsafe: not in tf-keras 2.21, so not checked by calling)
+        Invalid(
+            """
+            from keras.layers.core import Dense, Dropout
+            from keras.utils.np_utils import to_categorical
+            import keras
+            y = keras.layers.advanced_activations.LeakyReLU()
+            """,
+            fixed="""
+            from keras.layers import Dense, Dropout
+            from keras.utils import to_categorical
+            import keras
+            y = keras.layers.LeakyReLU()
+            """,
+            flagged=("from keras.layers.core import Dense, Dropout", "from keras.utils.np_utils import to_categorical",
+                     "keras.layers.advanced_activations.LeakyReLU"),
+            unsafe=True,
+        ),
         # removed: guidance only
         Invalid(
             """
@@ -214,9 +232,12 @@ class RemovedSymbol(Rule):
     ]
 
     def check(self, ctx):
+        moved_imports = self._module_imports(ctx)
         for ref in ctx.references():
             if not ref.is_keras or ref.origin == "private":
                 continue
+            if ref.binding.node in moved_imports:
+                continue  # reported (and fixed) at the import statement
             path, entry, rest = symbol_entry(ref.canonical)
             if entry is None or _owned_elsewhere(ref.canonical):
                 continue
@@ -238,6 +259,37 @@ class RemovedSymbol(Rule):
                        fix=lambda t=title, a=app, e=edits: ctx.make_fix(t, a, e, ["import keras"]),
                        fix_title=title, applicability=app)
 
+    def _module_imports(self, ctx) -> set:
+        """``from keras.layers.core import Dense``: a standalone-Keras submodule whose names
+        moved to the package (``transform.module``) is fixed at the import statement."""
+        from keras_migrate.engine.resolve import canonicalize
+
+        done = set()
+        for node in ctx.resolver.import_nodes:
+            if not isinstance(node, ast.ImportFrom) or not node.module:
+                continue
+            canon, origin = canonicalize(node.module)
+            if canon is None or origin == "private":
+                continue
+            path, entry, rest = symbol_entry(canon)
+            if entry is None or rest or not (entry.get("transform") or {}).get("module"):
+                continue
+            done.add(node)
+            new = entry["new"]
+            msg = self.message.format(old=canon, guidance=entry.get("guidance", ""))
+            names = [a.name for a in node.names]
+            app = fix_of(entry)
+            if app is None or "*" in names or not all(keras3_has(f"{new}.{n}") for n in names):
+                ctx.report(self, node, msg)
+                continue
+            stmt = ctx.segment(node)
+            head, sep, tail = stmt.partition(" import ")
+            new_stmt = f"from {new}{sep}{tail}"
+            title = f"Import from `{new}`"
+            ctx.report(self, node, msg, fix=lambda n=node, t=title, ns=new_stmt, a=app: ctx.make_fix(t, a, [ctx.replace(n, ns)]),
+                       fix_title=title, applicability=app)
+        return done
+
     def _fix(self, ctx, ref, entry, rest):
         app = fix_of(entry)
         new = entry.get("new")
@@ -246,6 +298,11 @@ class RemovedSymbol(Rule):
             return None
         if not self._import_ok(ctx, ref):
             return None
+        if rest and transform.get("module"):
+            target = f"{new}.{rest}"
+            if not keras3_has(target):
+                return None
+            return f"Replace with `{target}`", app, [ctx.replace(ref.node, target)]
         if rest:
             value = (transform.get("attributes") or {}).get(rest)
             if value is None:
