@@ -108,7 +108,7 @@ class LoadSavedmodel(Rule):
             m = keras.layers.TFSMLayer("sm_dir", call_endpoint="serving_default")
             RESULT = np.asarray(m(np.ones((2, 3), "float32"))["out"]).tolist()
             """,
-            flagged=('keras.models.load_model("sm_dir")',),
+            flagged=('"sm_dir"',),
             unsafe=True,
             config={"target_backends": ["tensorflow"]},
             run=Run(k3="ValueError", setup=_SETUP, fixed_backends=("tensorflow",)),
@@ -125,7 +125,7 @@ class LoadSavedmodel(Rule):
             import keras
             base = keras.layers.TFSMLayer(os.path.join("exports", "base_model"), call_endpoint="serving_default")
             """,
-            flagged=('load_model(os.path.join("exports", "base_model"), compile=False)',),
+            flagged=('os.path.join("exports", "base_model")',),
             unsafe=True,
             config={"target_backends": ["tensorflow"]},
         ),
@@ -136,7 +136,7 @@ class LoadSavedmodel(Rule):
             model = keras.saving.load_model("saved/1")
             """,
             fixed=None,
-            flagged=('keras.saving.load_model("saved/1")',),
+            flagged=('"saved/1"',),
             unsafe=True,
         ),
     ]
@@ -160,7 +160,7 @@ class LoadSavedmodel(Rule):
             app = Applicability.UNSAFE if tf_only else Applicability.DISPLAY
             title = ("Reload as `keras.layers.TFSMLayer` (unsafe: an inference-only layer, "
                      "TensorFlow backend only; check the endpoint name)")
-            ctx.report(self, call,
+            ctx.report(self, path,
                        fix=lambda c=call, p=path, t=title, a=app: ctx.make_fix(
                            t, a, [ctx.replace(c, f'keras.layers.TFSMLayer({ctx.segment(p)}, '
                                                  f'call_endpoint="serving_default")')], ["import keras"]),

@@ -126,7 +126,7 @@ class SaveSavedmodel(Rule):
             restored = keras.models.load_model("my_model.keras")
             RESULT = restored.count_params()
             """,
-            flagged=('model.save("my_model")',),
+            flagged=('"my_model"',),
             unsafe=True,
             run=Run(k3="ValueError", fixed_backends=("tensorflow", "jax", "torch")),
         ),
@@ -147,7 +147,7 @@ class SaveSavedmodel(Rule):
             model.export("serving")
             RESULT = os.path.exists(os.path.join("serving", "saved_model.pb"))
             """,
-            flagged=('model.save("serving", save_format="tf")',),
+            flagged=('"serving"',),
             unsafe=True,
             run=Run(k3="ValueError", fixed_backends=("tensorflow", "jax")),
         ),
@@ -172,7 +172,7 @@ class SaveSavedmodel(Rule):
             export_dir = os.path.join("out", "model.keras")
             tf.keras.models.save_model(build(), export_dir)
             """,
-            flagged=("tf.keras.models.save_model(build(), export_dir)",),
+            flagged=("export_dir",),
             unsafe=True,
         ),
         # a callback saving every epoch: `{epoch}` is a counter, so the path has no extension
@@ -189,7 +189,7 @@ class SaveSavedmodel(Rule):
                 def on_epoch_end(self, epoch, logs=None):
                     self.model.save(f"snapshots/model_{epoch + 1:03d}.keras")
             """,
-            flagged=('self.model.save(f"snapshots/model_{epoch + 1:03d}")',),
+            flagged=('f"snapshots/model_{epoch + 1:03d}"',),
             unsafe=True,
         ),
         # save_format matching the extension: only a warning, the fix drops it safely
@@ -210,7 +210,7 @@ class SaveSavedmodel(Rule):
             net = Net()
             net.save("net.h5")
             """,
-            flagged=('net.save("net.h5", save_format="h5")',),
+            flagged=('save_format="h5"',),
         ),
         # save_format="h5" on a path without extension: the path gets `.h5`
         Invalid(
@@ -224,7 +224,7 @@ class SaveSavedmodel(Rule):
             model = keras.models.load_model("base.keras")
             model.save("weights_dir/model.h5", overwrite=True)
             """,
-            flagged=('model.save("weights_dir/model", save_format="h5", overwrite=True)',),
+            flagged=('"weights_dir/model"',),
             unsafe=True,
         ),
     ]
@@ -252,7 +252,7 @@ class SaveSavedmodel(Rule):
                 else:
                     msg = "`save_format=` is deprecated in Keras 3 and ignored (the path's extension decides)"
                     sev = Severity.WARNING
-                ctx.report(self, call, msg, severity=sev,
+                ctx.report(self, fmt_kw, msg, severity=sev,
                            fix=lambda c=call, t=title, a=app: ctx.make_fix(t, a, rewrite_call(ctx, c, [], ("save_format",))),
                            fix_title=title, applicability=app)
                 continue
@@ -260,7 +260,7 @@ class SaveSavedmodel(Rule):
             if recv_export:
                 title = ("Export a SavedModel with `model.export()` (unsafe: inference-only; "
                          "TensorFlow/JAX backends; reload with `keras.layers.TFSMLayer`)")
-                ctx.report(self, call, self.message.format(call=short),
+                ctx.report(self, path, self.message.format(call=short),
                            fix=lambda c=call, p=path, t=title: self._export_fix(ctx, c, p, t),
                            fix_title=title, applicability=Applicability.UNSAFE)
                 continue
@@ -270,7 +270,7 @@ class SaveSavedmodel(Rule):
                 old, new = savedmodel_suffix_fix(tail)
             title = (f"Save to a `{new}` file (unsafe: one file instead of a SavedModel directory; "
                      "use `model.export()` for serving)")
-            ctx.report(self, call, self.message.format(call=short),
+            ctx.report(self, path, self.message.format(call=short),
                        fix=lambda c=call, p=path, o=old, n=new, t=title: self._rename_fix(ctx, c, p, o, n, t),
                        fix_title=title, applicability=Applicability.UNSAFE)
 

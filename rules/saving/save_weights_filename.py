@@ -110,7 +110,7 @@ class SaveWeightsFilename(Rule):
             other.load_weights("weights.weights.h5")
             RESULT = bool(np.allclose(model.get_weights()[0], other.get_weights()[0]))
             """,
-            flagged=('model.save_weights("weights.h5")',),
+            flagged=('"weights.h5"',),
             unsafe=True,
             run=Run(k3="ValueError", fixed_backends=("tensorflow", "jax", "torch")),
         ),
@@ -127,7 +127,7 @@ class SaveWeightsFilename(Rule):
             model.save_weights("m.weights.h5")
             RESULT = model.count_params()
             """,
-            flagged=('model.save_weights("m.weights.h5", save_format="h5")',),
+            flagged=('save_format="h5"',),
             run=Run(k3="TypeError", fixed_backends=("tensorflow", "jax", "torch")),
         ),
         # a TF-checkpoint prefix in an f-string; save_format dropped by the same fix
@@ -146,7 +146,7 @@ class SaveWeightsFilename(Rule):
                 for e in range(epochs):
                     model.save_weights(f"ckpt/epoch_{e}.weights.h5")
             """,
-            flagged=('model.save_weights(f"ckpt/epoch_{e}.ckpt", save_format="tf")',),
+            flagged=('f"ckpt/epoch_{e}.ckpt"',),
             unsafe=True,
         ),
         # by_name on a .weights.h5 file: guidance only
@@ -159,7 +159,7 @@ class SaveWeightsFilename(Rule):
             model.load_weights("w.weights.h5", by_name=True)
             """,
             fixed=None,
-            flagged=('model.load_weights("w.weights.h5", by_name=True)',),
+            flagged=("by_name=True",),
             run=Run(k3="ValueError"),
         ),
         # a Keras 2 TF-checkpoint cannot be read: guidance only
@@ -170,7 +170,7 @@ class SaveWeightsFilename(Rule):
             model.load_weights("checkpoints/my_checkpoint")
             """,
             fixed=None,
-            flagged=('model.load_weights("checkpoints/my_checkpoint")',),
+            flagged=('"checkpoints/my_checkpoint"',),
         ),
     ]
 
@@ -200,12 +200,12 @@ class SaveWeightsFilename(Rule):
             if bad:
                 old, new = weights_suffix_fix(tail)
                 title = f"Save to a `.weights.h5` file (unsafe: the file is renamed; its directory must exist)"
-                ctx.report(self, call, self.message.format(call=short),
+                ctx.report(self, path, self.message.format(call=short),
                            fix=lambda c=call, p=path, o=old, n=new, t=title: self._rename_fix(ctx, c, p, o, n, t),
                            fix_title=title, applicability=Applicability.UNSAFE)
             else:
                 title = "Remove `save_format=` (Keras 3 always writes `.weights.h5`)"
-                ctx.report(self, call, "`save_weights(save_format=)` raises TypeError in Keras 3",
+                ctx.report(self, keyword(call, "save_format"), "`save_weights(save_format=)` raises TypeError in Keras 3",
                            fix=lambda c=call, t=title: ctx.make_fix(
                                t, Applicability.SAFE, rewrite_call(ctx, c, [], ("save_format",))),
                            fix_title=title, applicability=Applicability.SAFE)
@@ -219,12 +219,12 @@ class SaveWeightsFilename(Rule):
             will_be_renamed = path_text(ctx, path) in renamed
             if keyword(call, "by_name") is not None:
                 if will_be_renamed or not has_ext(tail, (".h5", ".hdf5")) or tail.endswith(".weights.h5"):
-                    ctx.report(self, call,
+                    ctx.report(self, keyword(call, "by_name"),
                                "`by_name=` only works for legacy `.h5` files in Keras 3 (ValueError on "
                                "`.weights.h5`); keep an `.h5` file or use `skip_mismatch=True`")
                 continue
             if not will_be_renamed and not has_ext(tail, _READABLE) and not tail.startswith("hf://"):
-                ctx.report(self, call,
+                ctx.report(self, path,
                            "Keras 3 cannot read TF-checkpoint weights (ValueError: File format not "
                            "supported); re-save them from Keras 2 as `.h5` and load that file")
 
