@@ -79,15 +79,16 @@ def visible_values(ctx, name: ast.Name) -> list[ast.AST]:
         scope = ctx.knowledge.scope_of(scope)
 
 
-def _self_attr_assigned(cls: ast.ClassDef, attr: str) -> bool:
+def _self_attr_values(cls: ast.ClassDef, attr: str) -> list[ast.AST]:
+    out = []
     for node in ast.walk(cls):
-        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for t in targets:
                 if (isinstance(t, ast.Attribute) and t.attr == attr and isinstance(t.value, ast.Name)
                         and t.value.id == "self"):
-                    return True
-    return False
+                    out.append(node.value)
+    return out
 
 
 def kind_of(ctx, expr: ast.AST) -> Optional[str]:
@@ -106,7 +107,7 @@ def kind_of(ctx, expr: ast.AST) -> Optional[str]:
     return None
 
 
-def is_opaque(ctx, expr: ast.AST) -> bool:
+def is_opaque(ctx, expr: ast.AST, _depth: int = 0) -> bool:
     """True when nothing in the file says what ``expr`` is (a parameter, a loop variable, an
     attribute of an unknown object, the result of an imported function).  False when we can
     see its value and that value is not a Keras object (``w = Wrapper()``)."""
@@ -118,8 +119,10 @@ def is_opaque(ctx, expr: ast.AST) -> bool:
     if isinstance(expr, ast.Attribute):
         if isinstance(expr.value, ast.Name) and expr.value.id == "self":
             m = ctx.knowledge.enclosing_method(expr)
-            if m is not None and _self_attr_assigned(m[0], expr.attr):
-                return False
+            if m is not None:
+                values = _self_attr_values(m[0], expr.attr)
+                # ``self.model = model`` (a parameter) tells nothing: still opaque
+                return _depth < 3 and all(is_opaque(ctx, v, _depth + 1) for v in values)
         return True
     if isinstance(expr, ast.Call):
         f = expr.func

@@ -156,6 +156,27 @@ class GeneratorMethods(Rule):
             flagged=("model.predict_generator",),
             unsafe=True,
         ),
+        # a trainer holding the model it was given: still opaque
+        Invalid(
+            """
+            import keras
+            class Trainer:
+                def __init__(self, model):
+                    self.model = model
+                def run(self, gen):
+                    self.model.predict_generator(gen, 4)
+            """,
+            fixed="""
+            import keras
+            class Trainer:
+                def __init__(self, model):
+                    self.model = model
+                def run(self, gen):
+                    self.model.predict(gen, steps=4, verbose=0)
+            """,
+            flagged=("self.model.predict_generator",),
+            unsafe=True,
+        ),
         # an opaque receiver (a parameter): a warning and an unsafe fix
         Invalid(
             """

@@ -6,7 +6,7 @@ import ast
 from keras_migrate.engine.knowledge import CALLBACK, HISTORY, MODEL
 from keras_migrate.engine.model import Applicability, Severity
 from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.training._helpers import calls_to, kind_of, visible_values
+from keras_migrate.rules.training._helpers import calls_to, is_opaque, kind_of, visible_values
 
 def _is_history_dict(ctx, expr, depth=0) -> bool:
     """``h.history`` of a History (from ``fit``) or ``model.history.history``, or a name bound
@@ -30,6 +30,17 @@ def _is_history_dict(ctx, expr, depth=0) -> bool:
     return False
 
 
+def _history_status(ctx, expr):
+    """"known" for a Keras history dict, "unknown" for ``<opaque>.history`` (a parameter's
+    ``.history``: the idiom is Keras-only), else None."""
+    if _is_history_dict(ctx, expr):
+        return "known"
+    if isinstance(expr, ast.Attribute) and expr.attr == "history" and kind_of(ctx, expr.value) is None \
+            and is_opaque(ctx, expr.value):
+        return "unknown"
+    return None
+
+
 def _lr_key(node) -> bool:
     return isinstance(node, ast.Constant) and node.value == "lr"
 
@@ -40,7 +51,9 @@ class LearningRateHistoryKey(Rule):
     ## What it does
     Flags the key `"lr"` read from a training history (`history.history["lr"]`,
     `.get("lr")`, `model.history.history["lr"]`, or `logs["lr"]` inside a callback method),
-    and `keras.callbacks.ReduceLROnPlateau(epsilon=...)`.
+    and `keras.callbacks.ReduceLROnPlateau(epsilon=...)`. A history the file cannot see into
+    (`def plot(history): history.history["lr"]`) is reported as a warning with an unsafe fix;
+    other dicts with an `"lr"` key are never flagged.
 
     ## Why is this bad?
     Both are silent on Keras 3.15.1. `ReduceLROnPlateau` and `LearningRateScheduler` now log
@@ -67,6 +80,7 @@ class LearningRateHistoryKey(Rule):
     Safe: `"learning_rate"` is the key Keras 3's own callbacks write where Keras 2 wrote
     `"lr"`, and `min_delta` is what Keras 2 turned `epsilon` into. When both `epsilon=` and
     `min_delta=` are given the rule only reports (Keras 2 let `epsilon` win; decide which).
+    On a history the file cannot see into, the key rename is unsafe (it may not be Keras's).
 
     ## References
     - https://keras.io/api/callbacks/reduce_lr_on_plateau/
@@ -162,6 +176,21 @@ class LearningRateHistoryKey(Rule):
             """,
             flagged=("'lr'", "'lr'", '"lr"'),
         ),
+        # a history passed in: `.history["lr"]` is a Keras-only idiom (warning, unsafe fix)
+        Invalid(
+            """
+            import keras
+            def plot(history):
+                return history.history["lr"]
+            """,
+            fixed="""
+            import keras
+            def plot(history):
+                return history.history["learning_rate"]
+            """,
+            flagged=('"lr"',),
+            unsafe=True,
+        ),
         # epsilon and min_delta both given: report only
         Invalid(
             """
@@ -175,14 +204,16 @@ class LearningRateHistoryKey(Rule):
 
     def check(self, ctx):
         for sub in ctx.nodes(ast.Subscript):
-            if _lr_key(sub.slice) and _is_history_dict(ctx, sub.value):
-                self._report_key(ctx, sub.slice)
+            if _lr_key(sub.slice):
+                status = _history_status(ctx, sub.value)
+                if status:
+                    self._report_key(ctx, sub.slice, status)
         for call in ctx.nodes(ast.Call):
             f = call.func
-            if (isinstance(f, ast.Attribute) and f.attr in ("get", "pop") and call.args
-                    and _lr_key(call.args[0]) and _is_history_dict(ctx, f.value)):
-                self._report_key(ctx, call.args[0])
-                continue
+            if isinstance(f, ast.Attribute) and f.attr in ("get", "pop") and call.args and _lr_key(call.args[0]):
+                status = _history_status(ctx, f.value)
+                if status:
+                    self._report_key(ctx, call.args[0], status)
         for call, _ in calls_to(ctx, ("keras.callbacks.ReduceLROnPlateau",)):
             eps = next((k for k in call.keywords if k.arg == "epsilon"), None)
             if eps is None:
@@ -201,11 +232,14 @@ class LearningRateHistoryKey(Rule):
         e = ctx.rename_keyword(call, "epsilon", "min_delta")
         return ctx.make_fix(title, Applicability.SAFE, [e]) if e is not None else None
 
-    def _report_key(self, ctx, key):
+    def _report_key(self, ctx, key, status):
         seg = ctx.segment(key)
         quote = seg[-1]
         prefix = seg[: seg.index(quote)]
         new = f"{prefix}{quote}learning_rate{quote}"
-        title = f"Use the key {new}"
-        ctx.report(self, key, fix=lambda k=key, n=new, t=title: ctx.make_fix(t, Applicability.SAFE, [ctx.replace(k, n)]),
-                   fix_title=title, applicability=Applicability.SAFE)
+        known = status == "known"
+        app = Applicability.SAFE if known else Applicability.UNSAFE
+        title = f"Use the key {new}" + ("" if known else " (unsafe: if this is a Keras training history)")
+        ctx.report(self, key, severity=Severity.ERROR if known else Severity.WARNING,
+                   fix=lambda k=key, n=new, t=title, a=app: ctx.make_fix(t, a, [ctx.replace(k, n)]),
+                   fix_title=title, applicability=app)
