@@ -150,6 +150,7 @@ class KerasMigrateServer(LanguageServer):
         self._configs: dict[tuple, Config] = {}
         self._linters: dict[tuple, Linter] = {}
         self._indexes: dict[str, Any] = {}
+        self._warmed = False
         self._reported: set[str] = set()
         self._lock = threading.RLock()
         # -- execution -----------------------------------------------------------------------
@@ -425,6 +426,18 @@ class KerasMigrateServer(LanguageServer):
         state.resolve_waiters()
         if not self.pull_mode:
             self.publish(state)
+        if not self._warmed:
+            self._warmed = True  # after the first diagnostics, not competing with them
+            self._analysis_pool.submit(self.warm_up_indexes)
+
+    def warm_up_indexes(self) -> None:
+        for root in self.workspace_roots():
+            idx = self.workspace_index(root / "__init__.py")
+            if idx is not None and hasattr(idx, "warm_up"):
+                try:
+                    idx.warm_up()
+                except Exception as exc:
+                    log.info("workspace index warm-up failed: %s", exc)
 
     def compute(self, state: DocState, version: int, snap: tuple) -> Optional[Analysis]:
         """Worker thread: analyse one snapshot (skipped if a newer edit already arrived)."""
@@ -633,8 +646,9 @@ def initialize(ls: KerasMigrateServer, params: types.InitializeParams) -> None:
             ls.km_trusted = opts.get("trusted") is not False
         raw = {k: v for k, v in opts.items() if k != "trusted"} or None
     ls.apply_settings(raw)
+    enc = ls.workspace.position_encoding
     log.info("keras-migrate %s, position encoding %s, %s diagnostics", __version__,
-             ls.workspace.position_encoding, "pull" if ls.pull_mode else "push")
+             getattr(enc, "value", enc), "pull" if ls.pull_mode else "push")
 
 
 def _loop_running() -> bool:
@@ -989,7 +1003,7 @@ def cmd_server_info(ls: KerasMigrateServer, *args) -> dict:
             return None
     return {"name": "keras-migrate", "version": __version__, "pygls": v("pygls"), "lsprotocol": v("lsprotocol"),
             "python": sys.version.split()[0], "executable": sys.executable,
-            "positionEncoding": str(ls.workspace.position_encoding),
+            "positionEncoding": getattr(ls.workspace.position_encoding, "value", None),
             "diagnostics": "pull" if ls.pull_mode else "push", "trusted": ls.km_trusted,
             "workspaceIndex": WorkspaceIndex is not None}
 

@@ -37,8 +37,11 @@ async def test_did_change_configuration_turns_rule_off_and_bad_setting_reported_
 
 
 async def test_init_options_settings_and_bad_debounce(tmp_path):
-    client = await start(tmp_path, init_options={"settings": {"ignore": ["K102"], "debounceMs": "soon"}, "trusted": False})
+    client = await start(tmp_path, init_options={"settings": {"ignore": ["K102"], "debounceMs": "soon", "logLevel": "info"},
+                                                  "trusted": False})
     try:
+        # logs reach the client's log at the configured level (sent before the initialize reply)
+        assert any("position encoding utf-16" in m.message for m in client.log_messages)
         uri = (tmp_path / "a.py").as_uri()
         open_doc(client, uri, SRC)
         assert await wait_for_diagnostics(client, uri) == []
