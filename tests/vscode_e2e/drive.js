@@ -84,9 +84,11 @@ async function main() {
   async function focusEditorArea() {
     await page.mouse.move(5, 5);
     await page.keyboard.press('Escape');
-    const lines = page.locator('.part.editor .monaco-editor .view-lines').first();
-    if (await lines.count()) await lines.click({ position: { x: 5, y: 5 } }).catch(() => {});
-    else await page.locator('.monaco-workbench .part.editor').click().catch(() => {});
+    // a visible text editor if there is one (a notebook or a Markdown preview has none: then
+    // the editor part itself); short timeouts: a hidden editor never becomes clickable
+    const lines = page.locator('.part.editor .editor-group-container.active .monaco-editor .view-lines').first();
+    if (await lines.isVisible().catch(() => false)) await lines.click({ position: { x: 5, y: 5 }, timeout: 2000 }).catch(() => {});
+    else await page.locator('.monaco-workbench .part.editor').click({ timeout: 2000 }).catch(() => {});
   }
 
   async function quickOpen(file) {
@@ -108,7 +110,9 @@ async function main() {
     await page.keyboard.press('Enter');
   }
 
-  async function pickQuick(text, timeout = 30000) {
+  async function pickQuick(title, text, timeout = 30000) {
+    // wait for OUR quick pick (by its title), not the palette that is still closing
+    await page.locator('.quick-input-widget .quick-input-title', { hasText: title }).waitFor({ timeout });
     await qi.waitFor({ state: 'visible', timeout });
     await page.locator('.quick-input-list .monaco-list-row').first().waitFor({ timeout });
     await qi.fill(text);
@@ -291,25 +295,39 @@ async function main() {
   });
 
   await step('report', ['server-status'], async (d) => {
+    const s0 = Date.now();
     await quickOpen('legacy.py');
     await runCommand('Keras Migrate: Show Migration Report');
+    d.commandMs = Date.now() - s0;
+    await page.locator('.notification-toast', { hasText: 'scanning' }).first().waitFor({ timeout: 5000 })
+      .then(async () => { d.progress = norm(await page.locator('.notification-toast', { hasText: 'scanning' }).first().innerText()); })
+      .catch(() => { d.progress = null; });
     await page.locator('.tab', { hasText: 'Keras Migration Report' }).first().waitFor({ timeout: 60000 });
+    d.previewMs = Date.now() - s0;
     d.tabs = (await page.locator('.tabs-container .tab').allInnerTexts()).map((t) => norm(t).trim());
     await page.waitForTimeout(1500); // the preview renders in a webview
   });
 
   await step('run-file', ['server-status'], async (d) => {
+    const s0 = Date.now();
     await quickOpen('run_me.py');
     await runCommand('Keras Migrate: Run File on Backend...');
-    await pickQuick('jax');
+    await page.locator('.quick-input-widget .quick-input-title', { hasText: '(1/2)' }).waitFor({ timeout: 30000 });
+    d.backendPicks = (await page.locator('.quick-input-list .monaco-list-row').allInnerTexts().catch(() => [])).map(norm);
+    await pickQuick('(1/2)', 'jax');
+    d.backendPickedMs = Date.now() - s0;
+    await page.locator('.quick-input-widget .quick-input-title', { hasText: '(2/2)' }).waitFor({ timeout: 30000 });
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'CPU' }).first().waitFor({ timeout: 30000 });
     d.devicePicks = (await page.locator('.quick-input-list .monaco-list-row').allInnerTexts().catch(() => [])).map(norm);
-    await pickQuick('CPU');
+    await pickQuick('(2/2)', 'CPU');
+    d.devicePickedMs = Date.now() - s0;
     await page.locator('.notification-toast', { hasText: 'running run_me.py' }).first().waitFor({ timeout: 20000 })
       .then(() => { d.progressToast = true; }).catch(() => { d.progressToast = false; });
     const out = await waitFor(async () => {
       const t = channelLog('Keras Migrate Run');
       return /\[keras-migrate\] (finished|cancelled)|run failed/.test(t) ? t : null;
     }, RUN_TIMEOUT_MS, 'the run to finish (Keras Migrate Run output)');
+    d.finishedMs = Date.now() - s0;
     d.output = out.slice(-4000);
     await page.waitForTimeout(1000);
     d.toasts = await toasts();
