@@ -15,8 +15,9 @@ class TfOpOnKerasTensor(Rule):
     """A `tf.*` op applied to a symbolic Keras tensor while building a functional model.
 
     ## What it does
-    Follows symbolic tensors (from `keras.Input` / `layers.Input`, and layers or models
-    applied to them) through assignments, unpacking, arithmetic and other ops, and flags
+    Follows symbolic tensors (from `keras.Input` / `layers.Input`, layers or models applied
+    to them, and a model's or layer's `.output` / `.input`) through assignments, unpacking,
+    arithmetic and other ops, and flags
     every TensorFlow function (`tf.reduce_sum`, `tf.nn.relu`, `tf.concat`, ...) that
     receives one. The fix rewrites the call to its `keras.ops` equivalent from the
     project's verified tf -> `keras.ops` table (shared with K601).
@@ -173,6 +174,33 @@ class TfOpOnKerasTensor(Rule):
             flagged=("tf.math.square", "tf.concat", "tf.reverse", "tf.split", "tf.reduce_mean", "tf.stack",
                      "tf.nn.softmax"),
             unsafe=True,
+            run=Run(k3="ValueError", fixed_backends=("tensorflow", "jax", "torch")),
+        ),
+        Invalid(
+            """
+            import numpy as np
+            import tensorflow as tf
+            import keras
+
+            inp = keras.Input((4, 4, 2))
+            base = keras.Model(inp, keras.layers.Conv2D(3, 1, kernel_initializer="ones", name="conv")(inp))
+            pooled = tf.reduce_mean(base.output, axis=[1, 2])
+            peak = tf.reduce_max(base.get_layer("conv").output, axis=[1, 2])
+            head = keras.Model(base.input, tf.concat([pooled, peak], axis=-1))
+            RESULT = head.predict(np.linspace(0.0, 1.0, 32).reshape(1, 4, 4, 2), verbose=0).tolist()
+            """,
+            fixed="""
+            import numpy as np
+            import keras
+
+            inp = keras.Input((4, 4, 2))
+            base = keras.Model(inp, keras.layers.Conv2D(3, 1, kernel_initializer="ones", name="conv")(inp))
+            pooled = keras.ops.mean(base.output, axis=[1, 2])
+            peak = keras.ops.max(base.get_layer("conv").output, axis=[1, 2])
+            head = keras.Model(base.input, keras.ops.concatenate([pooled, peak], axis=-1))
+            RESULT = head.predict(np.linspace(0.0, 1.0, 32).reshape(1, 4, 4, 2), verbose=0).tolist()
+            """,
+            flagged=("tf.reduce_mean", "tf.reduce_max", "tf.concat"),
             run=Run(k3="ValueError", fixed_backends=("tensorflow", "jax", "torch")),
         ),
         Invalid(

@@ -24,6 +24,7 @@ from keras_migrate.engine.knowledge import KERAS_TENSOR, LAYER, MODEL, TENSOR_FA
 _FUNC = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 _NEST = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 _MAX_DEPTH = 24
+GRAPH_ATTRS = frozenset({"output", "outputs", "input", "inputs"})
 
 
 def _pos(node: ast.AST) -> tuple[int, int]:
@@ -148,6 +149,11 @@ class Symbolic:
             return sym(expr.body, d) or sym(expr.orelse, d)
         if isinstance(expr, ast.NamedExpr):
             return sym(expr.value, d)
+        if isinstance(expr, ast.Attribute):
+            # model.output / base.input / model.get_layer("x").output, and self.x = keras.Input(...)
+            if expr.attr in GRAPH_ATTRS and self._kind(expr.value) in (LAYER, MODEL):
+                return True
+            return self.ctx.value_kind(expr) == KERAS_TENSOR
         if isinstance(expr, ast.Name):
             value = self.binding_before(expr)
             return value is not None and sym(value, d)
@@ -163,13 +169,20 @@ class Symbolic:
             return self.ctx.value_kind(expr) == KERAS_TENSOR
         return False
 
+    def _kind(self, expr: ast.AST):
+        """value_kind, with the latest binding for names and ``model.get_layer(...)`` a layer."""
+        if isinstance(expr, ast.Name):
+            value = self.binding_before(expr)
+            if value is not None:
+                return self._kind(value) if isinstance(value, ast.Call) else self.ctx.value_kind(value)
+        if (isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr == "get_layer"
+                and self._kind(expr.func.value) == MODEL):
+            return LAYER
+        return self.ctx.value_kind(expr)
+
     def _is_layer(self, func: ast.AST, d: int) -> bool:
         """A layer or model object (``Dense(3)``, ``dense``, ``self.block``) being applied."""
-        if isinstance(func, ast.Name):
-            value = self.binding_before(func)
-            if value is not None:
-                return self.ctx.value_kind(value) in (LAYER, MODEL)
-        return self.ctx.value_kind(func) in (LAYER, MODEL)
+        return self._kind(func) in (LAYER, MODEL)
 
     def any_symbolic_arg(self, call: ast.Call, d: int = 0) -> bool:
         return any(self.is_symbolic(a, d) for a in call.args) or \
@@ -195,6 +208,8 @@ def has_symbolic_sources(ctx) -> bool:
                 if ctx.qualname(call.func) in TENSOR_FACTORIES:
                     got = True
                     break
+        if not got and ("input" in ctx.text or "output" in ctx.text):
+            got = any(a.attr in GRAPH_ATTRS for a in ctx.nodes(ast.Attribute))
         ctx._km_has_inputs = got
     return got
 
