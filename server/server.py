@@ -47,6 +47,7 @@ NOTEBOOK_SYNC = types.NotebookDocumentSyncOptions(
 )
 CODE_ACTION_KINDS = [act.QUICKFIX, act.FIX_ALL_KIND, act.NOTEBOOK_FIX_ALL_KIND]
 PYPROJECT = "pyproject.toml"
+MAX_CHARS = 5_000_000  # larger documents are not analysed (reported once)
 CACHE_SIZE = 8
 
 try:  # the workspace index (jedi) is written by another engineer; use it when it exists
@@ -444,6 +445,12 @@ class KerasMigrateServer(LanguageServer):
         if state.version != version:
             return None
         path, content = snap
+        size = sum(len(t) for _, t in content) if state.notebook else len(content)
+        if size > MAX_CHARS:
+            self.show_once(f"{state.uri} is too large to analyse as you type ({size:,} characters)",
+                           types.MessageType.Info)
+            uris = [u for u, _ in content] if state.notebook else [state.uri]
+            return Analysis(version, path, None, None, per_uri={u: [] for u in uris}, excluded=True)
         cfg = self.config_for(path)
         if path is not None and is_excluded(cfg, path):
             uris = [u for u, _ in content] if state.notebook else [state.uri]

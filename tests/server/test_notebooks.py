@@ -86,3 +86,33 @@ async def test_fix_all_once_per_notebook(client: LanguageClient, tmp_path):
         range=types.Range(types.Position(0, 0), types.Position(0, 0)),
         context=types.CodeActionContext(diagnostics=[], only=["notebook.source.fixAll"])))
     assert [a.kind for a in actions] == ["notebook.source.fixAll.keras-migrate"]
+
+
+async def test_cells_added_and_removed(client: LanguageClient, tmp_path):
+    nb_uri, cells = open_notebook(client, tmp_path)
+    await wait_for_diagnostics(client, cells[2], lambda d: len(d) == 1)
+    new_uri = f"vscode-notebook-cell:{tmp_path / 'nb.ipynb'}#new"
+    # insert a cell after the first one, and remove the last one
+    client.notebook_document_did_change(types.DidChangeNotebookDocumentParams(
+        notebook_document=types.VersionedNotebookDocumentIdentifier(uri=nb_uri, version=2),
+        change=types.NotebookDocumentChangeEvent(cells=types.NotebookDocumentCellChanges(
+            structure=types.NotebookDocumentCellChangeStructure(
+                array=types.NotebookCellArrayChange(start=1, delete_count=0, cells=[
+                    types.NotebookCell(kind=types.NotebookCellKind.Code, document=new_uri)]),
+                did_open=[types.TextDocumentItem(uri=new_uri, language_id="python", version=1,
+                                                 text="x = 1\nopt = tf.keras.optimizers.Adam()\n")])))))
+    d = await wait_for_diagnostics(client, new_uri, lambda d: len(d) == 1)
+    assert d[0].range.start.line == 1
+    client.notebook_document_did_change(types.DidChangeNotebookDocumentParams(
+        notebook_document=types.VersionedNotebookDocumentIdentifier(uri=nb_uri, version=3),
+        change=types.NotebookDocumentChangeEvent(cells=types.NotebookDocumentCellChanges(
+            structure=types.NotebookDocumentCellChangeStructure(
+                array=types.NotebookCellArrayChange(start=3, delete_count=1),
+                did_close=[types.TextDocumentIdentifier(uri=cells[2])])))))
+    await wait_for_diagnostics(client, cells[2], lambda d: d == [])
+    # closing the notebook clears every cell
+    client.notebook_document_did_close(types.DidCloseNotebookDocumentParams(
+        notebook_document=types.NotebookDocumentIdentifier(uri=nb_uri),
+        cell_text_documents=[types.TextDocumentIdentifier(uri=u) for u in (cells[0], new_uri, cells[1])]))
+    await wait_for_diagnostics(client, cells[1], lambda d: d == [])
+    await wait_for_diagnostics(client, new_uri, lambda d: d == [])
