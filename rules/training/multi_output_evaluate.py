@@ -39,10 +39,13 @@ class MultiOutputEvaluate(Rule):
     turns it on.
 
     ## Why is this bad?
-    Keras 3.0–3.4 tracked only the total loss: `evaluate()` on a two-output model returned
-    `[loss]` (plus compiled metrics) instead of Keras 2's `[loss, output_1_loss,
-    output_2_loss]`, so unpacking or indexing the result failed or picked the wrong value
-    (keras-team/keras#18993, #19219). Keras 3.5.0 brought per-output losses back (PR #20023);
+    Keras 3.0–3.4 tracked only the total loss: `evaluate()` on a two-output model compiled
+    without metrics returned one float (checked on keras 3.4.1, TensorFlow backend:
+    `metrics_names == ['loss']`) instead of Keras 2's `[loss, output_1_loss,
+    output_2_loss]`, so `total, a, b = model.evaluate(...)` raised `TypeError: cannot unpack
+    non-iterable float object`, and with compiled metrics indexing picked the wrong values
+    (keras-team/keras#18993, #19219). Keras 3.5.0 brought per-output losses back (PR #20023;
+    checked on keras 3.5.0: three values, `['loss', 'output_1_loss', 'output_2_loss']`);
     on 3.15.1 `evaluate(x, [y, y])` returns the three values again, with the same
     `metrics_names` as Keras 2. The migration guide's own snippet now fails for another
     reason (it passes one `y` to a two-output model: `KeyError: "The path: (0,) in the loss
