@@ -195,6 +195,19 @@ class RemovedArgument(Rule):
             flagged=("decay=1e-6",),
             unsafe=True,
         ),
+        Invalid(
+            """
+            import tensorflow as tf
+            opt = tf.keras.optimizers.SGD(0.01, decay=1e-4, nesterov=True)
+            """,
+            fixed="""
+            import tensorflow as tf
+            import keras
+            opt = tf.keras.optimizers.SGD(nesterov=True, learning_rate=keras.optimizers.schedules.InverseTimeDecay(0.01, decay_steps=1, decay_rate=1e-4))
+            """,
+            flagged=("decay=1e-4",),
+            unsafe=True,
+        ),
         # rejected, no equivalent argument: guidance only
         Invalid(
             """
@@ -313,8 +326,8 @@ class RemovedArgument(Rule):
                     drop.add(alias)
                     break
             if src is None and name == "learning_rate" and call.args:
-                if isinstance(call.args[0], ast.Starred):
-                    return None
+                if isinstance(call.args[0], ast.Starred) or len(call.args) > 1:
+                    return None  # later positionals would shift onto learning_rate
                 src, positional_lr = ctx.segment(call.args[0]), True
             if src is None:
                 src = default
@@ -337,10 +350,10 @@ class RemovedArgument(Rule):
         new_arg = cst.Arg(value=cst.parse_expression(value), keyword=cst.Name(name),
                           equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""),
                                                 whitespace_after=cst.SimpleWhitespace("")))
-        for i, a in enumerate(args):
-            args[i] = a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-        args.insert(0, new_arg.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))) if args else new_arg)
-        if args:
-            args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        if any(a.star for a in args):
+            return None  # *args / **kwargs: where the learning rate comes from is unknown
+        # keep the remaining arguments in order and append the schedule as a keyword
+        args = [a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))) for a in args]
+        args.append(new_arg)
         edit = ctx.cst_replace(call, node.with_changes(args=args))
         return f"Replace `{kw.arg}=` with an `InverseTimeDecay` learning-rate schedule", app, edit
