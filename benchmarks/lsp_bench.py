@@ -170,8 +170,6 @@ async def run(args) -> int:
     training_path = Path(args.training)
     training = training_path.read_text(encoding="utf-8") if training_path.exists() else None
     env = dict(os.environ)
-    if not (ROOT / "rules" / "api" / "keras_api.json").exists() and Path("/tmp/k3_names.json").exists():
-        env.setdefault("KERAS_MIGRATE_API_DATA", "/tmp/k3_names.json")
     server_cmd = [sys.executable, "-m", "keras_migrate.server.main"]
     results: dict[str, object] = {}
     with tempfile.TemporaryDirectory(prefix="km-bench-") as tmp:

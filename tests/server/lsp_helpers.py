@@ -20,9 +20,7 @@ TIMEOUT = 20.0
 
 def server_env() -> dict:
     env = dict(os.environ)
-    # until rules/api/keras_api.json is generated in the tree, use the developer's table
-    if not (ROOT / "rules" / "api" / "keras_api.json").exists() and Path("/tmp/k3_names.json").exists():
-        env.setdefault("KERAS_MIGRATE_API_DATA", "/tmp/k3_names.json")
+    env.pop("KERAS_MIGRATE_API_DATA", None)  # the tree's rules/api/keras_api.json, nothing else
     env["PYTHONIOENCODING"] = "utf-8"
     return env
 
