@@ -807,6 +807,7 @@ def _sig_mapping(p2, p3):
     bpos = [q for q in p3 if q["kind"] in ("pos", "posonly")]
     names2 = {x["name"] for x in a}
     renames, defaults, problems = {}, {}, []
+    positions = {}
     for i, q in enumerate(a):
         tgt = b.get(q["name"])
         if tgt is None and q["kind"] != "kwonly" and i < len(bpos) and bpos[i]["name"] not in names2:
@@ -821,13 +822,15 @@ def _sig_mapping(p2, p3):
             d = q.get("default")
             if d is None or isinstance(d, (bool, int, float, str)) and not (isinstance(d, str) and d.startswith("<")):
                 defaults[tgt["name"]] = d
+                if q["kind"] in ("pos", "posonly"):
+                    positions[tgt["name"]] = i  # a call passing >i positionals already gives it
             else:
                 problems.append("default of `%s` differs (%r vs %r)" % (q["name"], d, tgt.get("default")))
     mapped = {renames.get(x["name"], x["name"]) for x in a}
     for q in p3:
         if q["required"] and q["kind"] in ("pos", "posonly", "kwonly") and q["name"] not in mapped:
             problems.append("Keras 3 requires `%s`" % q["name"])
-    return renames, defaults, problems
+    return renames, defaults, problems, positions
 
 
 _PREFER = ("keras.ops.", "keras.layers.", "keras.optimizers.", "keras.callbacks.", "keras.random.",
@@ -913,9 +916,10 @@ def build(k2, k3, ov, verify):
                 if len(cands) > 1:
                     e["alternatives"] = cands[1:6]
                 if kind == "function":
-                    renames, defaults, problems = _sig_mapping(r2.get("params"), t3[c].get("params"))
+                    renames, defaults, problems, positions = _sig_mapping(r2.get("params"), t3[c].get("params"))
                     e["_problems"] = problems
-                    e["_transform"] = {"kwargs": renames, "defaults": {k: repr(v) for k, v in sorted(defaults.items())}}
+                    e["_transform"] = {"kwargs": renames, "defaults": {k: repr(v) for k, v in sorted(defaults.items())},
+                                       "default_positions": positions if defaults else {}}
                     if p in k2.get("probes", {}):
                         probe_plan[p] = {"k3": c, "args": k2["probes"][p]["args"], "kwargs": defaults}
                     moved_fn[p] = c

@@ -110,13 +110,16 @@ def rewrite_call(ctx, call: ast.Call, new_func: str, transform: Optional[dict]) 
         given.add(name)
         args.append(f"{name}={ctx.segment(kw.value)}")
     for name, src in (t.get("defaults") or {}).items():
-        if name not in given and not _positional_covers(call, name, positional):
+        if name not in given and not _positional_covers(call, name, positional, t.get("default_positions") or {}):
             args.append(f"{name}={src}")
     return f"{new_func}({', '.join(args)})"
 
 
-def _positional_covers(call: ast.Call, name: str, positional: list[str]) -> bool:
-    return name in positional[: len(call.args)]
+def _positional_covers(call: ast.Call, name: str, positional: list[str], positions: dict) -> bool:
+    """The call already passes ``name`` positionally (so its Keras 2 default is not used)."""
+    if name in positional[: len(call.args)]:
+        return True
+    return name in positions and len(call.args) > positions[name]
 
 
 def is_call_func(ctx, node: ast.AST) -> Optional[ast.Call]:

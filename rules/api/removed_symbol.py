@@ -129,6 +129,20 @@ class RemovedSymbol(Rule):
             flagged=("K.concatenate",),
             run=Run(k3="AttributeError", setup=_NP, fixed_backends=("tensorflow", "jax", "torch")),
         ),
+        # a default passed positionally is kept as it is
+        Invalid(
+            """
+            import tensorflow.keras.backend as K
+            y = K.concatenate([a, b], 0)
+            i = K.argmax(p)
+            """,
+            fixed="""
+            import keras
+            y = keras.ops.concatenate([a, b], 0)
+            i = keras.ops.argmax(p, axis=-1)
+            """,
+            flagged=("K.concatenate", "K.argmax"),
+        ),
         # equivalent (safe, checked): ThresholdedReLU(theta) -> ReLU(threshold)
         Invalid(
             """
