@@ -194,8 +194,8 @@ def plan_call(call: ast.Call, ent: dict, span: Callable[[ast.AST], tuple[int, in
     if ent.get("special") != "split" and ent.get("trap"):
         applicability = Applicability.UNSAFE
         notes.append(ent["trap"])
-    elif ent["safety"] != "safe" and ent.get("why_unsafe"):
-        notes.append(ent["why_unsafe"])
+    if ent.get("note") and ent.get("special") != "top_k":
+        notes.append(ent["note"])  # e.g. a default written out, or int32 instead of int64
     title = f"Replace `{display(ent['tf'])}` with `{new_name}`"
     notes = [n for n in dict.fromkeys(notes) if n]
     if notes:
