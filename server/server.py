@@ -569,6 +569,8 @@ class KerasMigrateServer(LanguageServer):
         """Worker thread: the WorkspaceEdit of one action (a fix, fix-all, per-rule fix-all)."""
         unsafe = self.km_settings.unsafe_fixes if analysis.config is None else analysis.config.unsafe_fixes
         linter, path = analysis.linter, analysis.path
+        if linter is None:  # excluded or too large: nothing to fix
+            return None
         per_uri: dict[str, list[types.TextEdit]] = {}
         if kind == "fix":
             finding = self.find_finding(analysis, uri, data)
