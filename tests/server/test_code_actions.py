@@ -126,3 +126,24 @@ async def test_actions_on_stale_range_after_edit(client: LanguageClient, tmp_pat
     resolved = await client.code_action_resolve_async(fix)
     assert apply_text_edits("# header\n" + text, edits_for(resolved.edit, uri)) == \
         "# header\nimport keras\nm = keras.Sequential()\n"
+
+
+async def test_unsafe_fix_is_labelled_and_not_preferred(client: LanguageClient, tmp_path):
+    uri = (tmp_path / "unsafe.py").as_uri()
+    text = "from tensorflow.keras import backend as K\ny = K.mean([1.0, 2.0])\n"
+    open_doc(client, uri, text)
+    diags = await wait_for_diagnostics(client, uri, lambda d: "K101" in [x.code for x in d])
+    k101 = next(d for d in diags if d.code == "K101")
+    assert k101.data["fix"] == "unsafe"
+    actions = await actions_at(client, uri, k101)
+    fix = next(a for a in actions if a.title.startswith("K101: "))
+    assert fix.title.endswith("(unsafe)") and not fix.is_preferred
+    # source.fixAll applies safe fixes only (unsafeFixes is off): K501's safe fix makes the
+    # old import unused, so it goes; the unsafe K101 rewrite is never applied on its own
+    fix_all = await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri),
+        range=types.Range(types.Position(0, 0), types.Position(0, 0)),
+        context=types.CodeActionContext(diagnostics=[], only=["source.fixAll.keras-migrate"])))
+    resolved = await client.code_action_resolve_async(fix_all[0])
+    new = apply_text_edits(text, edits_for(resolved.edit, uri))
+    assert new == "import keras\ny = keras.ops.mean([1.0, 2.0])\n"
