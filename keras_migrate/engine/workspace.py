@@ -52,6 +52,7 @@ from .resolve import Resolver
 
 log = logging.getLogger("keras_migrate.workspace")
 
+_MAX_DEPTH = 24           # modules followed in one chain of bases/returns (each costs ~10 frames)
 _QUERY_FILE = "__keras_migrate_query__.py"   # never written; jedi only needs a path for `from .`
 _DEFS = (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
 
@@ -194,13 +195,21 @@ class WorkspaceIndex:
             return None
         with self._lock:
             self.stats["queries"] += 1
-            return self._run_top(lambda: self._answer(what, module, name, level, from_path))
+            try:
+                return self._run_top(lambda: self._answer(what, module, name, level, from_path))
+            except RecursionError:     # a pathological chain: answer empty, cache nothing
+                self._local.stack = []
+                return None
 
     def _answer(self, what, module, name, level, from_path):
         loc = self._local
         stack = self._stack()
         if stack and time.monotonic() > loc.deadline:
             self._taint()
+            return None
+        if len(stack) >= _MAX_DEPTH:   # too deep to follow now: empty, and nothing cached on the way
+            for f in stack:
+                f.tainted = True
             return None
         try:
             d = self._locate(module, name, level, from_path)

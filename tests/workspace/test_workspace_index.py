@@ -230,3 +230,21 @@ def test_warm_up_does_not_block_and_loads_jedi(ws):
         time.sleep(0.02)
     assert ix._jedi
     assert ix.class_kinds("pkg.deep", "Deeper", 0, str(ws / "train.py")) == {LAYER}
+
+
+def test_very_long_chain_of_bases_is_bounded(tmp_path):
+    """60 modules, each subclassing the previous one: no RecursionError; past the depth limit
+    the answer is empty and nothing partial is cached, so shorter chains fill the cache and a
+    later question about the deep class is answered."""
+    root = tmp_path / "deep"
+    (root / "chain").mkdir(parents=True)
+    (root / "chain" / "__init__.py").write_text("")
+    (root / "chain" / "m0.py").write_text("import keras\n\nclass C0(keras.layers.Layer):\n    pass\n")
+    for i in range(1, 60):
+        (root / "chain" / f"m{i}.py").write_text(f"from .m{i - 1} import C{i - 1}\n\nclass C{i}(C{i - 1}):\n    pass\n")
+    ix = WorkspaceIndex(str(root), timeout_s=60)
+    user = str(root / "user.py")
+    assert ix.class_kinds("chain.m59", "C59", 0, user) == frozenset()      # too deep at once
+    for i in (20, 40):
+        assert ix.class_kinds(f"chain.m{i}", f"C{i}", 0, user) == {LAYER}
+    assert ix.class_kinds("chain.m59", "C59", 0, user) == {LAYER}          # through the cached C40
