@@ -9,7 +9,12 @@ export interface RunResult {
   wallTime: number | null;
   firstErrorLine: string;
   kerasBackend: string;
+  kerasVersion: string;
+  /** the device the backend reported using, in words (e.g. `gpu:0 (NVIDIA H100)`), if known */
+  deviceUsed: string;
   devices: string;
+  /** the server's own word for the outcome (`ok`, `failed`, `cancelled`, `not run`...), if sent */
+  status: string;
 }
 
 export interface RunResponse {
@@ -27,8 +32,20 @@ function deviceText(d: unknown): string {
   return d === undefined || d === null ? '' : JSON.stringify(d);
 }
 
+function deviceEntry(x: unknown): string {
+  if (typeof x === 'string') return x;
+  if (x && typeof x === 'object') {
+    const o = x as { kind?: unknown; id?: unknown; name?: unknown };
+    if (typeof o.kind === 'string') {
+      const id = o.id === undefined || o.id === null ? '' : `:${String(o.id)}`;
+      return `${o.kind}${id}${typeof o.name === 'string' && o.name ? ` (${o.name})` : ''}`;
+    }
+  }
+  return JSON.stringify(x);
+}
+
 function listText(v: unknown): string {
-  if (Array.isArray(v)) return v.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join(', ');
+  if (Array.isArray(v)) return v.map(deviceEntry).join(', ');
   if (typeof v === 'string') return v;
   return v === undefined || v === null ? '' : JSON.stringify(v);
 }
@@ -45,7 +62,10 @@ export function parseRunResponse(raw: unknown): RunResponse {
           wallTime: typeof o.wallTime === 'number' ? o.wallTime : null,
           firstErrorLine: typeof o.firstErrorLine === 'string' ? o.firstErrorLine : '',
           kerasBackend: typeof o.kerasBackend === 'string' ? o.kerasBackend : '',
+          kerasVersion: typeof o.kerasVersion === 'string' ? o.kerasVersion : '',
+          deviceUsed: typeof o.deviceUsed === 'string' ? o.deviceUsed : '',
           devices: listText(o.devices),
+          status: typeof o.status === 'string' ? o.status : '',
         };
       })
     : [];
@@ -57,7 +77,7 @@ export function parseRunResponse(raw: unknown): RunResponse {
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ').trim();
 
 export function status(r: RunResult): string {
-  if (r.exitCode === null) return 'not run';
+  if (r.exitCode === null) return r.status || 'not run';
   return r.exitCode === 0 ? 'ok' : `exit ${r.exitCode}`;
 }
 
@@ -90,7 +110,10 @@ export function summarize(results: RunResult[]): string {
     .map((r) => {
       const t = r.wallTime === null ? '' : ` in ${seconds(r.wallTime)}`;
       const err = r.exitCode !== 0 && r.firstErrorLine ? ` — ${r.firstErrorLine}` : '';
-      return `${r.backend} on ${r.device || '?'}: ${status(r)}${t}${err}`;
+      const used = r.kerasBackend
+        ? ` (Keras${r.kerasVersion ? ' ' + r.kerasVersion : ''} used ${r.kerasBackend} on ${r.deviceUsed || r.devices || '?'})`
+        : '';
+      return `${r.backend} on ${r.device || '?'}: ${status(r)}${t}${used}${err}`;
     })
     .join('; ');
 }

@@ -28,13 +28,14 @@ export type ServerState = 'starting' | 'running' | 'stopped' | 'error';
 
 const PROBE_TIMEOUT_MS = 30000;
 
-export function probeInterpreter(py: string): Promise<ProbeOutcome> {
+export function probeInterpreter(py: string, cwd?: string): Promise<ProbeOutcome> {
   return new Promise((resolve) => {
     // execFile: an argument list, never a shell.
     execFile(
       py,
       ['-m', 'keras_migrate', '--version'],
-      { timeout: PROBE_TIMEOUT_MS, windowsHide: true, env: { ...process.env, PYTHONIOENCODING: 'utf-8' } },
+      // cwd as the server's (the workspace folder): `-m` resolves from there too
+      { cwd: cwd ?? os.homedir(), timeout: PROBE_TIMEOUT_MS, windowsHide: true, env: { ...process.env, PYTHONIOENCODING: 'utf-8' } },
       (error, stdout, stderr) => {
         const err = error as (NodeJS.ErrnoException & { code?: string | number | null }) | null;
         resolve(classifyProbe(err, String(stdout ?? ''), String(stderr ?? '')));
@@ -153,7 +154,7 @@ export class ServerManager implements vscode.Disposable {
       );
     }
 
-    const probe = await probeInterpreter(choice.path);
+    const probe = await probeInterpreter(choice.path, folder?.uri.fsPath);
     if (probe.kind !== 'ok') {
       this.setState('error', probe.kind === 'not-installed' ? 'keras-migrate not installed' : probe.detail);
       this.log(`probe of ${choice.path} failed (${probe.kind}): ${probe.detail}`);
@@ -170,7 +171,7 @@ export class ServerManager implements vscode.Disposable {
     const serverOptions: ServerOptions = {
       command: choice.path,
       args: ['-m', 'keras_migrate', 'server'],
-      options: { cwd: folder?.uri.fsPath, env: { ...process.env, PYTHONIOENCODING: 'utf-8' } },
+      options: { cwd: folder?.uri.fsPath ?? os.homedir(), env: { ...process.env, PYTHONIOENCODING: 'utf-8' } },
     };
     const clientOptions: LanguageClientOptions = {
       documentSelector: [

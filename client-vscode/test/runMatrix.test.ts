@@ -4,7 +4,18 @@ import { allPassed, formatMatrix, parseRunResponse, summarize } from '../src/run
 
 const response = {
   results: [
-    { backend: 'jax', device: { kind: 'cpu' }, exitCode: 0, wallTime: 3.21, firstErrorLine: '', kerasBackend: 'jax', devices: ['TFRT_CPU_0'] },
+    {
+      backend: 'jax',
+      device: { kind: 'cpu' },
+      exitCode: 0,
+      wallTime: 3.21,
+      firstErrorLine: '',
+      kerasBackend: 'jax',
+      kerasVersion: '3.15.1',
+      deviceUsed: 'cpu',
+      devices: [{ kind: 'cpu', id: 0 }],
+      status: 'ok',
+    },
     {
       backend: 'torch',
       device: 'CPU',
@@ -28,14 +39,18 @@ test('the client formats a matrix when the server sent none', () => {
   const lines = r.matrixMarkdown.trim().split('\n');
   assert.equal(lines.length, 4);
   assert.match(lines[0], /backend \| device \| status \| wall time/);
-  assert.equal(lines[2], '| jax | CPU | ok | 3.2 s | jax | TFRT_CPU_0 |  |');
+  assert.equal(lines[2], '| jax | CPU | ok | 3.2 s | jax | cpu:0 |  |');
   // pipes escaped, newlines flattened: one row stays one row
   assert.equal(lines[3], '| torch | CPU | exit 1 | 2.0 s | torch | cpu | ValueError: a \\| b second line |');
 });
 
 test('summary line and pass/fail', () => {
   const r = parseRunResponse(response);
-  assert.equal(summarize(r.results), 'jax on CPU: ok in 3.2 s; torch on CPU: exit 1 in 2.0 s — ValueError: a | b\nsecond line');
+  assert.equal(
+    summarize(r.results),
+    'jax on CPU: ok in 3.2 s (Keras 3.15.1 used jax on cpu); ' +
+      'torch on CPU: exit 1 in 2.0 s (Keras used torch on cpu) — ValueError: a | b\nsecond line',
+  );
   assert.equal(allPassed(r.results), false);
   assert.equal(allPassed(r.results.slice(0, 1)), true);
   assert.equal(allPassed([]), false);
@@ -47,4 +62,9 @@ test('garbage in, empty matrix out', () => {
   assert.match(r.matrixMarkdown, /no results/);
   assert.equal(formatMatrix([]).split('\n').length, 4);
   assert.equal(summarize([]), 'no backend ran');
+});
+
+test('a backend that did not run says why', () => {
+  const r = parseRunResponse({ results: [{ backend: 'torch', device: 'CPU', exitCode: null, status: 'not run' }] });
+  assert.equal(summarize(r.results), 'torch on CPU: not run');
 });

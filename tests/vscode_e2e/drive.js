@@ -96,9 +96,10 @@ async function main() {
     await page.keyboard.press('Control+P');
     await qi.waitFor({ state: 'visible', timeout: 15000 });
     await qi.fill(file);
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: file }).first().waitFor({ timeout: 15000 });
+    // Enter only once the FOCUSED row is the file (the list filters asynchronously)
+    await page.locator('.quick-input-list .monaco-list-row.focused', { hasText: file }).first().waitFor({ timeout: 15000 });
     await page.keyboard.press('Enter');
-    await page.waitForSelector(`.tab[aria-label*="${path.basename(file)}"]`, { timeout: 30000 });
+    await page.waitForSelector(`.editor-group-container.active .tab.active[aria-label*="${path.basename(file)}"]`, { timeout: 30000 });
   }
 
   async function runCommand(title) {
@@ -336,6 +337,7 @@ async function main() {
     if (!/RUN_ME_OK/.test(out)) throw new Error('the program output (RUN_ME_OK) did not stream into the output');
     if (!/\|\s*jax\s*\|/.test(out)) throw new Error('no result matrix row for jax');
     if (!/jax on CPU: ok/.test(out)) throw new Error('the run did not end ok on jax/CPU');
+    if (!/used jax on/.test(out)) throw new Error('the result does not say which backend Keras used');
   });
 
   await step('rerun-status-item', ['run-file'], async (d) => {
@@ -357,6 +359,68 @@ async function main() {
     d.runBefore = before;
     d.output = out.slice(-1500);
     if (!/jax on CPU: ok/.test(out)) throw new Error('the rerun did not end ok on jax/CPU');
+  });
+
+  await step('run-failure-diagnostic', ['run-file'], async (d) => {
+    // the rerun item runs the ACTIVE file with the last choice (jax, CPU)
+    await quickOpen('fail_me.py');
+    const item = page.locator('.statusbar-item', { hasText: 'jax · CPU' }).first();
+    await item.waitFor({ timeout: 15000 });
+    await page.waitForTimeout(1100);
+    await item.click();
+    const row = page.locator('.markers-panel .monaco-tl-row', { hasText: 'deliberate failure' }).first();
+    await page.locator('.notification-toast', { hasText: 'exit' }).first().waitFor({ timeout: RUN_TIMEOUT_MS });
+    d.toasts = await toasts();
+    await showProblems();
+    await row.waitFor({ timeout: 20000 });
+    d.problems = (await problemRows()).filter((r) => /deliberate|keras-migrate run/.test(r));
+    if (!d.problems.some((r) => /keras-migrate run/.test(r))) throw new Error(`no "keras-migrate run" diagnostic: ${d.problems}`);
+    if (!d.problems.some((r) => /Ln 6\b/.test(r))) throw new Error(`the run diagnostic is not at line 6 (the raise): ${d.problems}`);
+    const sq = page.locator(`.part.editor .editor-group-container.active .monaco-editor :is(${SQUIGGLE})`);
+    d.squiggles = await sq.count();
+  });
+
+  await step('compare-backends', ['run-file'], async (d) => {
+    const s0 = Date.now();
+    await quickOpen('run_me.py');
+    await runCommand('Keras Migrate: Compare Backends');
+    await page.locator('.quick-input-widget .quick-input-title', { hasText: '(2/2)' }).waitFor({ timeout: 30000 });
+    await pickQuick('(2/2)', 'CPU');
+    await page.locator('.tab', { hasText: 'Keras Backend Matrix' }).first().waitFor({ timeout: RUN_TIMEOUT_MS * 2 });
+    d.finishedMs = Date.now() - s0;
+    await page.waitForTimeout(1500); // the preview renders in a webview
+    const out = channelLog('Keras Migrate Run');
+    const tail = out.slice(out.lastIndexOf('[keras-migrate] running'));
+    d.output = tail.slice(-3000);
+    d.toasts = await toasts();
+    if (!/running \S*run_me\.py on all backends/.test(tail)) throw new Error('Compare Backends did not run run_me.py');
+    for (const b of ['jax', 'torch', 'tensorflow']) {
+      if (!new RegExp(`\\|\\s*${b}\\s*\\|[^\\n]*\\|\\s*ok\\s*\\|`).test(tail)) throw new Error(`no "ok" matrix row for ${b}`);
+    }
+  });
+
+  await step('missing-server-offer', ['server-status'], async (d) => {
+    // point keras-migrate.interpreter at a fresh venv without keras-migrate: the server restarts,
+    // the probe fails, and the user is offered the install (never run here) or another interpreter
+    const settingsFile = path.join(FOLDER, '.vscode', 'settings.json');
+    const settings = JSON.parse(fs.readFileSync(settingsFile, 'utf8'));
+    if (!process.env.BARE_PYTHON) throw new Error('BARE_PYTHON (an interpreter without keras-migrate) is not set');
+    settings['keras-migrate.interpreter'] = process.env.BARE_PYTHON;
+    fs.writeFileSync(settingsFile, JSON.stringify(settings, null, 2));
+    const toast = page.locator('.notification-toast', { hasText: 'is not installed' }).first();
+    await toast.waitFor({ timeout: 30000 });
+    d.toast = norm(await toast.innerText());
+    d.buttons = (await toast.locator('.monaco-button').allInnerTexts()).map(norm);
+    if (!d.buttons.some((b) => /Install keras-migrate into this environment/.test(b))) throw new Error('no install offer');
+    if (!d.buttons.some((b) => /Choose interpreter/.test(b))) throw new Error('no "Choose interpreter" offer');
+    const item = page.locator('.statusbar-item', { hasText: 'Keras Migrate' }).first();
+    d.statusError = (await item.locator('.codicon-error').count()) > 0;
+    if (!d.statusError) throw new Error('the status bar does not show the error state');
+    d.toastScreenshot = `${String(shotNo + 1).padStart(2, '0')}-missing-server-offer-toast.png`;
+    await page.screenshot({ path: path.join(OUT, d.toastScreenshot) });
+    await toast.locator('.monaco-button', { hasText: 'Choose interpreter' }).click();
+    await page.locator('.settings-editor').first().waitFor({ timeout: 15000 });
+    d.settingsEditor = true;
   });
 
   results.finished = new Date().toISOString();

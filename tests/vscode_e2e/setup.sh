@@ -146,6 +146,7 @@ if [ -n "${VSIX:-}" ]; then
 fi
 
 t0=$(now)
+cd "$RUN_DIR"   # not the repository: nothing may import keras_migrate from code-server's cwd
 "${cs_env[@]}" setsid "$CS_BIN" "${cs_args[@]}" \
   --bind-addr "127.0.0.1:$PORT" --auth none --disable-telemetry --disable-update-check \
   --disable-workspace-trust --disable-getting-started-override "$FOLDER" \

@@ -40,6 +40,9 @@ STEPS = [
     "report",
     "run-file",
     "rerun-status-item",
+    "run-failure-diagnostic",
+    "compare-backends",
+    "missing-server-offer",
 ]
 
 
@@ -107,6 +110,10 @@ def e2e_results(tmp_path_factory) -> dict:
     build = _run(["bash", "scripts/build-vsix.sh", str(vsix)], env, 600, artifacts / "build-vsix.log")
     assert build.returncode == 0, (artifacts / "build-vsix.log").read_text()[-3000:]
 
+    # an interpreter without keras-migrate, for the "install it?" offer (never accepted)
+    bare = tmp / "bare-venv"
+    subprocess.run([os.environ.get("PYTHON", "python3"), "-m", "venv", "--without-pip", str(bare)], check=True, cwd=tmp)
+
     port = _free_port()
     run_dir = tmp / "run"
     env.update(RUN_DIR=str(run_dir), PORT=str(port), FOLDER=str(folder), VSIX=str(vsix))
@@ -121,6 +128,7 @@ def e2e_results(tmp_path_factory) -> dict:
             TOOLS=str(cache / "tools"),
             USER_DATA=str(run_dir / "data/user"),
             PROFILE_HOME=str(tmp / "chromium-home"),
+            BARE_PYTHON=str(bare / "bin/python"),
         )
         try:
             _run(["node", str(HERE / "drive.js")], drive_env, 900, artifacts / "drive.log")
