@@ -272,3 +272,20 @@ def calls_to(ctx, targets) -> Iterator[tuple[ast.Call, str]]:
         q = ctx.qualname(f)
         if q in targets:
             yield call, q
+
+
+_FUNCTIONAL = ("keras.Model", "keras.models.Model")
+
+
+def functional_outputs(ctx, recv: ast.AST) -> Optional[ast.AST]:
+    """The ``outputs`` expression of a functional model built in this file
+    (``model = keras.Model(inputs, [a, b])``), or None."""
+    if not isinstance(recv, ast.Name):
+        return None
+    values = visible_values(ctx, recv)
+    if len(values) != 1:
+        return None
+    v = values[0]
+    if not (isinstance(v, ast.Call) and ctx.qualname(v.func) in _FUNCTIONAL):
+        return None
+    return arg(v, 1, "outputs")

@@ -5,23 +5,14 @@ import ast
 
 from keras_migrate.engine.model import Severity
 from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.training._helpers import arg, const_bool, keyword, visible_values
+from keras_migrate.rules.training._helpers import const_bool, functional_outputs, keyword
 
-_FUNCTIONAL = ("keras.Model", "keras.models.Model")
 _OLD = {"keras_version": "3.4.1"}
 
 
 def _n_outputs(ctx, recv) -> int:
     """Number of outputs of a functional model built in this file (0 when unknown)."""
-    if not isinstance(recv, ast.Name):
-        return 0
-    values = visible_values(ctx, recv)
-    if len(values) != 1:
-        return 0
-    v = values[0]
-    if not (isinstance(v, ast.Call) and ctx.qualname(v.func) in _FUNCTIONAL):
-        return 0
-    outs = arg(v, 1, "outputs")
+    outs = functional_outputs(ctx, recv)
     if isinstance(outs, (ast.List, ast.Tuple)):
         return len(outs.elts)
     if isinstance(outs, ast.Dict):
