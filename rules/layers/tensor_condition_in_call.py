@@ -83,6 +83,9 @@ class _Tensors:
         if isinstance(e, ast.Compare):
             if any(isinstance(op, (ast.Is, ast.IsNot, ast.In, ast.NotIn)) for op in e.ops):
                 return False
+            if any(isinstance(x, ast.Constant) and isinstance(x.value, (str, bool, type(None)))
+                   for x in [e.left, *e.comparators]):
+                return False                  # mode == "train": a Python argument, not a tensor
             return any(self.is_tensor(x) for x in [e.left, *e.comparators])
         if isinstance(e, ast.Subscript):
             return self.is_tensor(e.value)
@@ -175,8 +178,8 @@ class TensorConditionInCall(Rule):
         Valid("""
             import keras
             class Drop(keras.layers.Layer):
-                def call(self, x, training=None, mask=None):
-                    if training:
+                def call(self, x, mode, training=None, mask=None):
+                    if training or mode == "train":
                         x = x * 0.5
                     if mask is not None and x.shape[-1] > 3:
                         x = x * mask
