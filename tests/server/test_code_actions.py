@@ -147,3 +147,22 @@ async def test_unsafe_fix_is_labelled_and_not_preferred(client: LanguageClient, 
     resolved = await client.code_action_resolve_async(fix_all[0])
     new = apply_text_edits(text, edits_for(resolved.edit, uri))
     assert new == "import keras\ny = keras.ops.mean([1.0, 2.0])\n"
+
+
+async def test_unsafe_fixes_setting_extends_fix_all(client: LanguageClient, tmp_path):
+    uri = (tmp_path / "u2.py").as_uri()
+    text = "from tensorflow.keras import backend as K\nK.clear_session()\ny = K.mean([1.0, 2.0])\n"
+    open_doc(client, uri, text)
+    await wait_for_diagnostics(client, uri, lambda d: "K101" in [x.code for x in d])
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
+        settings={"keras-migrate": {"unsafeFixes": True, "debounceMs": 20}}))
+    params = types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri),
+        range=types.Range(types.Position(0, 0), types.Position(0, 0)),
+        context=types.CodeActionContext(diagnostics=[], only=["source.fixAll"]))
+    # the server handles messages in order: the new setting applies to this request
+    actions = await client.text_document_code_action_async(params)
+    assert actions[0].title == "Fix all keras-migrate issues (including unsafe fixes)"
+    resolved = await client.code_action_resolve_async(actions[0])
+    new = apply_text_edits(text, edits_for(resolved.edit, uri))
+    assert new.startswith("from keras import backend as K\n") or new.startswith("import keras\n"), new
