@@ -146,11 +146,12 @@ def _finite(x):
 def _exc_info(e):
     mro = [c.__name__ for c in type(e).__mro__]
     qual = [f"{c.__module__}.{c.__name__}" for c in type(e).__mro__]
-    chain, seen, c = [], set(), e.__cause__ or e.__context__
+    # explicit causes only (``raise X from e``), not exceptions merely being handled
+    chain, seen, c = [], set(), e.__cause__
     while c is not None and id(c) not in seen and len(chain) < 5:
         seen.add(id(c))
         chain.append(type(c).__name__)
-        c = c.__cause__ or c.__context__
+        c = c.__cause__
     msg = str(e)
     return {"exc_type": type(e).__name__, "exc_mro": mro, "exc_qualnames": qual,
             "exc_chain": chain, "exc_msg": msg[:3000],
