@@ -42,10 +42,12 @@ class NestedModelInputs(Rule):
     the migration guide's "deeply nested inputs" pattern; it is off by default.
 
     ## Why is this bad?
-    Early Keras 3 releases accepted only flat inputs (a tensor, a flat list or a flat dict)
-    in the functional API and raised on deeper nesting. Keras 3.15.1 accepts nested dicts
-    on all three backends (and Keras 2 failed on them when the model was called), so the
-    rule only matters to projects pinned to the releases in `keras_versions`.
+    Keras 3.0.0 to 3.3.3 accept only flat inputs (a tensor, a flat list or a flat dict) in
+    the functional API: ``ValueError: When providing `inputs` as a dict, all values in the
+    dict must be KerasTensors``. From 3.4.0 (and on 3.15.1) nested dicts work on all three
+    backends (Keras 2 failed on them when the model was called), so the rule only matters
+    to projects pinned to the releases in `keras_versions`, `[3.0.0, 3.4.0)`, measured on
+    every 3.x release (docs/research/keras-version-ranges.md).
 
     ## Example
     ```python
@@ -67,16 +69,16 @@ class NestedModelInputs(Rule):
 
     ## Fix safety
     No automatic fix: flattening changes the structure the model's callers (and datasets)
-    must feed. The affected range `keras_versions = ("3.0.0", "3.4.0")` is an estimate;
-    `docs/research/keras-version-ranges.md` holds the measured range once it is written.
+    must feed.
 
     ## References
     - https://keras.io/guides/migrating_to_keras_3/#nested-inputs-to-functional-models
+    - docs/research/keras-version-ranges.md (pattern a)
     """
 
     code = "K306"
     name = "nested-model-inputs"
-    message = "Nested dict inputs to `keras.Model`: early Keras 3 releases accept only flat inputs; flatten the structure"
+    message = "Nested dict inputs to `keras.Model`: Keras 3.0-3.3 accept only flat inputs (ValueError); flatten the structure"
     severity = Severity.INFO
     fix = None
     keras_versions = ("3.0.0", "3.4.0")

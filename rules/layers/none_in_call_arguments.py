@@ -18,11 +18,13 @@ class NoneInCallArguments(Rule):
     This is the migration guide's "nested inputs with `None`" pattern; it is off by default.
 
     ## Why is this bad?
-    Early Keras 3 releases refused `None` inside nested call arguments when the layer was
-    called on symbolic inputs (`ValueError` while building the functional graph). Keras
-    3.15.1 accepts it on all three backends, so the rule only matters to projects pinned to
-    the releases in `keras_versions` (an estimate, see "Fix safety"). A `None` in a *returned*
-    structure still fails on every release: that is K304.
+    Called on symbolic inputs, Keras 3.0.0 to 3.3.3 raise ``ValueError: Only input tensors
+    may be passed as positional arguments ... None``, and 3.4.0 to 3.12.4 raise
+    ``AttributeError: 'NoneType' object has no attribute 'shape'``. From 3.13.0 (and on
+    3.15.1) it works on all three backends, so the rule only matters to projects pinned to
+    the releases in `keras_versions`, `[3.0.0, 3.13.0)`, measured on every 3.x release
+    (docs/research/keras-version-ranges.md). A `None` in a *returned* structure still fails
+    on every release: that is K304.
 
     ## Example
     ```python
@@ -40,18 +42,16 @@ class NoneInCallArguments(Rule):
 
     ## Fix safety
     No automatic fix: the layer's signature has to change together with its callers.
-    The affected range `keras_versions = ("3.0.0", "3.13.0")` is an estimate (the change
-    that allowed `None` leaves while building, keras-team/keras#21866, merged 2025-11-24);
-    `docs/research/keras-version-ranges.md` holds the measured range once it is written.
 
     ## References
     - https://keras.io/guides/migrating_to_keras_3/#nested-structures-with-none
     - https://github.com/keras-team/keras/pull/21866
+    - docs/research/keras-version-ranges.md (pattern b)
     """
 
     code = "K310"
     name = "none-in-call-arguments"
-    message = "`None` inside a nested call argument of a layer: rejected by early Keras 3 releases; pass optional inputs as separate arguments"
+    message = "`None` inside a nested call argument of a layer: Keras 3.0-3.12 reject it (ValueError/AttributeError); pass optional inputs as separate arguments"
     severity = Severity.INFO
     fix = None
     keras_versions = ("3.0.0", "3.13.0")
