@@ -40,6 +40,21 @@ def _array_like(ctx, expr, depth: int = 0) -> bool:
     return False
 
 
+def _single_loss(ctx, recv: ast.Name) -> bool:
+    """``recv.compile(loss=[..., None, None])``: only one output has a loss, so one target is
+    what Keras 3 expects (partial labels)."""
+    for call in ctx.nodes(ast.Call):
+        f = call.func
+        if (isinstance(f, ast.Attribute) and f.attr == "compile" and isinstance(f.value, ast.Name)
+                and f.value.id == recv.id):
+            loss = arg(call, 1, "loss")
+            if isinstance(loss, (ast.List, ast.Tuple)):
+                real = [e for e in loss.elts if not (isinstance(e, ast.Constant) and e.value is None)]
+                if len(real) == 1:
+                    return True
+    return False
+
+
 class MultiOutputSingleTarget(Rule):
     """One target array passed to `fit`/`evaluate` of a model with several outputs.
 
@@ -47,7 +62,8 @@ class MultiOutputSingleTarget(Rule):
     Flags the `y` argument of `fit`, `evaluate`, `train_on_batch` and `test_on_batch` on a
     functional model built in this file with a list or tuple of two or more outputs, when
     `y` is visibly a single array (a NumPy/TensorFlow call, a slice, or a name bound to one),
-    not a list, tuple or dict of targets. Unknown targets are not flagged.
+    not a list, tuple or dict of targets. Unknown targets are not flagged, nor models compiled
+    with a loss for one output only (`loss=["mse", None]`: partial labels).
 
     ## Why is this bad?
     Keras 2 used the one target for every output. Keras 3.15.1 raises on every backend:
@@ -97,6 +113,9 @@ class MultiOutputSingleTarget(Rule):
             model.fit(np.ones((4, 3)), [y, y])
             model.evaluate(np.ones((4, 3)), targets)
             model.fit(dataset)
+            partial = keras.Model(inputs, [keras.layers.Dense(1)(inputs), keras.layers.Dense(1)(inputs)])
+            partial.compile(loss=["mse", None])
+            partial.evaluate(np.ones((4, 3)), np.ones((4, 1)))
         """),
         # one output; an unknown target; a Sequential
         Valid("""
@@ -175,7 +194,7 @@ class MultiOutputSingleTarget(Rule):
                     or any(isinstance(e, ast.Starred) for e in outs.elts):
                 continue
             y = arg(call, _METHODS[f.attr], "y")
-            if y is None or not _array_like(ctx, y):
+            if y is None or not _array_like(ctx, y) or _single_loss(ctx, f.value):
                 continue
             n = len(outs.elts)
             seg = ctx.segment(y)
