@@ -9,6 +9,10 @@ from keras_migrate.rules.saving._helpers import rewrite_call
 from keras_migrate.rules.training._helpers import model_receiver
 
 _ARGS = ("workers", "use_multiprocessing", "max_queue_size")
+# keyword arguments only Keras's fit/evaluate/predict take: with one of them, an opaque receiver
+# is treated as a Keras model (``def train(model): model.fit(gen, workers=4, steps_per_epoch=10)``)
+_KERAS_ONLY_KWARGS = {"use_multiprocessing", "max_queue_size", "steps_per_epoch", "validation_steps",
+                      "validation_freq", "initial_epoch", "validation_split"}
 _METHODS = {"fit": False, "evaluate": False, "predict": False,
             # removed methods: Keras-only names (K404 renames them, these kwargs stay wrong)
             "fit_generator": True, "evaluate_generator": True, "predict_generator": True}
@@ -19,9 +23,11 @@ class MultiprocessingFitArgs(Rule):
 
     ## What it does
     Flags those keyword arguments on `fit`, `evaluate` and `predict` (and on the removed
-    `*_generator` methods, see K404) of a known Keras model. On an unknown receiver `fit(...,
-    workers=4)` is left alone: other libraries (gensim, scikit-learn wrappers) take the same
-    names.
+    `*_generator` methods, see K404) of a known Keras model. On a receiver the file cannot see
+    into (a parameter, a value unpacked from a call) it flags them, as a warning, only when
+    the call also has a keyword only Keras takes (`use_multiprocessing`, `max_queue_size`,
+    `steps_per_epoch`, `validation_steps`, ...): a bare `estimator.fit(X, workers=2)` may be
+    another library's (gensim, scikit-learn wrappers).
 
     ## Why is this bad?
     Keras 3.15.1 raises on every backend: `TypeError: TensorFlowTrainer.fit() got an
@@ -118,6 +124,19 @@ class MultiprocessingFitArgs(Rule):
             flagged=("max_queue_size=20",),
             unsafe=True,
         ),
+        # what K404's fit_generator fix leaves behind on an opaque model
+        Invalid(
+            """
+            def train(model, gen):
+                return model.fit(x=gen, epochs=3, use_multiprocessing=True, workers=8)
+            """,
+            fixed="""
+            def train(model, gen):
+                return model.fit(x=gen, epochs=3)
+            """,
+            flagged=("use_multiprocessing=True", "workers=8"),
+            unsafe=True,
+        ),
         Invalid(
             """
             import keras
@@ -140,13 +159,18 @@ class MultiprocessingFitArgs(Rule):
             if not isinstance(f, ast.Attribute) or f.attr not in _METHODS:
                 continue
             bad = [kw for kw in call.keywords if kw.arg in _ARGS]
-            if not bad or model_receiver(ctx, f.value, f.attr, keras_only=_METHODS[f.attr]) is None:
+            if not bad:
+                continue
+            keras_only = _METHODS[f.attr] or any(kw.arg in _KERAS_ONLY_KWARGS for kw in call.keywords)
+            which = model_receiver(ctx, f.value, f.attr, keras_only=keras_only)
+            if which is None:
                 continue
             names = tuple(kw.arg for kw in bad)
             title = (f"Remove {', '.join(f'`{n}=`' for n in names)} (unsafe: data loading is no longer "
                      "parallel; pass them to your PyDataset)")
             for kw in bad:
                 ctx.report(self, kw, self.message.format(arg=kw.arg, method=f.attr),
+                           severity=Severity.ERROR if which == "known" else Severity.WARNING,
                            fix=lambda c=call, n=names, t=title: ctx.make_fix(
                                t, Applicability.UNSAFE, rewrite_call(ctx, c, [], n)),
                            fix_title=title, applicability=Applicability.UNSAFE)
