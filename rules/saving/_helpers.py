@@ -195,7 +195,9 @@ def rewrite_call(ctx, call: ast.Call, edits: list[Edit], drop: tuple[str, ...] =
             args = list(node.args)
             keep = [a for a in args if not (a.keyword is not None and a.keyword.value in drop)]
             if keep and args[-1] not in keep:
-                keep[-1] = keep[-1].with_changes(comma=args[-1].comma)
+                # the old last argument's trailing comma and the layout before `)` move over
+                keep[-1] = keep[-1].with_changes(comma=args[-1].comma,
+                                                 whitespace_after_arg=args[-1].whitespace_after_arg)
             text = cst.Module(body=[]).code_for_node(node.with_changes(args=keep))
     if text == ctx.text[start:end]:
         return outer
