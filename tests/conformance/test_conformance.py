@@ -424,10 +424,11 @@ def make_report(cases: list[Case], verdicts: dict, run: dict) -> str:
     for mode, info in sorted(run["runs"].items()):
         lines.append(f"| {mode} | {len(info['results'])} | {', '.join(map(str, info['startup_s'])) or '–'} | "
                      f"{info['wall_s']} | {', '.join(info['crashes']) or '–'} |")
-    slow = sorted(((rec.get("secs", 0), mode, sid) for mode, info in run["runs"].items()
-                   for sid, rec in info["results"].items()), reverse=True)[:10]
-    lines += ["", "## Slowest snippets", "", "| seconds | mode | example |", "| --- | --- | --- |"]
-    lines += [f"| {s} | {m} | {sid} |" for s, m, sid in slow]
+    slow = sorted(((rec.get("cpu_secs", 0), rec.get("secs", 0), mode, sid) for mode, info in run["runs"].items()
+                   for sid, rec in info["results"].items()), reverse=True)[:12]
+    lines += ["", "## Slowest snippets (CPU seconds, all threads; wall seconds depend on load)", "",
+              "| CPU s | wall s | mode | example |", "| --- | --- | --- | --- |"]
+    lines += [f"| {c} | {w} | {m} | {sid} |" for c, w, m, sid in slow]
     lines += ["", f"## Failures ({len(failed)})", ""]
     for k, chk, msg in sorted(failed):
         lines += [f"### {k} {chk}", "", "```", msg[:4000], "```", ""]
