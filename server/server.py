@@ -406,9 +406,9 @@ class KerasMigrateServer(LanguageServer):
         loop = asyncio.get_running_loop()
         try:
             analysis = await loop.run_in_executor(self._analysis_pool, self.compute, state, version, snap)
-        except Exception as exc:
+        except Exception as exc:  # an engine bug: keep what is shown, log one line, go on
             log.error("analysis of %s failed: %s: %s", state.uri, type(exc).__name__, exc)
-            analysis = None
+            analysis = Analysis(version, None, None, None, error=f"internal error: {type(exc).__name__}")
         finally:
             state.running = False
         if self.docs.get(state.uri) is not state or state.version != version or analysis is None:
