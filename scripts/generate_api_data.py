@@ -1125,6 +1125,8 @@ def build(k2, k3, ov, verify):
         for name, o in mem_ov.get(t, {}).items():
             if name == "*":
                 continue  # the type's default, below
+            if name in k3["members"].get(t, {}) and o.get("status") != "raises":
+                raise SystemExit("overrides.json members.%s.%s: Keras 3 still has it (mark it \"raises\" or drop it)" % (t, name))
             e = members.setdefault(t, {}).setdefault(name, {"status": "removed", "rename": None, "fix": "none"})
             e.update({k: v for k, v in o.items() if not k.startswith("_")})
             e["guidance_source"] = "override"

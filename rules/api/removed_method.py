@@ -103,6 +103,12 @@ class RemovedMethod(Rule):
                 def step(self):
                     return self.lr
         """),
+        # `stateful` still exists on Keras 3 RNN layers (and a layer's kind does not say which)
+        Valid("""
+            import keras
+            lstm = keras.layers.LSTM(4, stateful=True)
+            print(lstm.stateful)
+        """),
         # the file's own metric defines reset_states
         Valid("""
             import keras
@@ -206,6 +212,8 @@ class RemovedMethod(Rule):
             entry = apidata.members(typ).get(attr)
             if entry is None:
                 continue
+            if typ == "Layer" and attr not in apidata.members("RNN"):
+                continue  # the engine cannot tell an LSTM from a Dense: only names gone from both
             code = OWNED.get((typ, attr))
             if code is not None and owned_by(code):
                 continue
