@@ -43,7 +43,8 @@ class CompiledLossMetrics(Rule):
     ## What it does
     In a Keras Model subclass, flags `self.compiled_loss(...)` and
     `self.compiled_metrics.update_state(...)`, and rewrites them to `self.compute_loss(...)`
-    and a loop over `self.metrics` that feeds the loss to the `"loss"` metric.
+    and `self.compute_metrics(None, y, y_pred)`, feeding the step's loss to the `"loss"`
+    metric (what Keras 2's `compiled_loss` did).
 
     ## Why is this bad?
     On Keras 3.15.1 both exist only as deprecated shims on the TensorFlow backend (JAX and
@@ -67,18 +68,20 @@ class CompiledLossMetrics(Rule):
     for metric in self.metrics:
         if metric.name == "loss":
             metric.update_state(loss)
-        else:
-            metric.update_state(y, y_pred)
+    self.compute_metrics(None, y, y_pred)   # the compile() metrics, as compiled_metrics did
     return {m.name: m.result() for m in self.metrics}
     ```
 
     ## Fix safety
     Unsafe. `compute_loss` adds `self.losses` (regularization) itself, so an explicit
     `regularization_losses=` argument is dropped: a value other than `self.losses` changes
-    the loss. The metrics loop needs the loss variable: it is taken from the assignment of
-    `self.compiled_loss(...)`/`self.compute_loss(...)` in the same method; without one, the
-    metrics call is reported with no fix. The step stays TensorFlow-only if it uses
-    `tf.GradientTape` (K6xx reports that).
+    the loss. The `"loss"` metric update needs the loss variable: the target of
+    `self.compiled_loss(...)`/`self.compute_loss(...)` in the same method, else the first
+    argument of `tape.gradient(...)`; without one only the compiled metrics are updated.
+    `compute_metrics` updates only the `compile()` metrics, like Keras 2's
+    `compiled_metrics`; trackers of your own are left to your code (the Keras 3 shim and a
+    plain loop over `self.metrics` would feed them `(y, y_pred)`). The step stays
+    TensorFlow-only if it uses `tf.GradientTape` (K6xx reports that).
 
     ## References
     - https://keras.io/guides/custom_train_step_in_tensorflow/
@@ -120,13 +123,12 @@ class CompiledLossMetrics(Rule):
                 '        for metric in self.metrics:\n'
                 '            if metric.name == "loss":\n'
                 '                metric.update_state(loss)\n'
-                '            else:\n'
-                '                metric.update_state(y, y_pred)\n'),
+                '        self.compute_metrics(None, y, y_pred)\n'),
             flagged=("self.compiled_loss", "self.compiled_metrics"),
             unsafe=True,
             run=Run(k3="differs", fixed_backends=("tensorflow",)),
         ),
-        # sample weights forwarded; no loss variable for the metrics loop: no fix for it
+        # sample weights forwarded; no loss variable: only the compiled metrics are updated
         Invalid(
             """
             from tensorflow import keras
@@ -145,10 +147,71 @@ class CompiledLossMetrics(Rule):
                     x, y, sw = data
                     y_pred = self(x, training=False)
                     self.compute_loss(y=y, y_pred=y_pred, sample_weight=sw)
-                    self.compiled_metrics.update_state(y, y_pred, sample_weight=sw)
+                    self.compute_metrics(None, y, y_pred, sample_weight=sw)
                     return {m.name: m.result() for m in self.metrics}
             """,
             flagged=("self.compiled_loss", "self.compiled_metrics"),
+            unsafe=True,
+        ),
+        # a hand-written loss (found through `tape.gradient`); the model's own tracker is
+        # left alone by `compute_metrics` (the Keras 3 shim would feed it `y_pred`)
+        Invalid(
+            """
+            import tensorflow as tf
+            import keras
+            class Net(keras.Model):
+                def train_step(self, data):
+                    x, y = data
+                    with tf.GradientTape() as tape:
+                        y_pred = self(x, training=True)
+                        total = tf.reduce_mean(tf.abs(y - y_pred)) + 0.1 * tf.add_n(self.losses)
+                    grads = tape.gradient(total, self.trainable_variables)
+                    self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
+                    self.compiled_metrics.update_state(y, y_pred)
+                    return {m.name: m.result() for m in self.metrics}
+            """,
+            fixed="""
+            import tensorflow as tf
+            import keras
+            class Net(keras.Model):
+                def train_step(self, data):
+                    x, y = data
+                    with tf.GradientTape() as tape:
+                        y_pred = self(x, training=True)
+                        total = tf.reduce_mean(tf.abs(y - y_pred)) + 0.1 * tf.add_n(self.losses)
+                    grads = tape.gradient(total, self.trainable_variables)
+                    self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
+                    for metric in self.metrics:
+                        if metric.name == "loss":
+                            metric.update_state(total)
+                    self.compute_metrics(None, y, y_pred)
+                    return {m.name: m.result() for m in self.metrics}
+            """,
+            flagged=("self.compiled_metrics",),
+            unsafe=True,
+        ),
+        # compiled_loss alone: the "loss" metric is updated right after it
+        Invalid(
+            """
+            import keras
+            class Net(keras.Model):
+                def test_step(self, data):
+                    x, y = data
+                    loss = self.compiled_loss(y, self(x), regularization_losses=self.losses)
+                    return {m.name: m.result() for m in self.metrics}
+            """,
+            fixed="""
+            import keras
+            class Net(keras.Model):
+                def test_step(self, data):
+                    x, y = data
+                    loss = self.compute_loss(y=y, y_pred=self(x))
+                    for metric in self.metrics:
+                        if metric.name == "loss":
+                            metric.update_state(loss)
+                    return {m.name: m.result() for m in self.metrics}
+            """,
+            flagged=("self.compiled_loss",),
             unsafe=True,
         ),
     ]
@@ -161,22 +224,25 @@ class CompiledLossMetrics(Rule):
                 if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     continue
                 body = list(walk_no_nested(fn))
-                loss_var = None
-                for n in body:
-                    if (isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name)
-                            and isinstance(n.value, ast.Call)
-                            and (_self_attr(n.value.func, "compiled_loss") or _self_attr(n.value.func, "compute_loss"))):
-                        loss_var = n.targets[0].id
-                for n in sorted((n for n in body if isinstance(n, ast.Call)), key=lambda c: (c.lineno, c.col_offset)):
-                    if _self_attr(n.func, "compiled_loss"):
-                        self._loss(ctx, n)
-                    elif (isinstance(n.func, ast.Attribute) and n.func.attr == "update_state"
-                          and _self_attr(n.func.value, "compiled_metrics")):
-                        self._metrics(ctx, n, loss_var)
+                calls = sorted((n for n in body if isinstance(n, ast.Call)), key=lambda c: (c.lineno, c.col_offset))
+                metric_calls = [n for n in calls if isinstance(n.func, ast.Attribute) and n.func.attr == "update_state"
+                                and _self_attr(n.func.value, "compiled_metrics")]
+                loss_calls = [n for n in calls if _self_attr(n.func, "compiled_loss")]
+                if not metric_calls and not loss_calls:
+                    continue
+                loss_var = _loss_variable(body)
+                for n in loss_calls:
+                    self._loss(ctx, n, track=not metric_calls)
+                for n in metric_calls:
+                    self._metrics(ctx, n, loss_var)
 
-    def _loss(self, ctx, call):
+    def _loss(self, ctx, call, track):
         title = "Use `self.compute_loss(...)` (unsafe: it adds `self.losses` itself; `regularization_losses=` is dropped)"
         msg = self.message.format(name="compiled_loss", new="`self.compute_loss(y=..., y_pred=...)`")
+        stmt = ctx.parent(call)
+        # no compiled_metrics call to hang the loss-metric update on: do it after the assignment
+        tracked = (track and isinstance(stmt, ast.Assign) and stmt.value is call and len(stmt.targets) == 1
+                   and isinstance(stmt.targets[0], ast.Name))
 
         def build():
             if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
@@ -184,34 +250,56 @@ class CompiledLossMetrics(Rule):
             names = ("y", "y_pred", "sample_weight")
             parts = [f"{names[i]}={ctx.segment(a)}" for i, a in enumerate(call.args[:3])]
             parts += [f"{k.arg}={ctx.segment(k.value)}" for k in call.keywords if k.arg != "regularization_losses"]
-            return ctx.make_fix(title, Applicability.UNSAFE, [ctx.replace(call, f"self.compute_loss({', '.join(parts)})")])
+            edits = [ctx.replace(call, f"self.compute_loss({', '.join(parts)})")]
+            if tracked:
+                nl, ind = ctx.source.newline(), ctx.line_indent(stmt)
+                loop = _loss_loop(stmt.targets[0].id)
+                edits.append(ctx.insert(ctx.span(stmt)[1], "".join(nl + ind + line for line in loop)))
+            return ctx.make_fix(title, Applicability.UNSAFE, edits)
         ctx.report(self, call.func, msg, fix=build, fix_title=title, applicability=Applicability.UNSAFE)
 
     def _metrics(self, ctx, call, loss_var):
         target = call.func.value
         msg = self.message.format(name="compiled_metrics",
-                                  new="a loop over `self.metrics` that updates the `\"loss\"` metric with the loss")
+                                  new="`self.compute_metrics(x, y, y_pred, sample_weight)` (and feed the loss to the "
+                                      "`\"loss\"` metric)")
         stmt = ctx.parent(call)
-        if loss_var is None or not isinstance(stmt, ast.Expr) or any(isinstance(a, ast.Starred) for a in call.args) \
-                or len(call.args) < 2:
+        if not isinstance(stmt, ast.Expr) or any(isinstance(a, ast.Starred) for a in call.args) \
+                or any(k.arg is None for k in call.keywords) or len(call.args) < 2:
             ctx.report(self, target, msg)
             return
-        title = f"Update `self.metrics` in a loop, the `\"loss\"` metric with `{loss_var}` (unsafe)"
+        title = ("Use `self.compute_metrics(...)`" + (f" and update the `\"loss\"` metric with `{loss_var}`"
+                                                       if loss_var else "") + " (unsafe)")
 
         def build():
             ind = ctx.line_indent(stmt)
             nl = ctx.source.newline()
-            args = [ctx.segment(a) for a in call.args]
-            sw = keyword(call, "sample_weight")
-            if len(args) > 2:
-                args = args[:2] + [f"sample_weight={args[2]}"]
-            elif sw is not None:
-                args.append(f"sample_weight={ctx.segment(sw.value)}")
-            lines = ["for metric in self.metrics:",
-                     '    if metric.name == "loss":',
-                     f"        metric.update_state({loss_var})",
-                     "    else:",
-                     f"        metric.update_state({', '.join(args)})"]
-            text = (nl + ind).join(lines)
-            return ctx.make_fix(title, Applicability.UNSAFE, [ctx.replace(stmt, text)])
+            args = [ctx.segment(a) for a in call.args[:2]]
+            sw = call.args[2] if len(call.args) > 2 else (keyword(call, "sample_weight").value
+                                                           if keyword(call, "sample_weight") else None)
+            if sw is not None:
+                args.append(f"sample_weight={ctx.segment(sw)}")
+            lines = (_loss_loop(loss_var) if loss_var else []) + [f"self.compute_metrics(None, {', '.join(args)})"]
+            return ctx.make_fix(title, Applicability.UNSAFE, [ctx.replace(stmt, (nl + ind).join(lines))])
         ctx.report(self, target, msg, fix=build, fix_title=title, applicability=Applicability.UNSAFE)
+
+
+def _loss_loop(var):
+    return ["for metric in self.metrics:",
+            '    if metric.name == "loss":',
+            f"        metric.update_state({var})"]
+
+
+def _loss_variable(body):
+    """The step's loss: the target of ``self.compiled_loss(...)``/``self.compute_loss(...)``,
+    else the first argument of ``tape.gradient(loss, ...)``."""
+    for n in body:
+        if (isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name)
+                and isinstance(n.value, ast.Call)
+                and (_self_attr(n.value.func, "compiled_loss") or _self_attr(n.value.func, "compute_loss"))):
+            return n.targets[0].id
+    for n in body:
+        if (isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "gradient"
+                and n.args and isinstance(n.args[0], ast.Name)):
+            return n.args[0].id
+    return None
