@@ -1199,6 +1199,8 @@ def build(k2, k3, ov, verify):
     k3_syms = sorted(set(t3) - set(stubs))
     k3_set = set(k3_syms)
     for p, e in symbols.items():
+        if e["status"] != "same_path" and p in k3_set:
+            raise SystemExit("symbol %s is public Keras 3 API but has status %s" % (p, e["status"]))
         if e.get("new") and e["new"] not in k3_set:
             raise SystemExit("symbol %s: new=%s is not a Keras 3 public path" % (p, e["new"]))
     top40 = ov.get("top40", [])
