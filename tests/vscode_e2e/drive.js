@@ -399,6 +399,45 @@ async function main() {
     }
   });
 
+  await step('cancel-run', ['run-file'], async (d) => {
+    await quickOpen('sleep_me.py');
+    const item = page.locator('.statusbar-item', { hasText: 'jax · CPU' }).first();
+    await item.waitFor({ timeout: 15000 });
+    await page.waitForTimeout(1100);
+    const s0 = Date.now();
+    await item.click();
+    await waitFor(async () => {
+      const t = channelLog('Keras Migrate Run');
+      return /running \S*sleep_me\.py/.test(t) && /SLEEPING/.test(t.slice(t.lastIndexOf('running'))) ? t : null;
+    }, 60000, 'sleep_me.py to start printing');
+    d.startedMs = Date.now() - s0;
+    const toast = page.locator('.notification-toast', { hasText: 'running sleep_me.py' }).first();
+    await toast.waitFor({ timeout: 10000 });
+    await toast.hover();
+    await toast.locator('.monaco-button', { hasText: 'Cancel' }).click();
+    const c0 = Date.now();
+    const out = await waitFor(async () => {
+      const t = channelLog('Keras Migrate Run');
+      const tail = t.slice(t.lastIndexOf('running'));
+      return /\[keras-migrate\] (cancelled|finished)/.test(tail) ? tail : null;
+    }, 30000, 'the run to end after Cancel');
+    d.cancelMs = Date.now() - c0;
+    d.output = out.slice(-1500);
+    if (/WOKE UP/.test(out)) throw new Error('the program was not stopped');
+    if (!/\[keras-migrate\] cancelled/.test(out)) throw new Error('the run did not end as cancelled');
+    // no process of the run is left: pgrep exits 1 when nothing matches
+    const left = await waitFor(async () => {
+      try {
+        require('child_process').execFileSync('pgrep', ['-f', path.join(FOLDER, 'sleep_me.py')]);
+        return null; // still running: wait
+      } catch (e) {
+        if (e.status === 1) return 'none';
+        throw e;
+      }
+    }, 10000, 'the cancelled process tree to be gone');
+    d.processesLeft = left;
+  });
+
   await step('missing-server-offer', ['server-status'], async (d) => {
     // point keras-migrate.interpreter at a fresh venv without keras-migrate: the server restarts,
     // the probe fails, and the user is offered the install (never run here) or another interpreter

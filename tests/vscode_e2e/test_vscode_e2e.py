@@ -42,6 +42,7 @@ STEPS = [
     "rerun-status-item",
     "run-failure-diagnostic",
     "compare-backends",
+    "cancel-run",
     "missing-server-offer",
 ]
 
