@@ -161,8 +161,10 @@ def apply_text_edits(text: str, edits: list[types.TextEdit]) -> str:
             units += 2 if ord(ch) > 0xFFFF else 1
         return starts[pos.line] + len(line.rstrip("\r\n")) if units < pos.character else starts[pos.line] + len(line)
 
-    spans = sorted(((offset(e.range.start), offset(e.range.end), e.new_text) for e in edits), reverse=True)
-    for s, e, new in spans:
+    # ranges refer to the original text; inserts at one position appear in array order
+    spans = sorted(((offset(e.range.start), offset(e.range.end), i, e.new_text) for i, e in enumerate(edits)),
+                   reverse=True)
+    for s, e, _, new in spans:
         text = text[:s] + new + text[e:]
     return text
 
