@@ -255,6 +255,13 @@ def _config(args, anchor: Path) -> Config:
     return config_for(anchor, _overrides(args))
 
 
+def _linter(cfg: Config, rules) -> Linter:
+    """A Linter with cross-file knowledge of the project (bases and factories defined in other
+    modules), rooted where the configuration is.  The index parses files; it imports nothing."""
+    from .engine.workspace import WorkspaceIndex
+    return Linter(cfg, rules, workspace=WorkspaceIndex(cfg.root or "."))
+
+
 def _targets(args) -> list[Path]:
     return [Path(p) for p in (args.paths or ["."])]
 
@@ -266,14 +273,14 @@ def cmd_check(args, out=None, err=None) -> int:
     if args.stdin_filename:
         path = Path(args.stdin_filename)
         cfg = _config(args, path.parent if str(path.parent) else Path("."))
-        check_file(Linter(cfg, rules), path, report, sys.stdin.read())
+        check_file(_linter(cfg, rules), path, report, sys.stdin.read())
     else:
         for target in _targets(args):
             if not target.exists():
                 report.errors.append(f"{target}: no such file or directory")
                 continue
             cfg = _config(args, target)
-            linter = Linter(cfg, rules)
+            linter = _linter(cfg, rules)
             for f in iter_files([target], lambda p: is_excluded(cfg, p)):
                 check_file(linter, f, report)
     if args.format == "json":
@@ -319,7 +326,7 @@ def cmd_fix(args, out=None, err=None) -> int:
         path = Path(args.stdin_filename)
         cfg = _config(args, path.parent if str(path.parent) else Path("."))
         text = sys.stdin.read()
-        outcome = Linter(cfg, rules).fix_source(text, path, unsafe)
+        outcome = _linter(cfg, rules).fix_source(text, path, unsafe)
         out.write(_diff(str(path), text, outcome.text) if args.diff else outcome.text)
         for p in outcome.failed:
             err.write(f"{path}: {p}\n")
@@ -329,7 +336,7 @@ def cmd_fix(args, out=None, err=None) -> int:
             errors.append(f"{target}: no such file or directory")
             continue
         cfg = _config(args, target)
-        linter = Linter(cfg, rules)
+        linter = _linter(cfg, rules)
         for path in iter_files([target], lambda p: is_excluded(cfg, p)):
             try:
                 raw = path.read_bytes()

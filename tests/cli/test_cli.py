@@ -238,3 +238,16 @@ def test_rules_doc_is_generated_not_hand_written(capsys):
     rc, out, _ = run(capsys, "rules", "--format", "markdown")
     doc = Path(__file__).resolve().parents[2] / "docs" / "rules.md"
     assert doc.read_text() == out, "docs/rules.md is stale: run `keras-migrate rules --format markdown > docs/rules.md`"
+
+
+def test_cross_file_base_class_is_known(capsys, tmp_path):
+    """A Layer subclass whose base lives in another module of the project (jedi + our index)."""
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "base.py").write_text("import tensorflow as tf\nclass Base(tf.keras.layers.Layer):\n    pass\n")
+    (tmp_path / "blk.py").write_text("import tensorflow as tf\nfrom pkg.base import Base\n"
+                                     "class Blk(Base):\n    def build(self, s):\n        self.v = tf.Variable(1.0)\n")
+    (tmp_path / "other.py").write_text("import tensorflow as tf\nclass Plain:\n    def build(self, s):\n"
+                                       "        self.v = tf.Variable(1.0)\n")
+    rc, out, _ = run(capsys, "check", "--select", "K301", str(tmp_path))
+    assert "blk.py:5:18: K301" in out and "other.py" not in out
