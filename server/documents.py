@@ -6,14 +6,61 @@ Nothing here talks to the client or runs the engine.
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Optional, Sequence
 
 from lsprotocol import types
+from pygls.workspace import TextDocument, Workspace
 
 # (first edited line, last edited line, line breaks in the new text), in the coordinates of
 # the text before that change; None for a whole-document replacement.
 LineChange = Optional[tuple[int, int, int]]
+
+
+_LSP_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+def lsp_lines(text: str) -> tuple[str, ...]:
+    """Lines as LSP counts them: ends only at ``\r\n``, ``\r`` or ``\n`` (not at ``\f``,
+    ``\v``, ``\x1c``-``\x1e``, ``\x85``, ``\u2028``, ``\u2029`` as ``str.splitlines`` does)."""
+    return tuple(_LSP_LINE.findall(text))
+
+
+def line_breaks(text: str) -> int:
+    return text.count("\n") + text.count("\r") - text.count("\r\n")
+
+
+class LspTextDocument(TextDocument):
+    """pygls' TextDocument with LSP's line model (its ``lines`` uses ``str.splitlines``, so an
+    incremental edit below a form feed landed on the wrong line of the server's copy)."""
+
+    @property
+    def lines(self):  # type: ignore[override]
+        return lsp_lines(self.source)
+
+
+class LspWorkspace(Workspace):
+    def _create_text_document(self, doc_uri, source=None, version=None, language_id=None):
+        return LspTextDocument(doc_uri, source=source, version=version, language_id=language_id,
+                               sync_kind=self._sync_kind, position_codec=self._position_codec)
+
+
+def applied_line_changes(doc: Optional[TextDocument], changes, apply: Callable[[object], None]) -> list[LineChange]:
+    """Apply ``changes`` one by one (``apply``) and say how each moved lines, counting the
+    document's line breaks before and after (an edit can join ``\r`` and ``\n`` into one
+    break, or split one, so the inserted text alone does not tell)."""
+    out: list[LineChange] = []
+    for ch in changes:
+        rng = getattr(ch, "range", None)
+        before = line_breaks(doc.source) if doc is not None and rng is not None else 0
+        apply(ch)
+        if rng is None or doc is None:
+            out.append(None)
+            continue
+        delta = line_breaks(doc.source) - before
+        out.append((rng.start.line, rng.end.line, delta + (rng.end.line - rng.start.line)))
+    return out
 
 
 def line_changes(changes: Iterable[types.TextDocumentContentChangeEvent]) -> list[LineChange]:

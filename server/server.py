@@ -35,7 +35,8 @@ from keras_migrate.service import Linter, registry
 
 from . import actions as act
 from .diagnostics import Lines, contains, hover_markdown, notebook_diagnostics, overlaps, text_diagnostics
-from .documents import Debouncer, DocState, line_changes, shift_diagnostics
+from .documents import (Debouncer, DocState, LspWorkspace, applied_line_changes, line_breaks,
+                        line_changes, shift_diagnostics)
 from .settings import ServerSettings, parse_settings, unwrap
 
 log = logging.getLogger("keras_migrate.server")
@@ -129,6 +130,32 @@ class KerasMigrateProtocol(LanguageServerProtocol):
         _command_params.set(params)
         return (yield from super().lsp_workspace__execute_command(params))
 
+    @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams):
+        """Apply the edits (as pygls does), noting how each one moved lines."""
+        uri = params.text_document.uri
+        doc = self.workspace.text_documents.get(unquote(uri))
+        if doc is None:
+            log.warning("didChange for a document that is not open: %s", uri)
+            return
+        self._server.line_moves[uri] = applied_line_changes(
+            doc, params.content_changes, lambda ch: self.workspace.update_text_document(params.text_document, ch))
+        if (user_handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CHANGE)) is not None:
+            yield user_handler, (params,), None
+
+    @lsp_method(types.NOTEBOOK_DOCUMENT_DID_CHANGE)
+    def lsp_notebook_document__did_change(self, params: types.DidChangeNotebookDocumentParams):
+        """Apply the notebook change (as pygls does), noting how each cell edit moved lines."""
+        cells = params.change.cells
+        for content in (cells.text_content or []) if cells is not None else []:
+            doc = self.workspace.text_documents.get(unquote(content.document.uri))
+            if doc is not None and len(content.changes) == 1:
+                before = line_breaks(doc.source)
+                ch = content.changes[0]
+                rng = getattr(ch, "range", None)
+                self._server.line_moves[content.document.uri] = (before, rng)
+        return (yield from super().lsp_notebook_document__did_change(params))
+
 
 class KerasMigrateServer(LanguageServer):
     def __init__(self) -> None:
@@ -140,6 +167,7 @@ class KerasMigrateServer(LanguageServer):
         self.km_settings = ServerSettings()
         self.km_trusted = True
         self.extra_diagnostics: dict[str, list[types.Diagnostic]] = {}
+        self.line_moves: dict[str, Any] = {}       # uri -> how the last didChange moved lines
         # -- documents -----------------------------------------------------------------------
         self.docs: dict[str, DocState] = {}       # text document or notebook URI -> state
         self.debouncer = Debouncer()
@@ -355,7 +383,9 @@ class KerasMigrateServer(LanguageServer):
         state = self.state_for(uri)
         if state is None:
             return
-        moves = line_changes(changes)
+        moves = self.line_moves.pop(uri, None)
+        if moves is None:
+            moves = line_changes(changes)
         state.move_shown(uri, moves)
         if uri in self.extra_diagnostics:
             self.extra_diagnostics[uri] = shift_diagnostics(self.extra_diagnostics[uri], moves)
@@ -647,6 +677,8 @@ def initialize(ls: KerasMigrateServer, params: types.InitializeParams) -> None:
     (incremental sync, notebooks, pull diagnostics, code actions, hover, commands) follow from
     the features registered here, and pygls negotiates the position encoding."""
     ls.loop = asyncio.get_running_loop() if _loop_running() else ls.loop
+    # LSP's line model for every document from now on (pygls' own splits at \f, \u2028, ...)
+    ls.protocol.workspace.__class__ = LspWorkspace
     ls._loop_thread = threading.get_ident()
     opts = params.initialization_options
     raw = None
@@ -754,6 +786,13 @@ def notebook_did_change(ls: KerasMigrateServer, params: types.DidChangeNotebookD
         for content in cells.text_content or []:
             uri = content.document.uri
             moves = line_changes(content.changes)
+            noted = ls.line_moves.pop(uri, None)
+            doc = ls.workspace.text_documents.get(unquote(uri))
+            if noted is not None and doc is not None:  # one edit: count the breaks exactly
+                before, rng = noted
+                moves = [None if rng is None else
+                         (rng.start.line, rng.end.line,
+                          line_breaks(doc.source) - before + rng.end.line - rng.start.line)]
             state.move_shown(uri, moves)
             if uri in ls.extra_diagnostics:
                 ls.extra_diagnostics[uri] = shift_diagnostics(ls.extra_diagnostics[uri], moves)

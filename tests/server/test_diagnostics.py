@@ -84,3 +84,28 @@ async def test_file_without_keras_has_no_diagnostics(client: LanguageClient, tmp
     uri = (tmp_path / "plain.py").as_uri()
     open_doc(client, uri, "print('hello')\n")
     assert await wait_for_diagnostics(client, uri) == []
+
+
+async def test_lsp_line_model_form_feed_and_unicode_separators(client: LanguageClient, tmp_path):
+    """LSP lines end only at \\r\\n, \\r, \\n: an edit below a form feed or U+2028 must land on
+    the line the client means (pygls' own model splits there)."""
+    uri = (tmp_path / "ff.py").as_uri()
+    text = "import tensorflow as tf\nx = 1  # a\x0cb \u2028 c\nm = tf.keras.Sequential()\n"
+    open_doc(client, uri, text)
+    await wait_for_diagnostics(client, uri, lambda d: len(d) == 1)
+    change(client, uri, 2, (2, 0), (2, 0), "my_")  # LSP line 2 is the `m = ...` line
+    diags = await wait_for_diagnostics(client, uri, lambda d: len(d) == 1, version=2)
+    assert (diags[0].range.start.line, diags[0].range.start.character) == (2, 7)
+
+
+async def test_moved_diagnostics_count_cr_lf_joins(client: LanguageClient, tmp_path):
+    uri = (tmp_path / "crlf.py").as_uri()
+    text = "import tensorflow as tf\rx = 1\nm = tf.keras.Sequential()\n"
+    open_doc(client, uri, text)
+    d = await wait_for_diagnostics(client, uri, lambda d: len(d) == 1)
+    assert d[0].range.start.line == 2
+    # "\r" + the inserted "\n(" make one \r\n break, not two: the text does not parse, and
+    # the kept diagnostic stays on line 2 (counting the inserted "\n" would move it to 3)
+    change(client, uri, 2, (1, 0), (1, 0), "\n(")
+    d = await wait_for_diagnostics(client, uri, lambda d: True, version=2)
+    assert [x.range.start.line for x in d] == [2]
