@@ -17,7 +17,7 @@ class TfOpOnKerasTensor(Rule):
     ## What it does
     Follows symbolic tensors (from `keras.Input` / `layers.Input`, layers or models applied
     to them, and a model's or layer's `.output` / `.input`) through assignments, unpacking,
-    arithmetic and other ops, and flags
+    arithmetic, other ops and helper functions called with them (`def block(x): ...`), and flags
     every TensorFlow function (`tf.reduce_sum`, `tf.nn.relu`, `tf.concat`, ...) that
     receives one. The fix rewrites the call to its `keras.ops` equivalent from the
     project's verified tf -> `keras.ops` table (shared with K601).
@@ -201,6 +201,44 @@ class TfOpOnKerasTensor(Rule):
             RESULT = head.predict(np.linspace(0.0, 1.0, 32).reshape(1, 4, 4, 2), verbose=0).tolist()
             """,
             flagged=("tf.reduce_mean", "tf.reduce_max", "tf.concat"),
+            run=Run(k3="ValueError", fixed_backends=("tensorflow", "jax", "torch")),
+        ),
+        Invalid(
+            """
+            import numpy as np
+            import tensorflow as tf
+            from tensorflow.keras import layers, Model
+
+
+            def dense_block(x, units):
+                x = layers.Dense(units, kernel_initializer="ones")(x)
+                return tf.nn.relu6(x)
+
+
+            inputs = layers.Input(shape=(3,))
+            hidden = dense_block(inputs, 4)
+            outputs = tf.math.l2_normalize(dense_block(hidden, 2), axis=-1)
+            model = Model(inputs, outputs)
+            RESULT = model.predict(np.array([[0.1, 0.2, -0.1]]), verbose=0).tolist()
+            """,
+            fixed="""
+            import numpy as np
+            from tensorflow.keras import layers, Model
+            import keras
+
+
+            def dense_block(x, units):
+                x = layers.Dense(units, kernel_initializer="ones")(x)
+                return keras.ops.relu6(x)
+
+
+            inputs = layers.Input(shape=(3,))
+            hidden = dense_block(inputs, 4)
+            outputs = keras.ops.normalize(dense_block(hidden, 2), axis=-1)
+            model = Model(inputs, outputs)
+            RESULT = model.predict(np.array([[0.1, 0.2, -0.1]]), verbose=0).tolist()
+            """,
+            flagged=("tf.nn.relu6", "tf.math.l2_normalize"),
             run=Run(k3="ValueError", fixed_backends=("tensorflow", "jax", "torch")),
         ),
         Invalid(

@@ -6,8 +6,11 @@ when a name is re-bound (``x = keras.Input(...); x = tf.nn.relu(x)``).  K302 nee
 three, so this helper:
 
 - takes, for a name, the *latest* binding that precedes the use in its scope (walking out
-  to enclosing scopes), so ``x = tf.nn.relu(x)`` reads the previous ``x``; function
-  parameters are never symbolic (a layer's ``call(inputs)`` gets real tensors);
+  to enclosing scopes), so ``x = tf.nn.relu(x)`` reads the previous ``x``;
+- a parameter of a plain function (``def conv_block(x): ...``) is symbolic when a call of
+  that function in the file passes a symbolic value, and such a call returns a symbolic
+  value when one of its ``return`` expressions is; method parameters never are (a
+  layer's ``call(inputs)`` gets real tensors from Keras);
 - treats the result of a ``tf.*`` or ``keras.ops.*`` call, and of a layer or model applied
   to a symbolic argument, as symbolic; also through arithmetic, comparisons, indexing,
   ``a if c else b``, lists/tuples/dicts, unpacking assignments and ``for`` targets.
@@ -33,6 +36,15 @@ def _pos(node: ast.AST) -> tuple[int, int]:
 
 def _end(node: ast.AST) -> tuple[int, int]:
     return (node.end_lineno, node.end_col_offset)
+
+
+class _Param:
+    """A function parameter (symbolic when some call site in the file passes a symbolic value)."""
+
+    __slots__ = ("fn", "name")
+
+    def __init__(self, fn, name):
+        self.fn, self.name = fn, name
 
 
 class Symbolic:
@@ -112,10 +124,63 @@ class Symbolic:
                 if end <= use and not (_pos(stmt) <= use and use < _end(stmt)):
                     return value
             if name.id in self._scope_params(scope):
-                return None
+                return _Param(scope, name.id) if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
             if isinstance(scope, ast.Module):
                 return None
             scope = self.k.scope_of(scope)
+
+    # -- helper functions called with symbolic tensors (def block(x): ...; block(inp)) ----------
+    def _functions(self) -> dict[str, list[ast.AST]]:
+        """Plain functions (not methods) by name, module-level and nested."""
+        got = getattr(self, "_fns", None)
+        if got is None:
+            got = {}
+            for fn in self.ctx.nodes(ast.FunctionDef, ast.AsyncFunctionDef):
+                got.setdefault(fn.name, []).append(fn)
+            for cls in self.ctx.nodes(ast.ClassDef):
+                for m in cls.body:
+                    if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef)) and m.name in got:
+                        got[m.name] = [f for f in got[m.name] if f is not m]
+            self._fns = got
+        return got
+
+    def _calls_to(self, fn: ast.AST) -> list[ast.Call]:
+        cache = self.__dict__.setdefault("_fn_calls", {})
+        got = cache.get(id(fn))
+        if got is None:
+            got = [c for c in self.ctx.nodes(ast.Call) if isinstance(c.func, ast.Name) and c.func.id == fn.name]
+            cache[id(fn)] = got
+        return got
+
+    def _param_symbolic(self, p: "_Param", d: int) -> bool:
+        fn = p.fn
+        if fn not in self._functions().get(fn.name, []):
+            return False  # a method: its callers are Keras, not this file
+        a = fn.args
+        positional = [x.arg for x in a.posonlyargs + a.args]
+        i = positional.index(p.name) if p.name in positional else None
+        for call in self._calls_to(fn):
+            if i is not None and i < len(call.args) and not any(isinstance(x, ast.Starred) for x in call.args[:i + 1]):
+                if self.is_symbolic(call.args[i], d):
+                    return True
+            for kw in call.keywords:
+                if kw.arg == p.name and self.is_symbolic(kw.value, d):
+                    return True
+        return False
+
+    def _returns_symbolic(self, call: ast.Call, d: int) -> bool:
+        fns = self._functions().get(call.func.id) if isinstance(call.func, ast.Name) else None
+        if not fns or len(fns) != 1:
+            return False
+        stack = list(ast.iter_child_nodes(fns[0]))
+        while stack:
+            node = stack.pop()
+            if isinstance(node, _NEST):
+                continue
+            if isinstance(node, ast.Return) and node.value is not None and self.is_symbolic(node.value, d):
+                return True
+            stack.extend(ast.iter_child_nodes(node))
+        return False
 
     # -- the question --------------------------------------------------------------------------
     def is_symbolic(self, expr: Optional[ast.AST], depth: int = 0) -> bool:
@@ -156,6 +221,8 @@ class Symbolic:
             return self.ctx.value_kind(expr) == KERAS_TENSOR
         if isinstance(expr, ast.Name):
             value = self.binding_before(expr)
+            if isinstance(value, _Param):
+                return self._param_symbolic(value, d)
             return value is not None and sym(value, d)
         if isinstance(expr, ast.Call):
             q = self.ctx.qualname(expr.func)
@@ -166,6 +233,8 @@ class Symbolic:
                     return self.any_symbolic_arg(expr, d)
             if self._is_layer(expr.func, d):
                 return self.any_symbolic_arg(expr, d)
+            if q is None and self.any_symbolic_arg(expr, d) and self._returns_symbolic(expr, d):
+                return True  # a helper function building part of the graph
             return self.ctx.value_kind(expr) == KERAS_TENSOR
         return False
 
@@ -173,6 +242,8 @@ class Symbolic:
         """value_kind, with the latest binding for names and ``model.get_layer(...)`` a layer."""
         if isinstance(expr, ast.Name):
             value = self.binding_before(expr)
+            if isinstance(value, _Param):
+                return None
             if value is not None:
                 return self._kind(value) if isinstance(value, ast.Call) else self.ctx.value_kind(value)
         if (isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr == "get_layer"
@@ -209,7 +280,8 @@ def has_symbolic_sources(ctx) -> bool:
                     got = True
                     break
         if not got and ("input" in ctx.text or "output" in ctx.text):
-            got = any(a.attr in GRAPH_ATTRS for a in ctx.nodes(ast.Attribute))
+            got = any(a.attr in GRAPH_ATTRS and not (isinstance(a.value, ast.Name) and a.value.id == "self")
+                      and ctx.value_kind(a.value) in (LAYER, MODEL) for a in ctx.nodes(ast.Attribute))
         ctx._km_has_inputs = got
     return got
 

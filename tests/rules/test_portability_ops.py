@@ -163,7 +163,42 @@ out = block(layers.Dense(1)(merged))
 
 def test_k302_follows_symbolic_tensors():
     got = [t for c, t in findings(SYMBOLIC, ("K302",))]
-    assert got == ["tf.nn.relu", "tf.split", "tf.unstack", "tf.expand_dims", "tf.square", "tf.concat"]
+    # block(x) is called with a symbolic tensor, so its tf.nn.relu raises too
+    assert got == ["tf.nn.relu", "tf.split", "tf.unstack", "tf.expand_dims", "tf.square", "tf.concat", "tf.nn.relu"]
+
+
+def test_k302_helper_functions_and_methods():
+    code = """
+import numpy as np
+import tensorflow as tf
+import keras
+
+
+def conv_block(x, units):
+    x = keras.layers.Dense(units)(x)
+    return tf.nn.relu(x)
+
+
+def head(t, scale=1.0):
+    return tf.reduce_sum(t, axis=-1) * scale
+
+
+def eager_only(t):
+    return tf.reduce_mean(t)
+
+
+class Block(keras.layers.Layer):
+    def call(self, inputs):
+        return tf.nn.relu(inputs)
+
+
+inp = keras.Input((4,))
+h = conv_block(inp, 8)
+out = head(t=h)
+m = eager_only(np.ones(3))
+y = Block()(h)
+"""
+    assert findings(code, ("K302",)) == [("K302", "tf.nn.relu"), ("K302", "tf.reduce_sum")]
 
 
 def test_k302_model_and_nested_calls():
