@@ -50,7 +50,8 @@ class LearningRateHistoryKey(Rule):
 
     ## What it does
     Flags the key `"lr"` read from a training history (`history.history["lr"]`,
-    `.get("lr")`, `model.history.history["lr"]`, or `logs["lr"]` inside a callback method),
+    `.get("lr")`, `"lr" in history.history`, `model.history.history["lr"]`, or `logs["lr"]`
+    inside a callback method),
     and `keras.callbacks.ReduceLROnPlateau(epsilon=...)`. A history the file cannot see into
     (`def plot(history): history.history["lr"]`) is reported as a warning with an unsafe fix;
     other dicts with an `"lr"` key are never flagged.
@@ -60,7 +61,8 @@ class LearningRateHistoryKey(Rule):
     the rate as `"learning_rate"`, so `history.history["lr"]` raises `KeyError` (and
     `.get("lr")` quietly returns `None`). `ReduceLROnPlateau(epsilon=1e-3)` is accepted and
     **ignored**: Keras 2 mapped it to `min_delta`, Keras 3 keeps `min_delta=1e-4`, so the
-    schedule reacts to smaller improvements than the code asks for.
+    schedule reacts to smaller improvements than the code asks for. The common guard
+    `if "lr" in history.history:` is silently False, so the plot or log under it vanishes.
 
     ## Example
     ```python
@@ -191,6 +193,47 @@ class LearningRateHistoryKey(Rule):
             flagged=('"lr"',),
             unsafe=True,
         ),
+        # the guard alone: silently False on Keras 3
+        Invalid(
+            """
+            import keras
+            import numpy as np
+            model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+            model.compile(optimizer="sgd", loss="mse")
+            h = model.fit(np.ones((4, 3)), np.ones((4, 1)), callbacks=[keras.callbacks.ReduceLROnPlateau(monitor="loss")], verbose=0)
+            RESULT = "lr" in h.history
+            """,
+            fixed="""
+            import keras
+            import numpy as np
+            model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+            model.compile(optimizer="sgd", loss="mse")
+            h = model.fit(np.ones((4, 3)), np.ones((4, 1)), callbacks=[keras.callbacks.ReduceLROnPlateau(monitor="loss")], verbose=0)
+            RESULT = "learning_rate" in h.history
+            """,
+            flagged=('"lr"',),
+            run=Run(k3="differs", fixed_backends=("tensorflow", "jax", "torch")),
+        ),
+        # the guard and the read are renamed together
+        Invalid(
+            """
+            import keras
+            import matplotlib.pyplot as plt
+            model = keras.Sequential([keras.layers.Dense(1)])
+            history = model.fit(x, y, callbacks=[keras.callbacks.ReduceLROnPlateau()])
+            if "lr" in history.history:
+                plt.plot(history.history["lr"])
+            """,
+            fixed="""
+            import keras
+            import matplotlib.pyplot as plt
+            model = keras.Sequential([keras.layers.Dense(1)])
+            history = model.fit(x, y, callbacks=[keras.callbacks.ReduceLROnPlateau()])
+            if "learning_rate" in history.history:
+                plt.plot(history.history["learning_rate"])
+            """,
+            flagged=('"lr"', '"lr"'),
+        ),
         # epsilon and min_delta both given: report only
         Invalid(
             """
@@ -208,6 +251,12 @@ class LearningRateHistoryKey(Rule):
                 status = _history_status(ctx, sub.value)
                 if status:
                     self._report_key(ctx, sub.slice, status)
+        for cmp in ctx.nodes(ast.Compare):
+            # `if "lr" in history.history:` is silently False on Keras 3
+            if (_lr_key(cmp.left) and len(cmp.ops) == 1 and isinstance(cmp.ops[0], (ast.In, ast.NotIn))):
+                status = _history_status(ctx, cmp.comparators[0])
+                if status:
+                    self._report_key(ctx, cmp.left, status)
         for call in ctx.nodes(ast.Call):
             f = call.func
             if isinstance(f, ast.Attribute) and f.attr in ("get", "pop") and call.args and _lr_key(call.args[0]):
