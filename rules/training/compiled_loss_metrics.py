@@ -49,9 +49,9 @@ class CompiledLossMetrics(Rule):
     ## Why is this bad?
     On Keras 3.15.1 both exist only as deprecated shims on the TensorFlow backend (JAX and
     torch raise `AttributeError`). On TensorFlow the metrics shim is **silently wrong**: it
-    updates every metric of the model, including the `"loss"` tracker, with `update_state(y,
-    y_pred)`, so `fit()` reports the mean of the predictions as the loss (nonsensical, even
-    negative) while `compiled_loss` no longer updates any loss metric.
+    updates every metric of the model, and feeds `y_pred` to each `Mean` among them,
+    including the `"loss"` tracker, so `fit()` reports the mean of the predictions as the loss
+    (nonsensical, even negative) while `compiled_loss` no longer updates any loss metric.
 
     ## Example
     ```python
