@@ -295,6 +295,26 @@ async function main() {
     d.hover = norm(await page.locator('.monaco-hover').first().innerText().catch(() => ''));
   });
 
+  await step('notebook-fix-all', ['notebook'], async (d) => {
+    const cellLines = page.locator('.notebook-editor .cell-editor-container .monaco-editor .view-lines');
+    const cellText = async () => norm((await page.locator('.notebook-editor .cell-editor-container .monaco-editor .view-line').allInnerTexts()).join('\n'));
+    d.before = await cellText();
+    await page.mouse.move(5, 5);
+    await page.keyboard.press('Escape');
+    await cellLines.first().click({ position: { x: 5, y: 5 } });
+    await page.waitForTimeout(300);
+    await page.keyboard.press('Control+Shift+P');
+    await qi.waitFor({ state: 'visible', timeout: 15000 });
+    await qi.fill('>Keras Migrate: Fix All in File');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Fix All in File' }).first().waitFor({ timeout: 15000 });
+    await page.keyboard.press('Enter');
+    d.after = await waitFor(async () => {
+      const t = await cellText();
+      return /tf\.keras/.test(t) ? null : t;
+    }, 20000, 'Fix All to rewrite the notebook cell');
+    if (!/keras\.Sequential/.test(d.after)) throw new Error(`unexpected cell text after Fix All:\n${d.after}`);
+  });
+
   await step('report', ['server-status'], async (d) => {
     const s0 = Date.now();
     await quickOpen('legacy.py');
@@ -380,25 +400,6 @@ async function main() {
     d.squiggles = await sq.count();
   });
 
-  await step('compare-backends', ['run-file'], async (d) => {
-    const s0 = Date.now();
-    await quickOpen('run_me.py');
-    await runCommand('Keras Migrate: Compare Backends');
-    await page.locator('.quick-input-widget .quick-input-title', { hasText: '(2/2)' }).waitFor({ timeout: 30000 });
-    await pickQuick('(2/2)', 'CPU');
-    await page.locator('.tab', { hasText: 'Keras Backend Matrix' }).first().waitFor({ timeout: RUN_TIMEOUT_MS * 2 });
-    d.finishedMs = Date.now() - s0;
-    await page.waitForTimeout(1500); // the preview renders in a webview
-    const out = channelLog('Keras Migrate Run');
-    const tail = out.slice(out.lastIndexOf('[keras-migrate] running'));
-    d.output = tail.slice(-3000);
-    d.toasts = await toasts();
-    if (!/running \S*run_me\.py on all backends/.test(tail)) throw new Error('Compare Backends did not run run_me.py');
-    for (const b of ['jax', 'torch', 'tensorflow']) {
-      if (!new RegExp(`\\|\\s*${b}\\s*\\|[^\\n]*\\|\\s*ok\\s*\\|`).test(tail)) throw new Error(`no "ok" matrix row for ${b}`);
-    }
-  });
-
   await step('cancel-run', ['run-file'], async (d) => {
     await quickOpen('sleep_me.py');
     const item = page.locator('.statusbar-item', { hasText: 'jax · CPU' }).first();
@@ -436,6 +437,25 @@ async function main() {
       }
     }, 10000, 'the cancelled process tree to be gone');
     d.processesLeft = left;
+  });
+
+  await step('compare-backends', ['run-file'], async (d) => {
+    const s0 = Date.now();
+    await quickOpen('run_me.py');
+    await runCommand('Keras Migrate: Compare Backends');
+    await page.locator('.quick-input-widget .quick-input-title', { hasText: '(2/2)' }).waitFor({ timeout: 30000 });
+    await pickQuick('(2/2)', 'CPU');
+    await page.locator('.tab', { hasText: 'Keras Backend Matrix' }).first().waitFor({ timeout: RUN_TIMEOUT_MS * 2 });
+    d.finishedMs = Date.now() - s0;
+    await page.waitForTimeout(1500); // the preview renders in a webview
+    const out = channelLog('Keras Migrate Run');
+    const tail = out.slice(out.lastIndexOf('[keras-migrate] running'));
+    d.output = tail.slice(-3000);
+    d.toasts = await toasts();
+    if (!/running \S*run_me\.py on all backends/.test(tail)) throw new Error('Compare Backends did not run run_me.py');
+    for (const b of ['jax', 'torch', 'tensorflow']) {
+      if (!new RegExp(`\\|\\s*${b}\\s*\\|[^\\n]*\\|\\s*ok\\s*\\|`).test(tail)) throw new Error(`no "ok" matrix row for ${b}`);
+    }
   });
 
   await step('missing-server-offer', ['server-status'], async (d) => {

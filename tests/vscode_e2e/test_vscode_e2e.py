@@ -37,12 +37,13 @@ STEPS = [
     "fix-all",
     "fix-all-on-save",
     "notebook",
+    "notebook-fix-all",
     "report",
     "run-file",
     "rerun-status-item",
     "run-failure-diagnostic",
-    "compare-backends",
     "cancel-run",
+    "compare-backends",
     "missing-server-offer",
 ]
 
