@@ -217,12 +217,15 @@ class FileContext:
         if len(keep) == len(args):
             return None
         if keep and args[-1] not in keep:
-            # the old last argument's trailing comma (or none) moves to the new last one
-            keep[-1] = keep[-1].with_changes(comma=args[-1].comma)
+            # the old last argument's trailing comma (or none) and the layout before `)`
+            # move to the new last one
+            keep[-1] = keep[-1].with_changes(comma=args[-1].comma,
+                                             whitespace_after_arg=args[-1].whitespace_after_arg)
         return self.cst_replace(call, node.with_changes(args=keep))
 
     def add_keyword(self, call: ast.Call, name: str, value: str) -> Edit:
-        """Edit appending ``name=value`` to a call's arguments."""
+        """Edit appending ``name=value`` to a call's arguments, keeping its layout: on a
+        multi-line call with a trailing comma the new argument goes on its own line."""
         import libcst as cst
         node = self.cst(call)
         assert isinstance(node, cst.Call)
@@ -232,11 +235,16 @@ class FileContext:
                                                 whitespace_after=cst.SimpleWhitespace("")))
         if args:
             last = args[-1]
-            trailing = last.comma
-            if isinstance(trailing, cst.Comma):
-                new_arg = new_arg.with_changes(comma=trailing)
-                args[-1] = last.with_changes(comma=trailing)
+            if isinstance(last.comma, cst.Comma):
+                # reuse the separator between earlier arguments (newline + indent), and the
+                # trailing comma's layout before `)` for the new last argument
+                sep = args[-2].comma if len(args) >= 2 and isinstance(args[-2].comma, cst.Comma) else \
+                    cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+                args[-1] = last.with_changes(comma=sep)
+                new_arg = new_arg.with_changes(comma=last.comma)
             else:
-                args[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+                args[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")),
+                                             whitespace_after_arg=cst.SimpleWhitespace(""))
+                new_arg = new_arg.with_changes(whitespace_after_arg=last.whitespace_after_arg)
         args.append(new_arg)
         return self.cst_replace(call, node.with_changes(args=args))

@@ -231,25 +231,9 @@ def model_constructions(ctx, cls: ast.ClassDef) -> list[ast.AST]:
 
 
 def add_keyword(ctx, call: ast.Call, name: str, value: str):
-    """Edit appending ``name=value`` to a call, keeping a multi-line layout (the engine's
-    ``ctx.add_keyword`` loses the indentation when the call ends with a trailing comma)."""
-    import libcst as cst
-
-    node = ctx.cst(call)
-    args = list(node.args)
-    new_arg = cst.Arg(value=cst.parse_expression(value), keyword=cst.Name(name), equal=cst.AssignEqual(
-        whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")))
-    if args:
-        last = args[-1]
-        if isinstance(last.comma, cst.Comma):
-            sep = args[-2].comma if len(args) >= 2 and isinstance(args[-2].comma, cst.Comma) else \
-                cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
-            args[-1] = last.with_changes(comma=sep)
-            new_arg = new_arg.with_changes(comma=last.comma)
-        else:
-            args[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-    args.append(new_arg)
-    return ctx.cst_replace(call, node.with_changes(args=args))
+    """Edit appending ``name=value`` to a call, keeping a multi-line layout (now the
+    engine's ``ctx.add_keyword``)."""
+    return ctx.add_keyword(call, name, value)
 
 
 def calls_to(ctx, targets) -> Iterator[tuple[ast.Call, str]]:
