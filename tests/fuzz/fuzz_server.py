@@ -61,8 +61,8 @@ from keras_migrate.service import Linter, registry  # noqa: E402
 DEBOUNCE_MS = 30
 INIT_OPTIONS = {"settings": {"debounceMs": DEBOUNCE_MS, "unsafeFixes": True}}
 REQUEST_TIMEOUT = float(os.environ.get("KM_FUZZ_TIMEOUT", "60"))
-# characters Python's str.splitlines() treats as line breaks and LSP does not (see
-# test_regressions.py): off by default, KM_FUZZ_EXOTIC=1 adds them to the alphabet
+# characters Python's str.splitlines() treats as line breaks and LSP does not (finding 1 of
+# test_regressions.py): in the alphabet unless KM_FUZZ_EXOTIC=0
 EXOTIC_BREAKS = ["\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
 
 
@@ -201,6 +201,13 @@ def server_env() -> dict:
     return env
 
 
+def capabilities(pull: bool) -> dict:
+    caps = json.loads(json.dumps(CAPABILITIES))
+    if not pull:
+        del caps["textDocument"]["diagnostic"]
+    return caps
+
+
 CAPABILITIES = {
     "general": {"positionEncodings": ["utf-16"]},
     "textDocument": {
@@ -222,7 +229,10 @@ CAPABILITIES = {
 class Server:
     """The real server in a subprocess; requests block until answered (or time out)."""
 
-    def __init__(self) -> None:
+    def __init__(self, pull: bool = True) -> None:
+        self.pull = pull
+        self.published: dict[str, list[dict]] = {}
+        self._pub_cond = threading.Condition()
         cmd = [sys.executable, "-m", "keras_migrate", "server"]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      env=server_env(), cwd=str(ROOT))
@@ -238,7 +248,7 @@ class Server:
         threading.Thread(target=self._read_stderr, daemon=True).start()
         STATS.server_starts += 1
         result = self.request("initialize", {
-            "processId": os.getpid(), "rootUri": None, "capabilities": CAPABILITIES,
+            "processId": os.getpid(), "rootUri": None, "capabilities": capabilities(pull),
             "initializationOptions": INIT_OPTIONS, "clientInfo": {"name": "km-fuzz"}})
         enc = result.get("capabilities", {}).get("positionEncoding", "utf-16")
         if enc != "utf-16":
@@ -307,6 +317,10 @@ class Server:
             p = msg["params"]
             if p.get("type") == 1:
                 self.log_errors.append(p.get("message", ""))
+        elif method == "textDocument/publishDiagnostics":
+            with self._pub_cond:
+                self.published.setdefault(msg["params"]["uri"], []).append(msg["params"])
+                self._pub_cond.notify_all()
         elif method == "window/showMessage":
             self.messages.append(msg["params"])
 
@@ -330,6 +344,23 @@ class Server:
         if "error" in msg:
             raise FuzzFailure(f"{method} failed: {msg['error']}")
         return msg.get("result")
+
+    def wait_published(self, uri: str, version: int, timeout: float = REQUEST_TIMEOUT) -> list[dict]:
+        """Push mode: the diagnostics of the last publish, once it is for ``version``."""
+        deadline = time.monotonic() + timeout
+        with self._pub_cond:
+            while True:
+                got = self.published.get(uri)
+                if got and got[-1].get("version") == version:
+                    return got[-1]["diagnostics"]
+                if self.dead_reason:
+                    raise FuzzFailure(f"server dead while waiting for diagnostics: {self.dead_reason}")
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    last = got[-1] if got else None
+                    raise FuzzFailure(f"no diagnostics published for version {version} within {timeout}s "
+                                      f"(last: version {last and last.get('version')})")
+                self._pub_cond.wait(left)
 
     def notify(self, method: str, params: Any) -> None:
         self._send({"jsonrpc": "2.0", "method": method, "params": params})
@@ -365,25 +396,24 @@ class Server:
             self.proc.wait()
 
 
-_SERVER: Optional[Server] = None
+_SERVERS: dict[bool, Server] = {}
 _WORKDIR: Optional[Path] = None
 
 
-def get_server() -> Server:
-    """The shared server, restarted if a previous sequence killed it."""
-    global _SERVER
-    if _SERVER is None or not _SERVER.alive():
-        if _SERVER is not None:
-            _SERVER.close()
-        _SERVER = Server()
-    return _SERVER
+def get_server(pull: bool = True) -> Server:
+    """The shared server (one for pull diagnostics, one for push), restarted if a previous
+    sequence killed it."""
+    srv = _SERVERS.get(pull)
+    if srv is None or not srv.alive():
+        if srv is not None:
+            srv.close()
+        srv = _SERVERS[pull] = Server(pull)
+    return srv
 
 
 def shutdown_server() -> None:
-    global _SERVER
-    if _SERVER is not None:
-        _SERVER.close()
-        _SERVER = None
+    for pull in list(_SERVERS):
+        _SERVERS.pop(pull).close()
 
 
 atexit.register(shutdown_server)
@@ -457,7 +487,7 @@ FRAGMENTS = sorted({ln for s in SEEDS for ln in s.splitlines() if ln.strip()} | 
     "opt = tf.keras.optimizers.Adam(lr=1e-3)", "x = tf.keras.backend.sum(y)",
     "    def get_config(self):", "        return super().get_config()", "if True:", "    pass",
     "class Foo(tf.keras.layers.Layer):", "def f(", "    )", '"""', "'''", "(", ")", "[", "]", "\\",
-    "# noqa", "# noqa: K101", "x = 1  # 😀", "s = 'é\\", "    return tf.keras.backend.clip(x, 0, 1)",
+    "\x0c", "# page\x0cbreak", "s = 'line\u2028sep'", "# noqa", "# noqa: K101", "x = 1  # 😀", "s = 'é\\", "    return tf.keras.backend.clip(x, 0, 1)",
 })
 
 ALPHABET = (list("abcxyz_019 .,:()[]{}=+-*/#'\"\\@") + ["\n", "\n", "\r\n", "\r", "\t", "    "]
@@ -466,7 +496,7 @@ ALPHABET = (list("abcxyz_019 .,:()[]{}=+-*/#'\"\\@") + ["\n", "\n", "\r\n", "\r"
 
 
 def alphabet() -> list[str]:
-    return ALPHABET + (EXOTIC_BREAKS if os.environ.get("KM_FUZZ_EXOTIC") == "1" else [])
+    return ALPHABET + ([] if os.environ.get("KM_FUZZ_EXOTIC") == "0" else EXOTIC_BREAKS)
 
 
 # == strategies ============================================================================
@@ -481,6 +511,7 @@ def sequences(max_bursts: int = 5, max_ops: int = 6):
         st.tuples(st.just("replace"), pos, st.integers(1, 30), st.one_of(text, frag)),
         st.tuples(st.just("type"), pos, st.text(alphabet="abc_.( )\n", min_size=1, max_size=6)),
         st.tuples(st.just("delete_line"), pos),
+        st.tuples(st.just("newline"), pos, st.sampled_from(["\n", "\r", "\r\n", "\n    ", "\r\n\r\n"])),
         st.tuples(st.just("undo"), st.integers(1, 4)),
         st.tuples(st.just("pause"), st.integers(0, 2 * DEBOUNCE_MS)),
     )
@@ -490,10 +521,16 @@ def sequences(max_bursts: int = 5, max_ops: int = 6):
         "fix": st.integers(0, 1 << 10),
         "fixall": st.integers(1, 100).map(lambda n: n % 6 == 1),
         "send_fix": st.booleans(),
-        "reopen": st.integers(1, 100).map(lambda n: n % 12 == 5),
+        # 1: close and reopen after the checks; 2: at once after the burst (an analysis may be
+        # running), with another seed's text
+        "reopen": st.integers(1, 100).map(lambda n: 1 if n % 12 == 5 else 2 if n % 12 == 7 else 0),
+        "reopen_seed": st.integers(0, len(SEEDS) - 1),
+        "revert": st.integers(1, 100).map(lambda n: n % 3 == 1),    # undo the whole burst at its end
+        "early": st.integers(1, 100).map(lambda n: n % 4 == 1),     # fix-all before the pull
     })
     return st.fixed_dictionaries({
         "seed": st.integers(0, len(SEEDS) - 1),
+        "mode": st.sampled_from(["pull", "push"]),
         "name": st.sampled_from(["a.py", "b.py", "dir with spaces é/c.py"]),
         "bursts": st.lists(burst, min_size=1, max_size=max_bursts),
     })
@@ -525,6 +562,8 @@ class Doc:
 
     def close(self) -> None:
         self.server.notify("textDocument/didClose", {"textDocument": {"uri": self.uri}})
+        with self.server._pub_cond:  # what was published for the closed document is gone
+            self.server.published.pop(self.uri, None)
         self.log.append("close")
 
     # -- edits ------------------------------------------------------------------------------
@@ -578,6 +617,9 @@ class Doc:
                 out.append(self.change(p, p, ch))
                 p += len(ch)
             return out
+        if kind == "newline":
+            p = t.snap(op[1] % (n + 1))
+            return [self.change(p, p, op[2])]
         if kind == "delete_line":
             if n == 0:
                 return []
@@ -598,6 +640,7 @@ class Doc:
         return []
 
     def apply_burst(self, burst: dict) -> None:
+        mark = len(self.history)
         grouped: list[dict] = []
         for op in burst["ops"]:
             if op[0] == "pause":
@@ -611,8 +654,28 @@ class Doc:
                     grouped.append(ev)
                 else:
                     self.send([ev])
+        if burst.get("revert") and len(self.history) > mark:
+            undo = []
+            while len(self.history) > mark:
+                start, end_new, old, new = self.history.pop()
+                undo.append(self.change(start, end_new, old))
+                self.history.pop()
+            if burst["grouped"]:
+                grouped.extend(undo)
+            else:
+                for ev in undo:
+                    self.send([ev])
         if grouped:
             self.send(grouped)
+
+    def reopen(self, text: Optional[str] = None) -> None:
+        self.close()
+        self.version = 1
+        self.history.clear()
+        if text is not None:
+            self.text = text
+        self.open()
+        STATS.reopens += 1
 
     # -- checks -----------------------------------------------------------------------------
     def check(self, burst: dict) -> None:
@@ -621,11 +684,14 @@ class Doc:
         # 1. alive: hover somewhere (answers null or a hover)
         p = t.position(t.snap(burst["fix"] % (len(self.text) + 1)))
         srv.request("textDocument/hover", {"textDocument": {"uri": self.uri}, "position": p})
-        # 2. pull diagnostics, compare with the engine
+        # 2. pull diagnostics (or wait for the publish of this version), compare with the engine
         params = {"textDocument": {"uri": self.uri}}
         if self.result_id is not None:
             params["previousResultId"] = self.result_id
-        report = srv.request("textDocument/diagnostic", params)
+        if srv.pull:
+            report = srv.request("textDocument/diagnostic", params)
+        else:
+            report = {"kind": "full", "items": srv.wait_published(self.uri, self.version)}
         STATS.pulls += 1
         if report.get("kind") == "unchanged":
             if self.result_id is None or report.get("resultId") != self.result_id:
@@ -671,19 +737,22 @@ class Doc:
 
     def check_ranges(self, t: Text, items: list[dict]) -> None:
         for d in items:
-            a, b = t.range_offsets(d["range"])
-            data = d.get("data") or {}
-            v, s, e = data.get("v"), data.get("s"), data.get("e")
-            if v is None or s is None or e is None:
-                continue
-            then = self.texts.get(v)
-            if then is None:
-                raise FuzzFailure(f"diagnostic {d.get('code')} claims version {v}, never sent "
-                                  f"(current {self.version})")
-            if then[s:e] != self.text[a:b]:
-                raise FuzzFailure(
-                    f"diagnostic {d.get('code')} at {d['range']} covers {self.text[a:b]!r} in v{self.version}, "
-                    f"but was computed on {then[s:e]!r} (v{v}, offsets {s}..{e}); moved={data.get('moved')}")
+            self.check_range(t, d)
+
+    def check_range(self, t: Text, d: dict) -> None:
+        a, b = t.range_offsets(d["range"])
+        data = d.get("data") or {}
+        v, s, e = data.get("v"), data.get("s"), data.get("e")
+        if v is None or s is None or e is None:
+            return
+        then = self.texts.get(v)
+        if then is None:
+            raise FuzzFailure(f"diagnostic {d.get('code')} claims version {v}, never sent "
+                              f"(current {self.version})")
+        if then[s:e] != self.text[a:b]:
+            raise FuzzFailure(
+                f"diagnostic {d.get('code')} at {d['range']} covers {self.text[a:b]!r} in v{self.version}, "
+                f"but was computed on {then[s:e]!r} (v{v}, offsets {s}..{e}); moved={data.get('moved')}")
 
     def resolve(self, action: dict) -> Optional[dict]:
         if action.get("edit") is None and action.get("data") is not None:
@@ -761,7 +830,7 @@ class Doc:
 
 def run_sequence(seq: dict) -> None:
     """Open, fuzz and close one document; raises FuzzFailure (with the edit log) on a problem."""
-    srv = get_server()
+    srv = get_server(seq.get("mode", "pull") == "pull")
     srv.reset_problems()
     path = workdir() / seq["name"]
     doc = Doc(srv, path, SEEDS[seq["seed"]])
@@ -770,17 +839,16 @@ def run_sequence(seq: dict) -> None:
         for i, burst in enumerate(seq["bursts"]):
             doc.apply_burst(burst)
             STATS.bursts += 1
+            if burst.get("reopen") == 2:
+                doc.reopen(SEEDS[burst["reopen_seed"]])
+            if burst.get("early") and parse(doc.text)[0] is not None:
+                doc.check_fix_all(*linter_for(doc.path))   # before any pull: whatever is cached
             doc.check(burst)
             problems = srv.problems()
             if problems:
                 raise FuzzFailure("\n".join(problems))
-            if burst["reopen"]:
-                # close and reopen at once (an analysis may still be running), version restarts
-                doc.close()
-                doc.version = 1
-                doc.history.clear()
-                doc.open()
-                STATS.reopens += 1
+            if burst.get("reopen") == 1:
+                doc.reopen()
     except FuzzFailure as exc:
         extra = srv.problems()
         log = "\n".join(doc.log[-40:])
@@ -848,7 +916,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     args = ap.parse_args(argv)
     seed = args.seed if args.seed is not None else int(time.time()) % 100_000
     print(f"keras-migrate server fuzz: {args.n} sequences, seed {seed}, chunks of {args.chunk}, "
-          f"cap {args.max_minutes} min, exotic line breaks {'on' if os.environ.get('KM_FUZZ_EXOTIC') == '1' else 'off'}",
+          f"cap {args.max_minutes} min, exotic line breaks {'off' if os.environ.get('KM_FUZZ_EXOTIC') == '0' else 'on'}",
           flush=True)
     try:
         return long_run(args.n, args.chunk, seed, args.max_minutes * 60)

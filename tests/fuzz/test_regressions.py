@@ -1,8 +1,9 @@
 """Minimal reproducers of what the edit fuzzer found (tests/fuzz/fuzz_server.py).
 
-Each is ``xfail(strict=True)`` while the bug is open, so the suite stays green and the test
-turns red (XPASS) the moment a fix lands: then drop the marker.  Server bugs are routed to
-the server's owner; this directory only reports them.
+An open bug's test is ``xfail(strict=True)``, so the suite stays green and the test turns red
+(XPASS) the moment a fix lands: then the marker goes.  Server bugs are routed to the server's
+owner; this directory only reports them.  Findings 1 and 3 are fixed (server commit affd839);
+finding 2 (engine) is open.
 """
 from __future__ import annotations
 
@@ -24,12 +25,11 @@ def server():
     fz.shutdown_server()
 
 
-# -- 1. server: the document text diverges after a form feed / Unicode line separator ------------
+# -- 1. server (fixed): the document text diverged after a form feed / Unicode line separator ----
 # pygls' TextDocument splits lines with str.splitlines(), which also breaks at \v \f \x1c-\x1e
 # \x85 \u2028 \u2029; LSP lines end only at \r\n, \r, \n.  An incremental change below such a
 # character lands on the wrong line of the server's copy, and every later diagnostic, hover
 # and fix refers to text the user does not have.  (Form feeds are real: Emacs page breaks.)
-@pytest.mark.xfail(strict=True, reason="server bug: pygls splitlines() line model (fuzzer finding 1)")
 @pytest.mark.parametrize("sep", ["\x0c", "\x0b", "\x1c", "\x85", "\u2028", "\u2029"],
                          ids=["FF", "VT", "FS", "NEL", "LS", "PS"])
 def test_incremental_edit_after_non_lsp_line_break(server, sep):
@@ -41,7 +41,7 @@ def test_incremental_edit_after_non_lsp_line_break(server, sep):
         assert [d["code"] for d in doc.last_items] == ["K102", "K502"]
         i = doc.text.index("opt")
         doc.send([doc.change(i, i, "my_")])   # LSP line 2, column 0
-        doc.check(NO_CHECK)                    # FuzzFailure: K102 now covers ' = tf.keras.optimizers.A'
+        doc.check(NO_CHECK)                    # was: K102 covers ' = tf.keras.optimizers.A'
     finally:
         doc.close()
 
@@ -65,13 +65,12 @@ def test_cli_fix_on_unparsable_file_without_keras(tmp_path):
     assert "Traceback" not in proc.stderr, proc.stderr
 
 
-# -- 3. server: moved diagnostics miscount lines when an edit joins \r and \n ----------------------
+# -- 3. server (fixed): moved diagnostics miscounted lines when an edit joined \r and \n ----------
 # While the text does not parse, the server shows the last good diagnostics moved through the
 # edits (documents.line_changes/shift_diagnostics).  The line delta is counted from the new
 # text alone; inserting "\n..." right after a lone "\r" (or "...\r" right before a "\n", or
 # deleting what separates them) makes one "\r\n" break, one fewer than counted, so the
 # diagnostics below move one line too far: past the end of the document here.
-@pytest.mark.xfail(strict=True, reason="server bug: shift_diagnostics ignores \\r\\n joins (fuzzer finding 3)")
 @pytest.mark.parametrize("case", ["insert-after-cr", "insert-before-lf", "delete-between"])
 def test_moved_diagnostics_after_cr_lf_join(server, case):
     text = {"insert-after-cr": "import tensorflow as tf\rx = 1\nopt = tf.keras.optimizers.Adam(lr=0.1)\n",
@@ -98,6 +97,6 @@ def test_moved_diagnostics_after_cr_lf_join(server, case):
             doc.send([doc.change(i, i + 1, "")])        # "\rx\n" -> "\r\n": two breaks become one
             j = doc.text.index("opt")
             doc.send([doc.change(j, j, "(")])           # ... and stop parsing (edits line 1 only)
-        doc.check(NO_CHECK)                             # FuzzFailure: a range past the line's end
+        doc.check(NO_CHECK)                             # was: a range past the line's end
     finally:
         doc.close()
