@@ -45,7 +45,37 @@ RANDOM = {
     "tensorflow.nn.dropout": _entry("tensorflow.nn.dropout", "dropout", ["x", "rate", "noise_shape", "seed", "name"],
                                     ["inputs", "rate", "noise_shape", "seed"], {"x": "inputs"}),
 }
-RANDOM["tensorflow.random.normal"]["map"]["dtype"] = "dtype"
+# tf.random.uniform(dtype=<int>) draws integers: keras.random.uniform only does floats
+RANDINT = _entry("tensorflow.random.uniform", "randint", ["shape", "minval", "maxval", "dtype", "seed", "name"],
+                 ["shape", "minval", "maxval", "dtype", "seed"])
+RANDINT["add"] = {"minval": "0"}  # required by keras.random.randint; tf's default is 0
+_INT_DTYPES = {"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"}
+
+
+def _integer_dtype(ctx, call) -> bool:
+    dtype = next((k.value for k in call.keywords if k.arg == "dtype"), None)
+    if dtype is None and len(call.args) > 3:
+        dtype = call.args[3]
+    if dtype is None:
+        return False
+    if isinstance(dtype, ast.Constant) and isinstance(dtype.value, str):
+        return dtype.value in _INT_DTYPES
+    q = ctx.qualname(dtype) or ""
+    return q.startswith("tensorflow.") and q.split(".", 1)[1] in _INT_DTYPES
+
+
+def _merge_insertions(edits):
+    """Insertions at one offset (an added keyword and the seed) become one edit, in order."""
+    out, at = [], {}
+    for e in edits:
+        if e.start == e.end and e.start in at:
+            j = at[e.start]
+            out[j] = type(e)(e.start, e.end, out[j].new_text + e.new_text)
+            continue
+        if e.start == e.end:
+            at[e.start] = len(out)
+        out.append(e)
+    return out
 
 
 class TfRandom(Rule):
@@ -53,7 +83,8 @@ class TfRandom(Rule):
 
     ## What it does
     Flags TensorFlow random ops in model code (the places K601 looks at) and rewrites them
-    to `keras.random.*`. Inside a method of a Layer or Model, the fix draws from a
+    to `keras.random.*` (`tf.random.uniform` with an integer dtype becomes
+    `keras.random.randint`, since `keras.random.uniform` draws floats only). Inside a method of a Layer or Model, the fix draws from a
     `keras.random.SeedGenerator` kept on the layer: `self.seed_generator` is created in
     `__init__` (an `__init__(self, **kwargs)` is added when the class has none; an integer
     `seed=` becomes the generator's seed) and passed as `seed=self.seed_generator`.
@@ -185,6 +216,7 @@ class TfRandom(Rule):
                 def call(self, x):
                     kept = tf.nn.dropout(x, rate=self.rate, seed=42)
                     mixed = tf.random.shuffle(x, seed=42)
+                    ints = tf.random.uniform((1, 50), maxval=5, dtype=tf.int32)
                     return kept + 0.0 * mixed + 0.0 * tf.random.normal((1, 50), dtype=tf.float32, name="n")
 
 
@@ -207,13 +239,14 @@ class TfRandom(Rule):
                 def call(self, x):
                     kept = keras.random.dropout(x, rate=self.rate, seed=self.seed_generator)
                     mixed = keras.random.shuffle(x, seed=self.seed_generator)
+                    ints = keras.random.randint((1, 50), maxval=5, dtype="int32", minval=0, seed=self.seed_generator)
                     return kept + 0.0 * mixed + 0.0 * keras.random.normal((1, 50), dtype="float32", seed=self.seed_generator)
 
 
             y = Drop(0.5)(np.ones((4, 50), "float32"))
             RESULT = sorted(set(np.round(np.asarray(y), 3).ravel().tolist()))
             """,
-            flagged=("tf.nn.dropout", "tf.random.shuffle", "tf.random.normal"),
+            flagged=("tf.nn.dropout", "tf.random.shuffle", "tf.random.uniform", "tf.random.normal"),
             unsafe=True,
             run=Run(k3="ok", fixed_backends=("tensorflow", "jax", "torch")),
         ),
@@ -231,6 +264,8 @@ class TfRandom(Rule):
                 continue
             old = "tf" + q[len("tensorflow"):]
             ent = RANDOM.get(q)
+            if q == "tensorflow.random.uniform" and _integer_dtype(ctx, call):
+                ent = RANDINT
             if ent is None:
                 ctx.report(self, call.func, f"`{old}` in model code runs only on the TensorFlow backend; "
                            "use a `keras.random` function with a `SeedGenerator` (no automatic fix)")
@@ -266,4 +301,4 @@ class TfRandom(Rule):
             if gen is None or arg is None:
                 return None
             edits = edits + gen + [arg]
-        return ctx.make_fix(title, Applicability.UNSAFE, edits, ["import keras"])
+        return ctx.make_fix(title, Applicability.UNSAFE, _merge_insertions(edits), ["import keras"])
