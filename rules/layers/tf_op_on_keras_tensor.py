@@ -8,7 +8,6 @@ from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
 from keras_migrate.rules.portability._ops import report_tf_call
 from keras_migrate.rules.portability._symbolic import has_symbolic_sources, tracker
 
-_SETUP_NOTE = "kernel_initializer='ones' keeps the snippets deterministic across Keras versions"
 
 
 class TfOpOnKerasTensor(Rule):
