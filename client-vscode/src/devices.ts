@@ -120,7 +120,7 @@ export function devicePicks(list: DeviceList, last?: Device): Pick<Device>[] {
   }));
   picks.push({
     label: 'CPU',
-    description: list.gpus.length ? 'no GPU' : 'no GPU visible',
+    description: list.gpus.length ? 'no GPU used' : 'no GPU visible',
     detail: list.gpus.length ? 'CUDA_VISIBLE_DEVICES=""' : `CUDA_VISIBLE_DEVICES=""${list.error ? ` · ${list.error}` : ''}`,
     value: { kind: 'cpu' },
   });

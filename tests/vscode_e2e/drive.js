@@ -329,6 +329,16 @@ async function main() {
     await page.waitForTimeout(1500); // the preview renders in a webview
   });
 
+  await step('restart-server', ['server-status'], async (d) => {
+    const starts = () => (channelLog('Keras Migrate').match(/\(re\)starting the server/g) || []).length;
+    const before = starts();
+    await runCommand('Keras Migrate: Restart Server');
+    await waitFor(async () => starts() > before, 15000, 'the restart to begin');
+    const item = page.locator('.statusbar-item', { hasText: 'Keras Migrate' }).first();
+    await waitFor(async () => (await item.locator('.codicon-check').count()) > 0 && /server started/.test(channelLog('Keras Migrate').split('(re)starting the server').pop()), 60000, 'the restarted server to run');
+    d.log = channelLog('Keras Migrate').split('\n').filter((l) => /\[client/.test(l)).slice(-4);
+  });
+
   await step('run-file', ['server-status'], async (d) => {
     const s0 = Date.now();
     await quickOpen('run_me.py');
@@ -340,6 +350,11 @@ async function main() {
     await page.locator('.quick-input-widget .quick-input-title', { hasText: '(2/2)' }).waitFor({ timeout: 30000 });
     await page.locator('.quick-input-list .monaco-list-row', { hasText: 'CPU' }).first().waitFor({ timeout: 30000 });
     d.devicePicks = (await page.locator('.quick-input-list .monaco-list-row').allInnerTexts().catch(() => [])).map(norm);
+    // the stand-in nvidia-smi (tests/vscode_e2e/test_vscode_e2e.py) reports GPU 0 and GPU 1
+    const labels = d.devicePicks.map((t) => t.split('\n')[0]);
+    if (!(labels.length === 3 && /^GPU 0/.test(labels[0]) && /^GPU 1/.test(labels[1]) && /^CPU/.test(labels[2]))) {
+      throw new Error(`device picks are not GPU 0, GPU 1, CPU: ${JSON.stringify(labels)}`);
+    }
     await pickQuick('(2/2)', 'CPU');
     d.devicePickedMs = Date.now() - s0;
     await page.locator('.notification-toast', { hasText: 'running run_me.py' }).first().waitFor({ timeout: 20000 })
@@ -444,6 +459,12 @@ async function main() {
     await quickOpen('run_me.py');
     await runCommand('Keras Migrate: Compare Backends');
     await page.locator('.quick-input-widget .quick-input-title', { hasText: '(2/2)' }).waitFor({ timeout: 30000 });
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'CPU' }).first().waitFor({ timeout: 30000 });
+    d.devicePicks = (await page.locator('.quick-input-list .monaco-list-row').allInnerTexts()).map(norm);
+    // the last device (CPU) is offered first
+    if (!/^CPU/.test(d.devicePicks[0]) || !/last used/.test(d.devicePicks[0])) {
+      throw new Error(`the last device is not offered first: ${JSON.stringify(d.devicePicks)}`);
+    }
     await pickQuick('(2/2)', 'CPU');
     await page.locator('.tab', { hasText: 'Keras Backend Matrix' }).first().waitFor({ timeout: RUN_TIMEOUT_MS * 2 });
     d.finishedMs = Date.now() - s0;

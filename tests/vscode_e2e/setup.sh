@@ -136,7 +136,10 @@ else
 }
 EOF
 fi
-cs_env=(env XDG_CONFIG_HOME="$DATA/xdg-config" XDG_DATA_HOME="$DATA/xdg-data" XDG_CACHE_HOME="$DATA/xdg-cache")
+# VSCODE_CLI=1: the server skips "resolveShellEnv" (running `$SHELL -ilc env` and merging it),
+# so the extension host gets exactly this environment (a login shell would reset PATH, e.g. drop
+# the test's stand-in nvidia-smi).
+cs_env=(env XDG_CONFIG_HOME="$DATA/xdg-config" XDG_DATA_HOME="$DATA/xdg-data" XDG_CACHE_HOME="$DATA/xdg-cache" VSCODE_CLI=1)
 cs_args=(--config "$DATA/config.yaml" --user-data-dir "$DATA/user" --extensions-dir "$DATA/ext")
 
 if [ -n "${VSIX:-}" ]; then

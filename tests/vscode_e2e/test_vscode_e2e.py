@@ -39,6 +39,7 @@ STEPS = [
     "notebook",
     "notebook-fix-all",
     "report",
+    "restart-server",
     "run-file",
     "rerun-status-item",
     "run-failure-diagnostic",
@@ -115,6 +116,19 @@ def e2e_results(tmp_path_factory) -> dict:
     # an interpreter without keras-migrate, for the "install it?" offer (never accepted)
     bare = tmp / "bare-venv"
     subprocess.run([os.environ.get("PYTHON", "python3"), "-m", "venv", "--without-pip", str(bare)], check=True, cwd=tmp)
+
+    # a stand-in nvidia-smi on PATH that prints recorded output for two GPUs (this machine has
+    # none): the device picker must list them, then the CPU. The runs themselves use the CPU.
+    fakebin = tmp / "fakebin"
+    fakebin.mkdir()
+    (fakebin / "nvidia-smi").write_text(
+        "#!/bin/sh\n"
+        "# stand-in: recorded output of nvidia-smi --query-gpu=index,name,memory.used,memory.total --format=csv,noheader\n"
+        "echo '0, NVIDIA H100 80GB HBM3, 3 MiB, 81559 MiB'\n"
+        "echo '1, NVIDIA H100 80GB HBM3, 5 MiB, 81559 MiB'\n"
+    )
+    (fakebin / "nvidia-smi").chmod(0o755)
+    env["PATH"] = f"{fakebin}{os.pathsep}{env.get('PATH', '')}"
 
     port = _free_port()
     run_dir = tmp / "run"
