@@ -17,12 +17,10 @@ out=${1:-out/keras-migrate-$version.vsix}
 case $out in /*) ;; *) out=$root/$out ;; esac
 mkdir -p "$(dirname "$out")"
 
-# exactly the locked tools, when they are missing or the lock changed since the last `npm ci` here
-lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
+# the locked tools, when they are missing or do not satisfy package.json (exact versions there)
 if [ ! -x node_modules/.bin/vsce ] || [ ! -x node_modules/.bin/esbuild ] || [ ! -x node_modules/.bin/tsc ] \
-   || [ "$(cat node_modules/.keras-migrate-lock 2>/dev/null)" != "$lock_sum" ]; then
+   || ! npm ls --depth=0 >/dev/null 2>&1; then
   npm ci
-  echo "$lock_sum" > node_modules/.keras-migrate-lock
 fi
 npm run build   # tsc (type-check + unit-test build) and esbuild -> out/extension.js
 
