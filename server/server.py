@@ -382,10 +382,11 @@ class KerasMigrateServer(LanguageServer):
 
     def changed(self, uri: str, changes) -> None:
         """A text document or a cell changed: move what is shown, analyse again soon."""
+        noted = self.line_moves.pop(uri, None)
         state = self.state_for(uri)
         if state is None:
             return
-        moves = self.line_moves.pop(uri, None)
+        moves = noted
         if moves is None:
             moves = line_changes(changes)
         state.move_shown(uri, moves)

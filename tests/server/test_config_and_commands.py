@@ -166,3 +166,14 @@ async def test_shutdown_and_exit(tmp_path):
     rc = await asyncio.wait_for(client._server.wait(), 10)
     assert rc == 0
     await client.stop()
+
+
+async def test_empty_configuration_change_pulls_workspace_configuration(client: LanguageClient, tmp_path):
+    """Clients that send an empty didChangeConfiguration (Neovim, many others) are asked with
+    workspace/configuration, section keras-migrate."""
+    uri = (tmp_path / "w.py").as_uri()
+    open_doc(client, uri, SRC)
+    await wait_for_diagnostics(client, uri, lambda d: len(d) == 1)
+    client.set_configuration({"ignore": ["K102"], "debounceMs": 20}, section="keras-migrate")
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={}))
+    await wait_for_diagnostics(client, uri, lambda d: d == [])
