@@ -70,6 +70,27 @@ class FuzzFailure(AssertionError):
     pass
 
 
+# Open bugs with a reproducer in test_regressions.py are counted, not failed, so a run goes on
+# looking for new ones; KM_FUZZ_STRICT=1 fails on them too.
+STRICT = os.environ.get("KM_FUZZ_STRICT") == "1"
+
+
+def comment_fits(text: str, line: int) -> bool:
+    """Whether a comment can end ``line`` (0-based): the line ends a logical or blank line
+    (no backslash continuation, no string running on).  Finding 4 of test_regressions.py."""
+    import io
+    import tokenize
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(text, newline=None).readline):
+            if tok.type in (tokenize.NEWLINE, tokenize.NL) and tok.start[0] == line + 1:
+                return True
+            if tok.start[0] > line + 1:
+                break
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        return True
+    return False
+
+
 # == stats ================================================================================
 @dataclass
 class Stats:
@@ -86,6 +107,7 @@ class Stats:
     fix_alls: int = 0
     reopens: int = 0
     server_starts: int = 0
+    known_open_bug_hits: int = 0   # tolerated unless KM_FUZZ_STRICT=1 (see test_regressions.py)
 
     def line(self) -> str:
         return ", ".join(f"{k}={v}" for k, v in self.__dict__.items())
@@ -455,6 +477,10 @@ NON_ASCII_SNIPPETS = [
     '    def call(self, 𝓍):  # astral identifier\n        return tf.keras.backend.relu(𝓍)\n'
     '\nnote = "😀" * 3; import tensorflow as tf\n',
     'import tensorflow as tf\nm = tf.keras.models.load_model("模型.h5")\n\tprint("tab then 🎉")\n',
+    # continuation lines and a string left open at the end of a flagged line
+    'import tensorflow as tf\n\nmodel = tf.keras.Sequential([tf.keras.layers.Dense(4)])\n'
+    'model.compile(optimizer=tf.keras.optimizers.Adam(lr=0.1), \\\n              loss="mse")\n'
+    'x = tf.keras.backend.sum(y) + \\\n    1\nnote = tf.keras.backend.mean(y); text = """\nmore\n"""\n',
     '',
 ]
 
@@ -780,11 +806,24 @@ class Doc:
         for action in actions:
             data = action.get("data") or {}
             kind = data.get("kind")
-            if kind == "fixRule":
-                continue  # (fix-all covers the loop; a per-rule one costs the same)
             edit = self.resolve(action)
+            noqa = action.get("title", "").startswith("Suppress with # noqa")
+            if noqa and not STRICT and not comment_fits(self.text, diag["range"]["start"]["line"]):
+                STATS.known_open_bug_hits += 1   # finding 4 (open): noqa after "\" or in a string
+                continue
             got = self.apply_checked(edit, action.get("title", "?"))
             STATS.fixes_checked += 1
+            if kind == "fixRule":
+                linter, cfg = linter_for(self.path)
+                code = data.get("code")
+                want = linter.fix_source(self.text, self.path, cfg.unsafe_fixes, lambda f: f.code == code)
+                have = got[0] if got else self.text
+                if have != want.text:
+                    raise FuzzFailure(f"{action.get('title')!r}: the server's edit gives\n{have}\n"
+                                      f"--- the engine's fix loop gives\n{want.text}")
+                continue
+            if noqa and got is not None:
+                self.check_noqa(diag, got[0], action["title"])
             if kind == "fix" and data.get("code") == diag.get("code"):
                 fix = finding.fix() if finding is not None else None
                 want = apply_fix(self.text, fix) if fix is not None and fix.edits else None
@@ -798,6 +837,19 @@ class Doc:
                 to_send = got
         if send and to_send is not None:
             self.send_edits(to_send)
+
+    def check_noqa(self, diag: dict, new: str, title: str) -> None:
+        """A suppression adds a comment: the code means the same and the finding is gone."""
+        before, after = parse(self.text)[0], parse(new)[0]
+        if before is not None and (after is None or ast.dump(before) != ast.dump(after)):
+            raise FuzzFailure(f"{title!r} changes the code, not just a comment:\n--- before\n{self.text}\n"
+                              f"--- after\n{new}")
+        line = diag["range"]["start"]["line"]
+        linter, _ = linter_for(self.path)
+        left = [f for f in linter.check_source(new, self.path).findings
+                if f.code == diag.get("code") and f.range.start.line == line]
+        if left:
+            raise FuzzFailure(f"{title!r} does not suppress {diag.get('code')} on line {line + 1}:\n{new}")
 
     def send_edits(self, got: tuple[str, list[dict]]) -> None:
         """Send a fix's TextEdits back as one didChange, last edit first (as editors do)."""
