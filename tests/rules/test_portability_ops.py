@@ -301,9 +301,6 @@ out = tf.nn.softmax(Block()(inp))
 
 
 @pytest.mark.conformance
-@pytest.mark.skipif(not __import__("os").environ.get("KM_OPS_TABLE_CHECK"),
-                    reason="set KM_OPS_TABLE_CHECK=1: re-verifying the table takes ~2 minutes; the K601 "
-                           "conformance examples already run every shipped pair on all three backends")
 def test_ops_table_is_current_on_real_keras():
     """Re-verifies every pair on TensorFlow, JAX and torch and compares with the committed table."""
     import subprocess
