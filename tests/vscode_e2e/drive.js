@@ -325,6 +325,12 @@ async function main() {
       .catch(() => { d.progress = null; });
     await page.locator('.tab', { hasText: 'Keras Migration Report' }).first().waitFor({ timeout: 60000 });
     d.previewMs = Date.now() - s0;
+    // what the preview shows: the server's Markdown, saved in the extension's global storage
+    if (USER_DATA) {
+      const md = path.join(USER_DATA, 'User', 'globalStorage', 'keras-migrate.keras-migrate', 'Keras Migration Report.md');
+      d.markdown = fs.readFileSync(md, 'utf8').slice(0, 1500);
+      if (!/K102/.test(d.markdown)) throw new Error(`the report does not list the K102 findings:\n${d.markdown}`);
+    }
     d.tabs = (await page.locator('.tabs-container .tab').allInnerTexts()).map((t) => norm(t).trim());
     await page.waitForTimeout(1500); // the preview renders in a webview
   });
