@@ -11,7 +11,6 @@ import asyncio
 import contextvars
 import gc
 import logging
-import os
 import sys
 import threading
 import time
@@ -29,13 +28,13 @@ from pygls.protocol.language_server import lsp_method
 from pygls.uris import to_fs_path
 
 from keras_migrate import __version__
-from keras_migrate.config import (Config, ConfigError, find_pyproject, is_excluded, load_pyproject)
-from keras_migrate.engine.fixer import minimal_edits
+from keras_migrate.config import Config, is_excluded
 from keras_migrate.engine.model import Applicability, Finding
 from keras_migrate.engine.source import SourceText
 from keras_migrate.service import Linter, registry
 
 from . import actions as act
+from .configuration import Configurations, WorkspaceIndex
 from .diagnostics import Lines, contains, hover_markdown, notebook_diagnostics, overlaps, text_diagnostics
 from .documents import (Debouncer, DocState, LspWorkspace, applied_line_changes, line_breaks,
                         line_changes, shift_diagnostics)
@@ -52,11 +51,6 @@ CODE_ACTION_KINDS = [act.QUICKFIX, act.FIX_ALL_KIND, act.NOTEBOOK_FIX_ALL_KIND]
 PYPROJECT = "pyproject.toml"
 MAX_CHARS = 5_000_000  # larger documents are not analysed (reported once)
 CACHE_SIZE = 8
-
-try:  # the workspace index (jedi) is written by another engineer; use it when it exists
-    from keras_migrate.engine.workspace import WorkspaceIndex  # type: ignore
-except Exception:  # pragma: no cover - depends on the tree
-    WorkspaceIndex = None  # type: ignore
 
 
 def uri_path(uri: str) -> Optional[Path]:
@@ -176,11 +170,7 @@ class KerasMigrateServer(LanguageServer):
         self._cache: "OrderedDict[tuple[str, int], Analysis]" = OrderedDict()
         self._fixall_served: dict[str, int] = {}   # notebook uri -> version a fix-all was resolved at
         # -- configuration -------------------------------------------------------------------
-        self._base_config = Config()
-        self._pyproject_at: dict[str, Optional[Path]] = {}
-        self._configs: dict[tuple, Config] = {}
-        self._linters: dict[tuple, Linter] = {}
-        self._indexes: dict[str, Any] = {}
+        self.configs = Configurations(self.workspace_roots, self.show_once)
         self._warmed = False
         self._reported: set[str] = set()
         self._lock = threading.RLock()
@@ -237,7 +227,7 @@ class KerasMigrateServer(LanguageServer):
             self.show_once(p)
         changed = settings != self.km_settings
         self.km_settings = settings
-        self._base_config = settings.base_config()
+        self.configs.set_base(settings.base_config())
         self.set_log_level()
         self.clear_config_caches()
         return changed
@@ -247,25 +237,9 @@ class KerasMigrateServer(LanguageServer):
         self.log_handler.setLevel(self.km_settings.logging_level)
 
     def clear_config_caches(self) -> None:
+        self.configs.clear()
         with self._lock:
-            self._pyproject_at.clear()
-            self._configs.clear()
-            self._linters.clear()
             self._cache.clear()
-
-    def folder_for(self, path: Optional[Path]) -> Optional[Path]:
-        if path is None:
-            return None
-        roots = self.workspace_roots()
-        best = None
-        for r in roots:
-            try:
-                path.relative_to(r)
-            except ValueError:
-                continue
-            if best is None or len(r.parts) > len(best.parts):
-                best = r
-        return best
 
     def workspace_roots(self) -> list[Path]:
         roots = []
@@ -282,69 +256,16 @@ class KerasMigrateServer(LanguageServer):
         return roots
 
     def config_for(self, path: Optional[Path]) -> Config:
-        """Editor settings, then the nearest ``[tool.keras-migrate]`` on top (it wins)."""
-        base = self._base_config
-        if path is None:
-            return base
-        key_dir = str(path.parent)
-        with self._lock:
-            if key_dir not in self._pyproject_at:
-                try:
-                    self._pyproject_at[key_dir] = find_pyproject(path.parent)
-                except OSError:
-                    self._pyproject_at[key_dir] = None
-            pp = self._pyproject_at[key_dir]
-        root = self.folder_for(path) or path.parent
-        if pp is None:
-            return replace(base, root=str(root))
-        key = (str(pp), base)
-        with self._lock:
-            cfg = self._configs.get(key)
-        if cfg is None:
-            try:
-                cfg = load_pyproject(pp, base)
-            except ConfigError as exc:
-                self.show_once(f"{exc}; using the editor settings and defaults")
-                cfg = replace(base, root=str(pp.parent))
-            with self._lock:
-                self._configs[key] = cfg
-        return cfg
+        return self.configs.config_for(path)
 
     def workspace_index(self, path: Optional[Path]):
-        if WorkspaceIndex is None:
-            return None
-        root = self.folder_for(path)
-        if root is None:
-            return None
-        with self._lock:
-            idx = self._indexes.get(str(root))
-            if idx is None:
-                try:
-                    idx = WorkspaceIndex(str(root))
-                except Exception as exc:
-                    log.warning("workspace index for %s unavailable: %s", root, exc)
-                    idx = False
-                self._indexes[str(root)] = idx
-        return idx or None
+        return self.configs.workspace_index(path)
 
     def linter_for(self, cfg: Config, path: Optional[Path]) -> Linter:
-        index = self.workspace_index(path)
-        key = (cfg, id(index))
-        with self._lock:
-            lin = self._linters.get(key)
-            if lin is None:
-                lin = self._linters[key] = Linter(cfg, rules=registry(), workspace=index)
-        return lin
+        return self.configs.linter_for(cfg, path)
 
     def invalidate_index(self, path: Optional[Path]) -> None:
-        if WorkspaceIndex is None or path is None:
-            return
-        idx = self.workspace_index(path)
-        if idx is not None and hasattr(idx, "invalidate"):
-            try:
-                idx.invalidate(str(path))
-            except Exception as exc:
-                log.debug("index invalidate failed: %s", exc)
+        self.configs.invalidate_index(path)
 
     # -- documents ---------------------------------------------------------------------------------
     def state_for(self, uri: str) -> Optional[DocState]:

@@ -1,0 +1,123 @@
+"""Which configuration and which linter a file gets: the editor settings, then the nearest
+``[tool.keras-migrate]`` on top (pyproject wins where both set a key, as ruff does); one
+``Linter`` per configuration, one workspace index per workspace folder.  Thread-safe (the
+analysis runs in a worker thread); knows no protocol.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from keras_migrate.config import Config, ConfigError, find_pyproject, load_pyproject
+from keras_migrate.service import Linter, registry
+
+log = logging.getLogger("keras_migrate.server")
+
+try:  # the cross-file workspace index (jedi); the server works without it
+    from keras_migrate.engine.workspace import WorkspaceIndex  # type: ignore
+except Exception:  # pragma: no cover - depends on the tree
+    WorkspaceIndex = None  # type: ignore
+
+
+class Configurations:
+    def __init__(self, roots: Callable[[], list[Path]], report: Callable[[str], None]) -> None:
+        self.workspace_roots = roots      # the workspace folders, now
+        self.show_once = report           # tell the user about a broken pyproject.toml, once
+        self.base = Config()              # from the editor settings alone
+        self._lock = threading.RLock()
+        self._pyproject_at: dict[str, Optional[Path]] = {}
+        self._configs: dict[tuple, Config] = {}
+        self._linters: dict[tuple, Linter] = {}
+        self._indexes: dict[str, Any] = {}
+
+    def set_base(self, base: Config) -> None:
+        self.base = base
+        self.clear()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._pyproject_at.clear()
+            self._configs.clear()
+            self._linters.clear()
+
+    def folder_for(self, path: Optional[Path]) -> Optional[Path]:
+        if path is None:
+            return None
+        roots = self.workspace_roots()
+        best = None
+        for r in roots:
+            try:
+                path.relative_to(r)
+            except ValueError:
+                continue
+            if best is None or len(r.parts) > len(best.parts):
+                best = r
+        return best
+
+    def config_for(self, path: Optional[Path]) -> Config:
+        """Editor settings, then the nearest ``[tool.keras-migrate]`` on top (it wins)."""
+        base = self.base
+        if path is None:
+            return base
+        key_dir = str(path.parent)
+        with self._lock:
+            if key_dir not in self._pyproject_at:
+                try:
+                    self._pyproject_at[key_dir] = find_pyproject(path.parent)
+                except OSError:
+                    self._pyproject_at[key_dir] = None
+            pp = self._pyproject_at[key_dir]
+        root = self.folder_for(path) or path.parent
+        if pp is None:
+            return replace(base, root=str(root))
+        key = (str(pp), base)
+        with self._lock:
+            cfg = self._configs.get(key)
+        if cfg is None:
+            try:
+                cfg = load_pyproject(pp, base)
+            except ConfigError as exc:
+                self.show_once(f"{exc}; using the editor settings and defaults")
+                cfg = replace(base, root=str(pp.parent))
+            with self._lock:
+                self._configs[key] = cfg
+        return cfg
+
+    def workspace_index(self, path: Optional[Path]):
+        if WorkspaceIndex is None:
+            return None
+        root = self.folder_for(path)
+        if root is None:
+            return None
+        with self._lock:
+            idx = self._indexes.get(str(root))
+            if idx is None:
+                try:
+                    idx = WorkspaceIndex(str(root))
+                except Exception as exc:
+                    log.warning("workspace index for %s unavailable: %s", root, exc)
+                    idx = False
+                self._indexes[str(root)] = idx
+        return idx or None
+
+    def linter_for(self, cfg: Config, path: Optional[Path]) -> Linter:
+        index = self.workspace_index(path)
+        key = (cfg, id(index))
+        with self._lock:
+            lin = self._linters.get(key)
+            if lin is None:
+                lin = self._linters[key] = Linter(cfg, rules=registry(), workspace=index)
+        return lin
+
+    def invalidate_index(self, path: Optional[Path]) -> None:
+        if WorkspaceIndex is None or path is None:
+            return
+        idx = self.workspace_index(path)
+        if idx is not None and hasattr(idx, "invalidate"):
+            try:
+                idx.invalidate(str(path))
+            except Exception as exc:
+                log.debug("index invalidate failed: %s", exc)
