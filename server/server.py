@@ -16,7 +16,6 @@ import threading
 import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Optional
 from urllib.parse import unquote, urlparse
@@ -29,13 +28,13 @@ from pygls.uris import to_fs_path
 
 from keras_migrate import __version__
 from keras_migrate.config import Config, is_excluded
-from keras_migrate.engine.model import Applicability, Finding
-from keras_migrate.engine.source import SourceText
+from keras_migrate.engine.model import Applicability
 from keras_migrate.service import Linter, registry
 
 from . import actions as act
 from .configuration import Configurations, WorkspaceIndex
-from .diagnostics import Lines, contains, hover_markdown, notebook_diagnostics, overlaps, text_diagnostics
+from .analysis import Analysis, analyse_cells, analyse_text, fix_edits
+from .diagnostics import contains, hover_markdown, overlaps
 from .documents import (Debouncer, DocState, LspWorkspace, applied_line_changes, line_breaks,
                         line_changes, shift_diagnostics)
 from .settings import ServerSettings, parse_settings, unwrap
@@ -66,32 +65,6 @@ def notebook_path(uri: str) -> Optional[Path]:
     if parsed.scheme in ("file", "vscode-notebook", "vscode-notebook-cell") and parsed.path:
         return Path(unquote(parsed.path))
     return None
-
-
-@dataclass
-class Analysis:
-    """One analysis of a unit at one version, with findings paired to their diagnostics."""
-
-    version: int
-    path: Optional[Path]
-    config: Optional[Config]
-    linter: Optional[Linter]
-    text: str = ""                                   # the text (or the notebook's virtual text)
-    cells: list[tuple[str, str]] = field(default_factory=list)   # notebooks: (cell uri, text)
-    vsource: Any = None
-    per_uri: dict[str, list[tuple[Finding, types.Diagnostic]]] = field(default_factory=dict)
-    error: Optional[str] = None                      # does not parse
-    excluded: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-    def diagnostics(self) -> dict[str, list[types.Diagnostic]]:
-        return {u: [d for _, d in items] for u, items in self.per_uri.items()}
-
-    def findings(self) -> list[Finding]:
-        return [f for items in self.per_uri.values() for f, _ in items]
 
 
 class ClientLogHandler(logging.Handler):
@@ -412,9 +385,10 @@ class KerasMigrateServer(LanguageServer):
         linter = self.linter_for(cfg, path)
         wall, cpu = time.perf_counter(), time.thread_time()
         if state.notebook:
-            analysis = self._compute_notebook(version, path, cfg, linter, content)
+            analysis = analyse_cells(version, path, cfg, linter, content, self.num_units, self.lsp_version)
         else:
-            analysis = self._compute_text(state.uri, version, path, cfg, linter, content)
+            analysis = analyse_text(state.uri, version, path, cfg, linter, content, self.num_units,
+                                    self.lsp_version)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("analysed %s #%d: %d findings%s in %.1f ms (%.1f ms CPU)", state.uri, version,
                       len(analysis.findings()), "" if analysis.ok else f" ({analysis.error})",
@@ -426,43 +400,6 @@ class KerasMigrateServer(LanguageServer):
                 while len(self._cache) > CACHE_SIZE:
                     self._cache.popitem(last=False)
         return analysis
-
-    def _compute_text(self, uri, version, path, cfg, linter, text) -> Analysis:
-        result = linter.check_source(text, path)
-        for msg in result.rule_errors:
-            log.error("%s: %s", uri, msg)
-        a = Analysis(version, path, cfg, linter, text=text)
-        if result.error is not None:
-            a.error = f"{result.error.message} (line {result.error.line + 1})"
-            return a
-        diags = text_diagnostics(result.findings, Lines(text, self.num_units), self.lsp_version(uri))
-        a.per_uri = {uri: list(zip(result.findings, diags))}
-        return a
-
-    def _compute_notebook(self, version, path, cfg, linter, cells) -> Analysis:
-        res = linter.check_cells(list(cells), path)
-        a = Analysis(version, path, cfg, linter, text=res.vsource.text, cells=list(cells), vsource=res.vsource)
-        if res.result is not None and res.result.error is not None:
-            e = res.result.error
-            src = res.result.source or SourceText(res.vsource.text)
-            cell, line, _ = res.vsource.line_in_cell(src.offset(e.line, e.col))
-            a.error = f"{e.message} (cell {cell.position + 1}, line {line + 1})"
-            return a
-        lines = {u: Lines(t, self.num_units) for u, t in cells}
-        per_cell = notebook_diagnostics(res, lines, None)
-        findings = res.result.findings if res.result is not None else []
-        # notebook_diagnostics keeps the findings' order per cell; pair them back
-        by_cell: dict[str, list[Finding]] = {u: [] for u in lines}
-        for f in findings:
-            c, _, _ = res.vsource.line_in_cell(f.start)
-            if c.key in by_cell:
-                by_cell[c.key].append(f)
-        for u in lines:
-            diags = per_cell.get(u, [])
-            for d in diags:
-                d.data["v"] = self.lsp_version(u)
-            a.per_uri[u] = list(zip(by_cell[u], diags))
-        return a
 
     async def current_analysis(self, state: DocState) -> Optional[Analysis]:
         """The analysis of the document as it is now (cached, or computed in the worker)."""
@@ -527,73 +464,11 @@ class KerasMigrateServer(LanguageServer):
                  ) -> Optional[types.WorkspaceEdit]:
         """Worker thread: the WorkspaceEdit of one action (a fix, fix-all, per-rule fix-all)."""
         unsafe = self.km_settings.unsafe_fixes if analysis.config is None else analysis.config.unsafe_fixes
-        linter, path = analysis.linter, analysis.path
-        if linter is None:  # excluded or too large: nothing to fix
-            return None
-        per_uri: dict[str, list[types.TextEdit]] = {}
-        if kind == "fix":
-            finding = self.find_finding(analysis, uri, data)
-            if finding is None:
-                return None
-            new = act.fix_text(analysis.text, finding)
-            if new is None:
-                return None
-            per_uri = self._split(analysis, state, uri, analysis.text, new)
-        elif kind in ("fixAll", "fixRule"):
-            select = None
-            if kind == "fixRule":
-                code = data.get("code")
-                select = lambda f: f.code == code  # noqa: E731
-            if state.notebook:
-                # the fix loop over the cells as one module, split back per cell (not fix_cells:
-                # its plain diff would put an added import at the top of the next cell)
-                outcome = linter.fix_source(analysis.text, path, unsafe, select)
-                for failure in outcome.failed:
-                    log.info("%s: %s", state.uri, failure)
-                if outcome.changed:
-                    per_uri = self._split(analysis, state, uri, analysis.text, outcome.text)
-            else:
-                outcome = linter.fix_source(analysis.text, path, unsafe, select)
-                for failure in outcome.failed:
-                    log.info("%s: %s", state.uri, failure)
-                if outcome.changed:
-                    per_uri[uri] = act.diff_edits(analysis.text, outcome.text, self.num_units)
-        else:
+        per_uri = fix_edits(analysis, state.notebook, uri, kind, data, unsafe, self.num_units)
+        if per_uri is None:
             return None
         versions = {u: self.lsp_version(u) for u in per_uri}
         return act.workspace_edit(per_uri, versions, bool(self.caps("workspace.workspace_edit.document_changes")))
-
-    def _split(self, analysis: Analysis, state: DocState, uri: str, old: str, new: str
-               ) -> dict[str, list[types.TextEdit]]:
-        if not state.notebook:
-            return {uri: act.diff_edits(old, new, self.num_units)}
-        per_cell = analysis.vsource.split_edits(act.aligned_edits(old, new))
-        if per_cell is None:
-            log.info("%s: the fix spans notebook cells; not applied", state.uri)
-            return {}
-        out = {}
-        for pos, edits in per_cell.items():
-            cell = analysis.vsource.cells[pos]
-            n = len(cell.text)  # the virtual text may add a final newline the cell lacks
-            edits = [replace(e, start=min(e.start, n), end=min(e.end, n)) for e in edits]
-            out[cell.key] = act.text_edits(cell.text, edits, self.num_units)
-        return out
-
-    @staticmethod
-    def find_finding(analysis: Analysis, uri: str, data: dict) -> Optional[Finding]:
-        items = analysis.per_uri.get(uri, [])
-        code = data.get("code")
-        if data.get("v_internal") == analysis.version:
-            for f, _ in items:
-                if f.code == code and f.start == data.get("s") and f.end == data.get("e"):
-                    return f
-        # the document changed since the action was listed: match by code and client range
-        r = data.get("r")
-        for f, d in items:
-            if f.code == code and r and [d.range.start.line, d.range.start.character,
-                                         d.range.end.line, d.range.end.character] == r:
-                return f
-        return None
 
 
 server = KerasMigrateServer()

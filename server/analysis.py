@@ -1,0 +1,167 @@
+"""One analysis of a document or notebook (findings paired with their diagnostics), and the
+edits of fixes built from it.  Library calls and conversions only: runs in the server's
+worker thread, knows nothing of the connection.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from lsprotocol import types
+
+from keras_migrate.config import Config
+from keras_migrate.engine.model import Finding
+from keras_migrate.engine.source import SourceText
+from keras_migrate.service import Linter
+
+from . import actions as act
+from .diagnostics import Lines, notebook_diagnostics, text_diagnostics
+
+log = logging.getLogger("keras_migrate.server")
+
+
+@dataclass
+class Analysis:
+    """One analysis of a unit at one version, with findings paired to their diagnostics."""
+
+    version: int
+    path: Optional[Path]
+    config: Optional[Config]
+    linter: Optional[Linter]
+    text: str = ""                                   # the text (or the notebook's virtual text)
+    cells: list[tuple[str, str]] = field(default_factory=list)   # notebooks: (cell uri, text)
+    vsource: Any = None
+    per_uri: dict[str, list[tuple[Finding, types.Diagnostic]]] = field(default_factory=dict)
+    error: Optional[str] = None                      # does not parse
+    excluded: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def diagnostics(self) -> dict[str, list[types.Diagnostic]]:
+        return {u: [d for _, d in items] for u, items in self.per_uri.items()}
+
+    def findings(self) -> list[Finding]:
+        return [f for items in self.per_uri.values() for f, _ in items]
+
+
+def analyse_text(uri: str, version: int, path: Optional[Path], cfg: Config, linter: Linter, text: str,
+                 num_units, lsp_version: Callable[[str], Optional[int]]) -> Analysis:
+    """A text document: findings paired with their diagnostics, or the parse error."""
+    result = linter.check_source(text, path)
+    for msg in result.rule_errors:
+        log.error("%s: %s", uri, msg)
+    a = Analysis(version, path, cfg, linter, text=text)
+    if result.error is not None:
+        a.error = f"{result.error.message} (line {result.error.line + 1})"
+        return a
+    diags = text_diagnostics(result.findings, Lines(text, num_units), lsp_version(uri))
+    a.per_uri = {uri: list(zip(result.findings, diags))}
+    return a
+
+
+def analyse_cells(version: int, path: Optional[Path], cfg: Config, linter: Linter, cells: list[tuple[str, str]],
+                  num_units, lsp_version: Callable[[str], Optional[int]]) -> Analysis:
+    """A notebook's cells analysed as one module, in order; diagnostics per cell URI."""
+    res = linter.check_cells(list(cells), path)
+    a = Analysis(version, path, cfg, linter, text=res.vsource.text, cells=list(cells), vsource=res.vsource)
+    if res.result is not None and res.result.error is not None:
+        e = res.result.error
+        src = res.result.source or SourceText(res.vsource.text)
+        cell, line, _ = res.vsource.line_in_cell(src.offset(e.line, e.col))
+        a.error = f"{e.message} (cell {cell.position + 1}, line {line + 1})"
+        return a
+    lines = {u: Lines(t, num_units) for u, t in cells}
+    per_cell = notebook_diagnostics(res, lines, None)
+    findings = res.result.findings if res.result is not None else []
+    # notebook_diagnostics keeps the findings' order per cell; pair them back
+    by_cell: dict[str, list[Finding]] = {u: [] for u in lines}
+    for f in findings:
+        c, _, _ = res.vsource.line_in_cell(f.start)
+        if c.key in by_cell:
+            by_cell[c.key].append(f)
+    for u in lines:
+        diags = per_cell.get(u, [])
+        for d in diags:
+            d.data["v"] = lsp_version(u)
+        a.per_uri[u] = list(zip(by_cell[u], diags))
+    return a
+
+
+def fix_edits(analysis: Analysis, notebook: bool, uri: str, kind: str, data: dict, unsafe: bool, num_units
+              ) -> Optional[dict[str, list[types.TextEdit]]]:
+    """The text edits, per URI, of one action: a finding's fix (``kind`` "fix"), every
+    allowed fix ("fixAll"), or those of one rule ("fixRule", ``data["code"]``)."""
+    linter, path = analysis.linter, analysis.path
+    if linter is None:  # excluded or too large: nothing to fix
+        return None
+    per_uri: dict[str, list[types.TextEdit]] = {}
+    if kind == "fix":
+        finding = find_finding(analysis, uri, data)
+        if finding is None:
+            return None
+        new = act.fix_text(analysis.text, finding)
+        if new is None:
+            return None
+        per_uri = split_edits(analysis, notebook, uri, analysis.text, new, num_units)
+    elif kind in ("fixAll", "fixRule"):
+        select = None
+        if kind == "fixRule":
+            code = data.get("code")
+            select = lambda f: f.code == code  # noqa: E731
+        if notebook:
+            # the fix loop over the cells as one module, split back per cell (not fix_cells:
+            # its plain diff would put an added import at the top of the next cell)
+            outcome = linter.fix_source(analysis.text, path, unsafe, select)
+            for failure in outcome.failed:
+                log.info("%s: %s", uri, failure)
+            if outcome.changed:
+                per_uri = split_edits(analysis, notebook, uri, analysis.text, outcome.text, num_units)
+        else:
+            outcome = linter.fix_source(analysis.text, path, unsafe, select)
+            for failure in outcome.failed:
+                log.info("%s: %s", uri, failure)
+            if outcome.changed:
+                per_uri[uri] = act.diff_edits(analysis.text, outcome.text, num_units)
+    else:
+        return None
+    return per_uri
+
+
+def split_edits(analysis: Analysis, notebook: bool, uri: str, old: str, new: str, num_units
+                ) -> dict[str, list[types.TextEdit]]:
+    """old -> new as text edits; for a notebook, split per cell ({} when an edit would cross
+    cells)."""
+    if not notebook:
+        return {uri: act.diff_edits(old, new, num_units)}
+    per_cell = analysis.vsource.split_edits(act.aligned_edits(old, new))
+    if per_cell is None:
+        log.info("%s: the fix spans notebook cells; not applied", uri)
+        return {}
+    out = {}
+    for pos, edits in per_cell.items():
+        cell = analysis.vsource.cells[pos]
+        n = len(cell.text)  # the virtual text may add a final newline the cell lacks
+        edits = [replace(e, start=min(e.start, n), end=min(e.end, n)) for e in edits]
+        out[cell.key] = act.text_edits(cell.text, edits, num_units)
+    return out
+
+
+def find_finding(analysis: Analysis, uri: str, data: dict) -> Optional[Finding]:
+    """The finding a code action's ``data`` names, in this (possibly newer) analysis."""
+    items = analysis.per_uri.get(uri, [])
+    code = data.get("code")
+    if data.get("v_internal") == analysis.version:
+        for f, _ in items:
+            if f.code == code and f.start == data.get("s") and f.end == data.get("e"):
+                return f
+    # the document changed since the action was listed: match by code and client range
+    r = data.get("r")
+    for f, d in items:
+        if f.code == code and r and [d.range.start.line, d.range.start.character,
+                                     d.range.end.line, d.range.end.character] == r:
+            return f
+    return None
