@@ -2,26 +2,34 @@
 
 Drives the real server (``python -m keras_migrate server``, a subprocess over stdio) with
 random edit sequences on Keras 2 sources, through a small synchronous JSON-RPC client (no
-event loop, so hypothesis drives it directly).  One server serves every sequence of a run;
-each sequence opens a document, applies bursts of ``didChange`` notifications (incremental,
-UTF-16 ranges, faster than the debounce), checks, and closes it.
+event loop, so hypothesis drives it directly).  Two servers serve every sequence of a run,
+one for a client with pull diagnostics and one for a push-only client; each sequence opens a
+document (the example project, the rules' INVALID examples, non-ASCII/emoji/CRLF snippets),
+applies bursts of ``didChange`` notifications (incremental, UTF-16 ranges, faster than the
+debounce: random text incl. astral characters, NUL and \\f/U+2028-style breaks, pasted Keras 2
+lines, deletions, replacements, typing, Enter, undo of earlier edits, whole-burst reverts,
+several changes in one notification), checks, and closes it; sometimes it closes and reopens
+the document mid-sequence (also at once, while an analysis may still run).
 
 After every burst:
-  1. the server is alive (``textDocument/hover`` and ``textDocument/diagnostic`` answer);
-  2. the server holds the client's text: pulled diagnostics equal what
-     ``Linter.check_source(client_text)`` gives in this process with the same configuration
-     (when the text parses; when it does not, the server shows the last good diagnostics
-     moved through the edits, and only 3. applies);
+  1. the server is alive (``textDocument/hover`` and the diagnostics request answer);
+  2. the server holds the client's text: the diagnostics (pulled, or the publish of this
+     version) equal what ``Linter.check_source(client_text)`` gives in this process with the
+     same configuration (when the text parses; when it does not, the server shows the last
+     good diagnostics moved through the edits, and only 3. applies);
   3. every diagnostic range is valid for the current text (line, UTF-16 column, not inside a
      surrogate pair, start <= end) and still covers the text it was computed on (its
      ``data`` says at which version, at which code-point offsets: moved diagnostics must
      point at the same characters);
-  4. quick fixes apply cleanly: code actions for a diagnostic are resolved, applied to the
-     client text, must parse, and must equal the engine's own fix of the same finding
-     (``apply_fix``); sometimes "fix all" too (``Linter.fix_source``); sometimes the edit
-     is sent back to the server, as an editor would.
+  4. quick fixes apply cleanly: the code actions of one diagnostic are resolved and applied
+     to the client text; the result must parse, a fix must equal the engine's own fix of the
+     same finding (``apply_fix``), a per-rule fix-all the engine's fix loop for that rule, a
+     noqa suppression must only add a comment and must suppress; sometimes "fix all" too
+     (``Linter.fix_source``, also before any diagnostics were asked for); sometimes the fix
+     is sent back to the server as an editor would.
 Any ``window/logMessage`` error, any traceback on the server's stderr, a dead or silent
-server fails the sequence.
+server fails the sequence.  Open bugs with a reproducer in test_regressions.py are counted
+(``known_open_bug_hits``) instead, unless ``KM_FUZZ_STRICT=1``.
 
 Entry points: :func:`sequences` (the hypothesis strategy), :func:`run_sequence`,
 :func:`get_server`; ``python tests/fuzz/fuzz_server.py N`` is the long run
