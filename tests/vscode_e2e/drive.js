@@ -24,6 +24,9 @@ const USER_DATA = process.env.USER_DATA || '';
 const PROFILE_HOME = process.env.PROFILE_HOME || path.join(OUT, '.chromium-home');
 const ONLY = (process.env.STEPS || '').split(',').map((s) => s.trim()).filter(Boolean);
 const RUN_TIMEOUT_MS = Number(process.env.RUN_TIMEOUT_MS || 180000);
+// MODE=untrusted: the folder opens in Restricted Mode; only the untrusted-* steps run
+const MODE = process.env.MODE || 'trusted';
+const SHOT_PREFIX = MODE === 'untrusted' ? 'untrusted-' : '';
 if (!FOLDER) throw new Error('FOLDER is required');
 fs.mkdirSync(OUT, { recursive: true });
 
@@ -74,7 +77,7 @@ async function main() {
     }
     rec.ms = Date.now() - s0;
     await page.waitForTimeout(800); // toast slide-in
-    const shot = `${String(++shotNo).padStart(2, '0')}-${name}${rec.ok ? '' : '-FAILED'}.png`;
+    const shot = `${SHOT_PREFIX}${String(++shotNo).padStart(2, '0')}-${name}${rec.ok ? '' : '-FAILED'}.png`;
     await page.screenshot({ path: path.join(OUT, shot) }).catch(() => {});
     rec.screenshot = shot;
     log(`-- ${name}: ${rec.ok ? 'ok' : 'FAILED: ' + rec.error} (${rec.ms} ms)`);
@@ -181,333 +184,376 @@ async function main() {
   }
 
   // ---------- steps ----------
-  await step('workbench', [], async (d) => {
-    await page.goto(`${CS_URL}/?folder=${encodeURIComponent(FOLDER)}`, { waitUntil: 'domcontentloaded' });
-    await page.waitForSelector('.monaco-workbench .explorer-folders-view .monaco-list-row', { timeout: 90000 });
-    d.explorer = await page.locator('.explorer-folders-view .monaco-list-row').allInnerTexts();
-  });
+  if (MODE === 'untrusted') {
+    await step('untrusted-workbench', [], async (d) => {
+      await page.goto(`${CS_URL}/?folder=${encodeURIComponent(FOLDER)}`, { waitUntil: 'domcontentloaded' });
+      await page.waitForSelector('.monaco-workbench .explorer-folders-view .monaco-list-row', { timeout: 90000 });
+      await page.locator('.statusbar-item', { hasText: 'Restricted Mode' }).first().waitFor({ timeout: 30000 });
+      d.restrictedMode = true;
+    });
 
-  await step('server-status', ['workbench'], async (d) => {
-    await quickOpen('legacy.py'); // activation: onLanguage:python
-    const item = page.locator('.statusbar-item', { hasText: 'Keras Migrate' }).first();
-    await item.waitFor({ timeout: 60000 });
-    await waitFor(async () => (await item.locator('.codicon-check').count()) > 0, 60000, 'the status bar to show a running server');
-    d.text = norm(await item.innerText());
-    d.ariaLabel = await item.getAttribute('aria-label').catch(() => null);
-    if (!/tensorflow|jax|torch/.test(d.text)) throw new Error(`status bar shows no target backend: ${d.text}`);
-    await item.click();
-    await page.locator('.part.panel .monaco-editor .view-line').first().waitFor({ timeout: 10000 });
-    d.outputChannel = norm(await page.locator('.part.panel').innerText().catch(() => '')).slice(0, 2000);
-    if (!/Keras Migrate/.test(d.outputChannel)) {
-      throw new Error('clicking the status bar item did not show the Keras Migrate output');
-    }
-    const log = channelLog('Keras Migrate');
-    d.logTail = log.split('\n').slice(-25).join('\n');
-  });
-
-  await step('diagnostics', ['server-status'], async (d) => {
-    await quickOpen('legacy.py');
-    await page.waitForSelector(`.part.editor .monaco-editor ${SQUIGGLE.split(', ').join(', .part.editor .monaco-editor ')}`, { timeout: 60000 });
-    d.squiggles = await page.locator(`.part.editor .monaco-editor :is(${SQUIGGLE})`).count();
-    await showProblems();
-    await page.locator('.markers-panel .monaco-tl-row', { hasText: 'keras-migrate' }).first().waitFor({ timeout: 30000 });
-    await page.waitForTimeout(300);
-    d.problems = await problemRows();
-    d.text = await editorText();
-    const bb = await page.locator(`.part.editor .monaco-editor :is(${SQUIGGLE})`).first().boundingBox();
-    await page.mouse.move(bb.x + bb.width / 2, bb.y + bb.height / 2);
-    await page.waitForSelector('.monaco-hover .marker', { timeout: 10000 }).catch(() => {});
-    d.hover = norm(await page.locator('.monaco-hover').first().innerText().catch(() => ''));
-  });
-
-  await step('quick-fix', ['diagnostics'], async (d) => {
-    const before = await editorText();
-    const sq = page.locator(`.part.editor .monaco-editor :is(${SQUIGGLE})`).first();
-    const bb = await sq.boundingBox();
-    await page.mouse.click(bb.x + Math.min(6, bb.width / 2), bb.y + bb.height / 2);
-    await page.waitForTimeout(400);
-    await page.keyboard.press('Control+.');
-    const widget = page.locator('.action-widget');
-    await widget.waitFor({ state: 'visible', timeout: 15000 });
-    const rows = widget.locator('.monaco-list-row.action');
-    await rows.first().waitFor({ timeout: 15000 });
-    d.actions = (await rows.allInnerTexts()).map((t) => norm(t).trim());
-    // the first real quick fix: not "fix all", not a disable/ignore comment, not "learn more"
-    let idx = d.actions.findIndex((t) => !/fix all|ignore|disable|noqa|learn|documentation/i.test(t));
-    if (idx < 0) idx = 0;
-    d.chosen = d.actions[idx];
-    // keyboard, not click: the widget's rows never count as "stable" for playwright's click
-    const focused = (await rows.evaluateAll((els) => els.findIndex((e) => e.classList.contains('focused'))));
-    for (let i = Math.max(focused, 0); i < idx; i++) await page.keyboard.press('ArrowDown');
-    for (let i = Math.max(focused, 0); i > idx; i--) await page.keyboard.press('ArrowUp');
-    await page.keyboard.press('Enter');
-    d.after = await waitFor(async () => {
-      const t = await editorText();
-      return t !== before ? t : null;
-    }, 15000, 'the quick fix to change the editor text');
-    d.before = before;
-    const count = (s) => (s.match(/tf\.keras/g) || []).length;
-    if (!(count(d.after) < count(before))) throw new Error(`the quick fix did not remove a tf.keras use:\n${d.after}`);
-    if (!/\bkeras\./.test(d.after)) throw new Error(`no keras.* name after the quick fix:\n${d.after}`);
-  });
-
-  await step('fix-all', ['diagnostics'], async (d) => {
-    await runCommand('Keras Migrate: Fix All in File');
-    d.after = await waitFor(async () => {
-      const t = await editorText();
-      return /tf\.keras/.test(t) ? null : t;
-    }, 20000, 'Fix All to remove every tf.keras use');
-    await page.waitForTimeout(1500); // diagnostics re-published after the edit
-    await showProblems();
-    d.problems = await problemRows();
-  });
-
-  await step('fix-all-on-save', ['server-status'], async (d) => {
-    await quickOpen('on_save.py');
-    await page.waitForSelector(`.part.editor .editor-group-container.active .monaco-editor :is(${SQUIGGLE})`, { timeout: 60000 });
-    d.before = await editorText();
-    await focusEditorArea();
-    await page.keyboard.press('Control+End');
-    await page.keyboard.type('\n# saved');
-    await page.keyboard.press('Control+S');
-    d.after = await waitFor(async () => {
-      const t = await editorText();
-      return /tf\.keras/.test(t) ? null : t;
-    }, 20000, 'source.fixAll.keras-migrate on save');
-    const disk = await waitFor(async () => {
-      const t = fs.readFileSync(path.join(FOLDER, 'on_save.py'), 'utf8');
-      return /tf\.keras/.test(t) ? null : t;
-    }, 10000, 'the saved file to be fixed on disk');
-    d.disk = disk;
-  });
-
-  await step('notebook', ['server-status'], async (d) => {
-    await quickOpen('notebook.ipynb');
-    const cellSquiggle = page.locator(`.notebook-editor .cell-editor-container .monaco-editor :is(${SQUIGGLE}), .notebookOverlay .monaco-editor :is(${SQUIGGLE})`);
-    await cellSquiggle.first().waitFor({ timeout: 60000 });
-    d.cellSquiggles = await cellSquiggle.count();
-    await showProblems();
-    await page.waitForTimeout(500);
-    d.problems = (await problemRows()).filter((r) => /notebook|keras-migrate/.test(r));
-    const bb = await cellSquiggle.first().boundingBox();
-    await page.mouse.move(bb.x + bb.width / 2, bb.y + bb.height / 2);
-    await page.waitForSelector('.monaco-hover .marker', { timeout: 8000 }).catch(() => {});
-    d.hover = norm(await page.locator('.monaco-hover').first().innerText().catch(() => ''));
-  });
-
-  await step('notebook-fix-all', ['notebook'], async (d) => {
-    const cellLines = page.locator('.notebook-editor .cell-editor-container .monaco-editor .view-lines');
-    const cellText = async () => norm((await page.locator('.notebook-editor .cell-editor-container .monaco-editor .view-line').allInnerTexts()).join('\n'));
-    d.before = await cellText();
-    await page.mouse.move(5, 5);
-    await page.keyboard.press('Escape');
-    await cellLines.first().click({ position: { x: 5, y: 5 } });
-    await page.waitForTimeout(300);
-    await page.keyboard.press('Control+Shift+P');
-    await qi.waitFor({ state: 'visible', timeout: 15000 });
-    await qi.fill('>Keras Migrate: Fix All in File');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Fix All in File' }).first().waitFor({ timeout: 15000 });
-    await page.keyboard.press('Enter');
-    d.after = await waitFor(async () => {
-      const t = await cellText();
-      return /tf\.keras/.test(t) ? null : t;
-    }, 20000, 'Fix All to rewrite the notebook cell');
-    if (!/keras\.Sequential/.test(d.after)) throw new Error(`unexpected cell text after Fix All:\n${d.after}`);
-  });
-
-  await step('report', ['server-status'], async (d) => {
-    const s0 = Date.now();
-    await quickOpen('legacy.py');
-    await runCommand('Keras Migrate: Show Migration Report');
-    d.commandMs = Date.now() - s0;
-    await page.locator('.notification-toast', { hasText: 'scanning' }).first().waitFor({ timeout: 5000 })
-      .then(async () => { d.progress = norm(await page.locator('.notification-toast', { hasText: 'scanning' }).first().innerText()); })
-      .catch(() => { d.progress = null; });
-    await page.locator('.tab', { hasText: 'Keras Migration Report' }).first().waitFor({ timeout: 60000 });
-    d.previewMs = Date.now() - s0;
-    // what the preview shows: the server's Markdown, saved in the extension's global storage
-    if (USER_DATA) {
-      const md = path.join(USER_DATA, 'User', 'globalStorage', 'keras-migrate.keras-migrate', 'Keras Migration Report.md');
-      d.markdown = fs.readFileSync(md, 'utf8').slice(0, 1500);
-      if (!/K102/.test(d.markdown)) throw new Error(`the report does not list the K102 findings:\n${d.markdown}`);
-    }
-    d.tabs = (await page.locator('.tabs-container .tab').allInnerTexts()).map((t) => norm(t).trim());
-    await page.waitForTimeout(1500); // the preview renders in a webview
-  });
-
-  await step('restart-server', ['server-status'], async (d) => {
-    const starts = () => (channelLog('Keras Migrate').match(/\(re\)starting the server/g) || []).length;
-    const before = starts();
-    await runCommand('Keras Migrate: Restart Server');
-    await waitFor(async () => starts() > before, 15000, 'the restart to begin');
-    const item = page.locator('.statusbar-item', { hasText: 'Keras Migrate' }).first();
-    await waitFor(async () => (await item.locator('.codicon-check').count()) > 0 && /server started/.test(channelLog('Keras Migrate').split('(re)starting the server').pop()), 60000, 'the restarted server to run');
-    d.log = channelLog('Keras Migrate').split('\n').filter((l) => /\[client/.test(l)).slice(-4);
-  });
-
-  await step('run-file', ['server-status'], async (d) => {
-    const s0 = Date.now();
-    await quickOpen('run_me.py');
-    await runCommand('Keras Migrate: Run File on Backend...');
-    await page.locator('.quick-input-widget .quick-input-title', { hasText: '(1/2)' }).waitFor({ timeout: 30000 });
-    d.backendPicks = (await page.locator('.quick-input-list .monaco-list-row').allInnerTexts().catch(() => [])).map(norm);
-    await pickQuick('(1/2)', 'jax');
-    d.backendPickedMs = Date.now() - s0;
-    await page.locator('.quick-input-widget .quick-input-title', { hasText: '(2/2)' }).waitFor({ timeout: 30000 });
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'CPU' }).first().waitFor({ timeout: 30000 });
-    d.devicePicks = (await page.locator('.quick-input-list .monaco-list-row').allInnerTexts().catch(() => [])).map(norm);
-    // the stand-in nvidia-smi (tests/vscode_e2e/test_vscode_e2e.py) reports GPU 0 and GPU 1
-    const labels = d.devicePicks.map((t) => t.split('\n')[0]);
-    if (!(labels.length === 3 && /^GPU 0/.test(labels[0]) && /^GPU 1/.test(labels[1]) && /^CPU/.test(labels[2]))) {
-      throw new Error(`device picks are not GPU 0, GPU 1, CPU: ${JSON.stringify(labels)}`);
-    }
-    await pickQuick('(2/2)', 'CPU');
-    d.devicePickedMs = Date.now() - s0;
-    await page.locator('.notification-toast', { hasText: 'running run_me.py' }).first().waitFor({ timeout: 20000 })
-      .then(() => { d.progressToast = true; }).catch(() => { d.progressToast = false; });
-    const out = await waitFor(async () => {
-      const t = channelLog('Keras Migrate Run');
-      return /\[keras-migrate\] (finished|cancelled)|run failed/.test(t) ? t : null;
-    }, RUN_TIMEOUT_MS, 'the run to finish (Keras Migrate Run output)');
-    d.finishedMs = Date.now() - s0;
-    d.output = out.slice(-4000);
-    await page.waitForTimeout(1000);
-    d.toasts = await toasts();
-    d.panel = norm(await page.locator('.part.panel').innerText().catch(() => '')).slice(-2000);
-    if (/run failed/.test(out)) throw new Error(`the run failed: ${out.split('\n').filter((l) => /run failed/.test(l)).join(' ')}`);
-    if (!/RUN_ME_OK/.test(out)) throw new Error('the program output (RUN_ME_OK) did not stream into the output');
-    if (!/\|\s*jax\s*\|/.test(out)) throw new Error('no result matrix row for jax');
-    if (!/jax on CPU: ok/.test(out)) throw new Error('the run did not end ok on jax/CPU');
-    if (!/used jax on/.test(out)) throw new Error('the result does not say which backend Keras used');
-  });
-
-  await step('rerun-status-item', ['run-file'], async (d) => {
-    await quickOpen('run_me.py');
-    const item = page.locator('.statusbar-item', { hasText: 'jax · CPU' }).first();
-    await item.waitFor({ timeout: 15000 });
-    d.text = norm(await item.innerText());
-    const lastRunLine = (t) => (t.match(/\[keras-migrate\] running .*/g) || []).pop() || '';
-    const before = lastRunLine(channelLog('Keras Migrate Run'));
-    await page.waitForTimeout(1100); // the header carries the time in seconds
-    await item.click();
-    const out = await waitFor(async () => {
-      const t = channelLog('Keras Migrate Run');
-      const last = lastRunLine(t);
-      if (!last || last === before) return null;
-      const tail = t.slice(t.lastIndexOf(last));
-      return /\[keras-migrate\] (finished|cancelled)|run failed/.test(tail) ? tail : null;
-    }, RUN_TIMEOUT_MS, 'the rerun to finish');
-    d.runBefore = before;
-    d.output = out.slice(-1500);
-    if (!/jax on CPU: ok/.test(out)) throw new Error('the rerun did not end ok on jax/CPU');
-  });
-
-  await step('run-failure-diagnostic', ['run-file'], async (d) => {
-    // the rerun item runs the ACTIVE file with the last choice (jax, CPU)
-    await quickOpen('fail_me.py');
-    const item = page.locator('.statusbar-item', { hasText: 'jax · CPU' }).first();
-    await item.waitFor({ timeout: 15000 });
-    await page.waitForTimeout(1100);
-    await item.click();
-    const row = page.locator('.markers-panel .monaco-tl-row', { hasText: 'deliberate failure' }).first();
-    await page.locator('.notification-toast', { hasText: 'exit' }).first().waitFor({ timeout: RUN_TIMEOUT_MS });
-    d.toasts = await toasts();
-    await showProblems();
-    await row.waitFor({ timeout: 20000 });
-    d.problems = (await problemRows()).filter((r) => /deliberate|keras-migrate run/.test(r));
-    if (!d.problems.some((r) => /keras-migrate run/.test(r))) throw new Error(`no "keras-migrate run" diagnostic: ${d.problems}`);
-    if (!d.problems.some((r) => /Ln 6\b/.test(r))) throw new Error(`the run diagnostic is not at line 6 (the raise): ${d.problems}`);
-    const sq = page.locator(`.part.editor .editor-group-container.active .monaco-editor :is(${SQUIGGLE})`);
-    d.squiggles = await sq.count();
-  });
-
-  await step('cancel-run', ['run-file'], async (d) => {
-    await quickOpen('sleep_me.py');
-    const item = page.locator('.statusbar-item', { hasText: 'jax · CPU' }).first();
-    await item.waitFor({ timeout: 15000 });
-    await page.waitForTimeout(1100);
-    const s0 = Date.now();
-    await item.click();
-    await waitFor(async () => {
-      const t = channelLog('Keras Migrate Run');
-      return /running \S*sleep_me\.py/.test(t) && /SLEEPING/.test(t.slice(t.lastIndexOf('running'))) ? t : null;
-    }, 60000, 'sleep_me.py to start printing');
-    d.startedMs = Date.now() - s0;
-    const toast = page.locator('.notification-toast', { hasText: 'running sleep_me.py' }).first();
-    await toast.waitFor({ timeout: 10000 });
-    await toast.hover();
-    await toast.locator('.monaco-button', { hasText: 'Cancel' }).click();
-    const c0 = Date.now();
-    const out = await waitFor(async () => {
-      const t = channelLog('Keras Migrate Run');
-      const tail = t.slice(t.lastIndexOf('running'));
-      return /\[keras-migrate\] (cancelled|finished)/.test(tail) ? tail : null;
-    }, 30000, 'the run to end after Cancel');
-    d.cancelMs = Date.now() - c0;
-    d.output = out.slice(-1500);
-    if (/WOKE UP/.test(out)) throw new Error('the program was not stopped');
-    if (!/\[keras-migrate\] cancelled/.test(out)) throw new Error('the run did not end as cancelled');
-    // no process of the run is left: pgrep exits 1 when nothing matches
-    const left = await waitFor(async () => {
-      try {
-        require('child_process').execFileSync('pgrep', ['-f', path.join(FOLDER, 'sleep_me.py')]);
-        return null; // still running: wait
-      } catch (e) {
-        if (e.status === 1) return 'none';
-        throw e;
+    await step('untrusted-server', ['untrusted-workbench'], async (d) => {
+      // the workspace-level interpreter (a venv without keras-migrate) is ignored; the
+      // user-level one runs the server, and it still analyses
+      await quickOpen('legacy.py');
+      const item = page.locator('.statusbar-item', { hasText: 'Keras Migrate' }).first();
+      await item.waitFor({ timeout: 60000 });
+      await waitFor(async () => (await item.locator('.codicon-check').count()) > 0, 60000, 'the server to run in Restricted Mode');
+      await page.waitForSelector(`.part.editor .monaco-editor :is(${SQUIGGLE})`, { timeout: 60000 });
+      const log = channelLog('Keras Migrate');
+      d.log = log.split('\n').filter((l) => /\[client/.test(l)).slice(0, 6);
+      // VS Code itself hides a restricted setting's workspace value in Restricted Mode (the client
+      // would also ignore it); either way the server must run from the user-level interpreter
+      const used = (log.match(/interpreter: (\S+) \(from (\S+)\)/) || []).slice(1);
+      d.interpreter = used;
+      if (!used.length || /bare-venv/.test(used[0]) || used[1] !== 'setting') {
+        throw new Error(`the server did not start from the user-level interpreter: ${used}`);
       }
-    }, 10000, 'the cancelled process tree to be gone');
-    d.processesLeft = left;
-  });
+      if (!/"trusted":false/.test(log)) throw new Error('the server was not told that the workspace is untrusted');
+    });
 
-  await step('compare-backends', ['run-file'], async (d) => {
-    const s0 = Date.now();
-    await quickOpen('run_me.py');
-    await runCommand('Keras Migrate: Compare Backends');
-    await page.locator('.quick-input-widget .quick-input-title', { hasText: '(2/2)' }).waitFor({ timeout: 30000 });
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'CPU' }).first().waitFor({ timeout: 30000 });
-    d.devicePicks = (await page.locator('.quick-input-list .monaco-list-row').allInnerTexts()).map(norm);
-    // the last device (CPU) is offered first
-    if (!/^CPU/.test(d.devicePicks[0]) || !/last used/.test(d.devicePicks[0])) {
-      throw new Error(`the last device is not offered first: ${JSON.stringify(d.devicePicks)}`);
-    }
-    await pickQuick('(2/2)', 'CPU');
-    await page.locator('.tab', { hasText: 'Keras Backend Matrix' }).first().waitFor({ timeout: RUN_TIMEOUT_MS * 2 });
-    d.finishedMs = Date.now() - s0;
-    await page.waitForTimeout(1500); // the preview renders in a webview
-    const out = channelLog('Keras Migrate Run');
-    const tail = out.slice(out.lastIndexOf('[keras-migrate] running'));
-    d.output = tail.slice(-3000);
-    d.toasts = await toasts();
-    if (!/running \S*run_me\.py on all backends/.test(tail)) throw new Error('Compare Backends did not run run_me.py');
-    for (const b of ['jax', 'torch', 'tensorflow']) {
-      if (!new RegExp(`\\|\\s*${b}\\s*\\|[^\\n]*\\|\\s*ok\\s*\\|`).test(tail)) throw new Error(`no "ok" matrix row for ${b}`);
-    }
-  });
+    await step('untrusted-run-refused', ['untrusted-workbench'], async (d) => {
+      await quickOpen('run_me.py');
+      await runCommand('Keras Migrate: Run File on Backend...');
+      const toast = page.locator('.notification-toast', { hasText: 'untrusted workspace' }).first();
+      await toast.waitFor({ timeout: 15000 });
+      d.toast = norm(await toast.innerText());
+      d.buttons = (await toast.locator('.monaco-button').allInnerTexts()).map(norm);
+      if (await page.locator('.quick-input-widget .quick-input-title', { hasText: '(1/2)' }).isVisible().catch(() => false)) {
+        throw new Error('the backend picker opened in an untrusted workspace');
+      }
+      if (channelLog('Keras Migrate Run').includes('running')) throw new Error('something ran');
+    });
+  } else {
+    await step('workbench', [], async (d) => {
+      await page.goto(`${CS_URL}/?folder=${encodeURIComponent(FOLDER)}`, { waitUntil: 'domcontentloaded' });
+      await page.waitForSelector('.monaco-workbench .explorer-folders-view .monaco-list-row', { timeout: 90000 });
+      d.explorer = await page.locator('.explorer-folders-view .monaco-list-row').allInnerTexts();
+    });
 
-  await step('missing-server-offer', ['server-status'], async (d) => {
-    // point keras-migrate.interpreter at a fresh venv without keras-migrate: the server restarts,
-    // the probe fails, and the user is offered the install (never run here) or another interpreter
-    const settingsFile = path.join(FOLDER, '.vscode', 'settings.json');
-    const settings = JSON.parse(fs.readFileSync(settingsFile, 'utf8'));
-    if (!process.env.BARE_PYTHON) throw new Error('BARE_PYTHON (an interpreter without keras-migrate) is not set');
-    settings['keras-migrate.interpreter'] = process.env.BARE_PYTHON;
-    fs.writeFileSync(settingsFile, JSON.stringify(settings, null, 2));
-    const toast = page.locator('.notification-toast', { hasText: 'is not installed' }).first();
-    await toast.waitFor({ timeout: 30000 });
-    d.toast = norm(await toast.innerText());
-    d.buttons = (await toast.locator('.monaco-button').allInnerTexts()).map(norm);
-    if (!d.buttons.some((b) => /Install keras-migrate into this environment/.test(b))) throw new Error('no install offer');
-    if (!d.buttons.some((b) => /Choose interpreter/.test(b))) throw new Error('no "Choose interpreter" offer');
-    const item = page.locator('.statusbar-item', { hasText: 'Keras Migrate' }).first();
-    d.statusError = (await item.locator('.codicon-error').count()) > 0;
-    if (!d.statusError) throw new Error('the status bar does not show the error state');
-    d.toastScreenshot = `${String(shotNo + 1).padStart(2, '0')}-missing-server-offer-toast.png`;
-    await page.screenshot({ path: path.join(OUT, d.toastScreenshot) });
-    await toast.locator('.monaco-button', { hasText: 'Choose interpreter' }).click();
-    await page.locator('.settings-editor').first().waitFor({ timeout: 15000 });
-    d.settingsEditor = true;
-  });
+    await step('server-status', ['workbench'], async (d) => {
+      await quickOpen('legacy.py'); // activation: onLanguage:python
+      const item = page.locator('.statusbar-item', { hasText: 'Keras Migrate' }).first();
+      await item.waitFor({ timeout: 60000 });
+      await waitFor(async () => (await item.locator('.codicon-check').count()) > 0, 60000, 'the status bar to show a running server');
+      d.text = norm(await item.innerText());
+      d.ariaLabel = await item.getAttribute('aria-label').catch(() => null);
+      if (!/tensorflow|jax|torch/.test(d.text)) throw new Error(`status bar shows no target backend: ${d.text}`);
+      await item.click();
+      await page.locator('.part.panel .monaco-editor .view-line').first().waitFor({ timeout: 10000 });
+      d.outputChannel = norm(await page.locator('.part.panel').innerText().catch(() => '')).slice(0, 2000);
+      if (!/Keras Migrate/.test(d.outputChannel)) {
+        throw new Error('clicking the status bar item did not show the Keras Migrate output');
+      }
+      const log = channelLog('Keras Migrate');
+      d.logTail = log.split('\n').slice(-25).join('\n');
+    });
+
+    await step('diagnostics', ['server-status'], async (d) => {
+      await quickOpen('legacy.py');
+      await page.waitForSelector(`.part.editor .monaco-editor ${SQUIGGLE.split(', ').join(', .part.editor .monaco-editor ')}`, { timeout: 60000 });
+      d.squiggles = await page.locator(`.part.editor .monaco-editor :is(${SQUIGGLE})`).count();
+      await showProblems();
+      await page.locator('.markers-panel .monaco-tl-row', { hasText: 'keras-migrate' }).first().waitFor({ timeout: 30000 });
+      await page.waitForTimeout(300);
+      d.problems = await problemRows();
+      d.text = await editorText();
+      const bb = await page.locator(`.part.editor .monaco-editor :is(${SQUIGGLE})`).first().boundingBox();
+      await page.mouse.move(bb.x + bb.width / 2, bb.y + bb.height / 2);
+      await page.waitForSelector('.monaco-hover .marker', { timeout: 10000 }).catch(() => {});
+      d.hover = norm(await page.locator('.monaco-hover').first().innerText().catch(() => ''));
+    });
+
+    await step('quick-fix', ['diagnostics'], async (d) => {
+      const before = await editorText();
+      const sq = page.locator(`.part.editor .monaco-editor :is(${SQUIGGLE})`).first();
+      const bb = await sq.boundingBox();
+      await page.mouse.click(bb.x + Math.min(6, bb.width / 2), bb.y + bb.height / 2);
+      await page.waitForTimeout(400);
+      await page.keyboard.press('Control+.');
+      const widget = page.locator('.action-widget');
+      await widget.waitFor({ state: 'visible', timeout: 15000 });
+      const rows = widget.locator('.monaco-list-row.action');
+      await rows.first().waitFor({ timeout: 15000 });
+      d.actions = (await rows.allInnerTexts()).map((t) => norm(t).trim());
+      // the first real quick fix: not "fix all", not a disable/ignore comment, not "learn more"
+      let idx = d.actions.findIndex((t) => !/fix all|ignore|disable|noqa|learn|documentation/i.test(t));
+      if (idx < 0) idx = 0;
+      d.chosen = d.actions[idx];
+      // keyboard, not click: the widget's rows never count as "stable" for playwright's click
+      const focused = (await rows.evaluateAll((els) => els.findIndex((e) => e.classList.contains('focused'))));
+      for (let i = Math.max(focused, 0); i < idx; i++) await page.keyboard.press('ArrowDown');
+      for (let i = Math.max(focused, 0); i > idx; i--) await page.keyboard.press('ArrowUp');
+      await page.keyboard.press('Enter');
+      d.after = await waitFor(async () => {
+        const t = await editorText();
+        return t !== before ? t : null;
+      }, 15000, 'the quick fix to change the editor text');
+      d.before = before;
+      const count = (s) => (s.match(/tf\.keras/g) || []).length;
+      if (!(count(d.after) < count(before))) throw new Error(`the quick fix did not remove a tf.keras use:\n${d.after}`);
+      if (!/\bkeras\./.test(d.after)) throw new Error(`no keras.* name after the quick fix:\n${d.after}`);
+    });
+
+    await step('fix-all', ['diagnostics'], async (d) => {
+      await runCommand('Keras Migrate: Fix All in File');
+      d.after = await waitFor(async () => {
+        const t = await editorText();
+        return /tf\.keras/.test(t) ? null : t;
+      }, 20000, 'Fix All to remove every tf.keras use');
+      await page.waitForTimeout(1500); // diagnostics re-published after the edit
+      await showProblems();
+      d.problems = await problemRows();
+    });
+
+    await step('fix-all-on-save', ['server-status'], async (d) => {
+      await quickOpen('on_save.py');
+      await page.waitForSelector(`.part.editor .editor-group-container.active .monaco-editor :is(${SQUIGGLE})`, { timeout: 60000 });
+      d.before = await editorText();
+      await focusEditorArea();
+      await page.keyboard.press('Control+End');
+      await page.keyboard.type('\n# saved');
+      await page.keyboard.press('Control+S');
+      d.after = await waitFor(async () => {
+        const t = await editorText();
+        return /tf\.keras/.test(t) ? null : t;
+      }, 20000, 'source.fixAll.keras-migrate on save');
+      const disk = await waitFor(async () => {
+        const t = fs.readFileSync(path.join(FOLDER, 'on_save.py'), 'utf8');
+        return /tf\.keras/.test(t) ? null : t;
+      }, 10000, 'the saved file to be fixed on disk');
+      d.disk = disk;
+    });
+
+    await step('notebook', ['server-status'], async (d) => {
+      await quickOpen('notebook.ipynb');
+      const cellSquiggle = page.locator(`.notebook-editor .cell-editor-container .monaco-editor :is(${SQUIGGLE}), .notebookOverlay .monaco-editor :is(${SQUIGGLE})`);
+      await cellSquiggle.first().waitFor({ timeout: 60000 });
+      d.cellSquiggles = await cellSquiggle.count();
+      await showProblems();
+      await page.waitForTimeout(500);
+      d.problems = (await problemRows()).filter((r) => /notebook|keras-migrate/.test(r));
+      const bb = await cellSquiggle.first().boundingBox();
+      await page.mouse.move(bb.x + bb.width / 2, bb.y + bb.height / 2);
+      await page.waitForSelector('.monaco-hover .marker', { timeout: 8000 }).catch(() => {});
+      d.hover = norm(await page.locator('.monaco-hover').first().innerText().catch(() => ''));
+    });
+
+    await step('notebook-fix-all', ['notebook'], async (d) => {
+      const cellLines = page.locator('.notebook-editor .cell-editor-container .monaco-editor .view-lines');
+      const cellText = async () => norm((await page.locator('.notebook-editor .cell-editor-container .monaco-editor .view-line').allInnerTexts()).join('\n'));
+      d.before = await cellText();
+      await page.mouse.move(5, 5);
+      await page.keyboard.press('Escape');
+      await cellLines.first().click({ position: { x: 5, y: 5 } });
+      await page.waitForTimeout(300);
+      await page.keyboard.press('Control+Shift+P');
+      await qi.waitFor({ state: 'visible', timeout: 15000 });
+      await qi.fill('>Keras Migrate: Fix All in File');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Fix All in File' }).first().waitFor({ timeout: 15000 });
+      await page.keyboard.press('Enter');
+      d.after = await waitFor(async () => {
+        const t = await cellText();
+        return /tf\.keras/.test(t) ? null : t;
+      }, 20000, 'Fix All to rewrite the notebook cell');
+      if (!/keras\.Sequential/.test(d.after)) throw new Error(`unexpected cell text after Fix All:\n${d.after}`);
+    });
+
+    await step('report', ['server-status'], async (d) => {
+      const s0 = Date.now();
+      await quickOpen('legacy.py');
+      await runCommand('Keras Migrate: Show Migration Report');
+      d.commandMs = Date.now() - s0;
+      await page.locator('.notification-toast', { hasText: 'scanning' }).first().waitFor({ timeout: 5000 })
+        .then(async () => { d.progress = norm(await page.locator('.notification-toast', { hasText: 'scanning' }).first().innerText()); })
+        .catch(() => { d.progress = null; });
+      await page.locator('.tab', { hasText: 'Keras Migration Report' }).first().waitFor({ timeout: 60000 });
+      d.previewMs = Date.now() - s0;
+      // what the preview shows: the server's Markdown, saved in the extension's global storage
+      if (USER_DATA) {
+        const md = path.join(USER_DATA, 'User', 'globalStorage', 'keras-migrate.keras-migrate', 'Keras Migration Report.md');
+        d.markdown = fs.readFileSync(md, 'utf8').slice(0, 1500);
+        if (!/K102/.test(d.markdown)) throw new Error(`the report does not list the K102 findings:\n${d.markdown}`);
+      }
+      d.tabs = (await page.locator('.tabs-container .tab').allInnerTexts()).map((t) => norm(t).trim());
+      await page.waitForTimeout(1500); // the preview renders in a webview
+    });
+
+    await step('restart-server', ['server-status'], async (d) => {
+      const starts = () => (channelLog('Keras Migrate').match(/\(re\)starting the server/g) || []).length;
+      const before = starts();
+      await runCommand('Keras Migrate: Restart Server');
+      await waitFor(async () => starts() > before, 15000, 'the restart to begin');
+      const item = page.locator('.statusbar-item', { hasText: 'Keras Migrate' }).first();
+      await waitFor(async () => (await item.locator('.codicon-check').count()) > 0 && /server started/.test(channelLog('Keras Migrate').split('(re)starting the server').pop()), 60000, 'the restarted server to run');
+      d.log = channelLog('Keras Migrate').split('\n').filter((l) => /\[client/.test(l)).slice(-4);
+    });
+
+    await step('run-file', ['server-status'], async (d) => {
+      const s0 = Date.now();
+      await quickOpen('run_me.py');
+      await runCommand('Keras Migrate: Run File on Backend...');
+      await page.locator('.quick-input-widget .quick-input-title', { hasText: '(1/2)' }).waitFor({ timeout: 30000 });
+      d.backendPicks = (await page.locator('.quick-input-list .monaco-list-row').allInnerTexts().catch(() => [])).map(norm);
+      await pickQuick('(1/2)', 'jax');
+      d.backendPickedMs = Date.now() - s0;
+      await page.locator('.quick-input-widget .quick-input-title', { hasText: '(2/2)' }).waitFor({ timeout: 30000 });
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'CPU' }).first().waitFor({ timeout: 30000 });
+      d.devicePicks = (await page.locator('.quick-input-list .monaco-list-row').allInnerTexts().catch(() => [])).map(norm);
+      // the stand-in nvidia-smi (tests/vscode_e2e/test_vscode_e2e.py) reports GPU 0 and GPU 1
+      const labels = d.devicePicks.map((t) => t.split('\n')[0]);
+      if (!(labels.length === 3 && /^GPU 0/.test(labels[0]) && /^GPU 1/.test(labels[1]) && /^CPU/.test(labels[2]))) {
+        throw new Error(`device picks are not GPU 0, GPU 1, CPU: ${JSON.stringify(labels)}`);
+      }
+      await pickQuick('(2/2)', 'CPU');
+      d.devicePickedMs = Date.now() - s0;
+      await page.locator('.notification-toast', { hasText: 'running run_me.py' }).first().waitFor({ timeout: 20000 })
+        .then(() => { d.progressToast = true; }).catch(() => { d.progressToast = false; });
+      const out = await waitFor(async () => {
+        const t = channelLog('Keras Migrate Run');
+        return /\[keras-migrate\] (finished|cancelled)|run failed/.test(t) ? t : null;
+      }, RUN_TIMEOUT_MS, 'the run to finish (Keras Migrate Run output)');
+      d.finishedMs = Date.now() - s0;
+      d.output = out.slice(-4000);
+      await page.waitForTimeout(1000);
+      d.toasts = await toasts();
+      d.panel = norm(await page.locator('.part.panel').innerText().catch(() => '')).slice(-2000);
+      if (/run failed/.test(out)) throw new Error(`the run failed: ${out.split('\n').filter((l) => /run failed/.test(l)).join(' ')}`);
+      if (!/RUN_ME_OK/.test(out)) throw new Error('the program output (RUN_ME_OK) did not stream into the output');
+      if (!/\|\s*jax\s*\|/.test(out)) throw new Error('no result matrix row for jax');
+      if (!/jax on CPU: ok/.test(out)) throw new Error('the run did not end ok on jax/CPU');
+      if (!/used jax on/.test(out)) throw new Error('the result does not say which backend Keras used');
+    });
+
+    await step('rerun-status-item', ['run-file'], async (d) => {
+      await quickOpen('run_me.py');
+      const item = page.locator('.statusbar-item', { hasText: 'jax · CPU' }).first();
+      await item.waitFor({ timeout: 15000 });
+      d.text = norm(await item.innerText());
+      const lastRunLine = (t) => (t.match(/\[keras-migrate\] running .*/g) || []).pop() || '';
+      const before = lastRunLine(channelLog('Keras Migrate Run'));
+      await page.waitForTimeout(1100); // the header carries the time in seconds
+      await item.click();
+      const out = await waitFor(async () => {
+        const t = channelLog('Keras Migrate Run');
+        const last = lastRunLine(t);
+        if (!last || last === before) return null;
+        const tail = t.slice(t.lastIndexOf(last));
+        return /\[keras-migrate\] (finished|cancelled)|run failed/.test(tail) ? tail : null;
+      }, RUN_TIMEOUT_MS, 'the rerun to finish');
+      d.runBefore = before;
+      d.output = out.slice(-1500);
+      if (!/jax on CPU: ok/.test(out)) throw new Error('the rerun did not end ok on jax/CPU');
+    });
+
+    await step('run-failure-diagnostic', ['run-file'], async (d) => {
+      // the rerun item runs the ACTIVE file with the last choice (jax, CPU)
+      await quickOpen('fail_me.py');
+      const item = page.locator('.statusbar-item', { hasText: 'jax · CPU' }).first();
+      await item.waitFor({ timeout: 15000 });
+      await page.waitForTimeout(1100);
+      await item.click();
+      const row = page.locator('.markers-panel .monaco-tl-row', { hasText: 'deliberate failure' }).first();
+      await page.locator('.notification-toast', { hasText: 'exit' }).first().waitFor({ timeout: RUN_TIMEOUT_MS });
+      d.toasts = await toasts();
+      await showProblems();
+      await row.waitFor({ timeout: 20000 });
+      d.problems = (await problemRows()).filter((r) => /deliberate|keras-migrate run/.test(r));
+      if (!d.problems.some((r) => /keras-migrate run/.test(r))) throw new Error(`no "keras-migrate run" diagnostic: ${d.problems}`);
+      if (!d.problems.some((r) => /Ln 6\b/.test(r))) throw new Error(`the run diagnostic is not at line 6 (the raise): ${d.problems}`);
+      const sq = page.locator(`.part.editor .editor-group-container.active .monaco-editor :is(${SQUIGGLE})`);
+      d.squiggles = await sq.count();
+    });
+
+    await step('cancel-run', ['run-file'], async (d) => {
+      await quickOpen('sleep_me.py');
+      const item = page.locator('.statusbar-item', { hasText: 'jax · CPU' }).first();
+      await item.waitFor({ timeout: 15000 });
+      await page.waitForTimeout(1100);
+      const s0 = Date.now();
+      await item.click();
+      await waitFor(async () => {
+        const t = channelLog('Keras Migrate Run');
+        return /running \S*sleep_me\.py/.test(t) && /SLEEPING/.test(t.slice(t.lastIndexOf('running'))) ? t : null;
+      }, 60000, 'sleep_me.py to start printing');
+      d.startedMs = Date.now() - s0;
+      const toast = page.locator('.notification-toast', { hasText: 'running sleep_me.py' }).first();
+      await toast.waitFor({ timeout: 10000 });
+      await toast.hover();
+      await toast.locator('.monaco-button', { hasText: 'Cancel' }).click();
+      const c0 = Date.now();
+      const out = await waitFor(async () => {
+        const t = channelLog('Keras Migrate Run');
+        const tail = t.slice(t.lastIndexOf('running'));
+        return /\[keras-migrate\] (cancelled|finished)/.test(tail) ? tail : null;
+      }, 30000, 'the run to end after Cancel');
+      d.cancelMs = Date.now() - c0;
+      d.output = out.slice(-1500);
+      if (/WOKE UP/.test(out)) throw new Error('the program was not stopped');
+      if (!/\[keras-migrate\] cancelled/.test(out)) throw new Error('the run did not end as cancelled');
+      // no process of the run is left: pgrep exits 1 when nothing matches
+      const left = await waitFor(async () => {
+        try {
+          require('child_process').execFileSync('pgrep', ['-f', path.join(FOLDER, 'sleep_me.py')]);
+          return null; // still running: wait
+        } catch (e) {
+          if (e.status === 1) return 'none';
+          throw e;
+        }
+      }, 10000, 'the cancelled process tree to be gone');
+      d.processesLeft = left;
+    });
+
+    await step('compare-backends', ['run-file'], async (d) => {
+      const s0 = Date.now();
+      await quickOpen('run_me.py');
+      await runCommand('Keras Migrate: Compare Backends');
+      await page.locator('.quick-input-widget .quick-input-title', { hasText: '(2/2)' }).waitFor({ timeout: 30000 });
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'CPU' }).first().waitFor({ timeout: 30000 });
+      d.devicePicks = (await page.locator('.quick-input-list .monaco-list-row').allInnerTexts()).map(norm);
+      // the last device (CPU) is offered first
+      if (!/^CPU/.test(d.devicePicks[0]) || !/last used/.test(d.devicePicks[0])) {
+        throw new Error(`the last device is not offered first: ${JSON.stringify(d.devicePicks)}`);
+      }
+      await pickQuick('(2/2)', 'CPU');
+      await page.locator('.tab', { hasText: 'Keras Backend Matrix' }).first().waitFor({ timeout: RUN_TIMEOUT_MS * 2 });
+      d.finishedMs = Date.now() - s0;
+      await page.waitForTimeout(1500); // the preview renders in a webview
+      const out = channelLog('Keras Migrate Run');
+      const tail = out.slice(out.lastIndexOf('[keras-migrate] running'));
+      d.output = tail.slice(-3000);
+      d.toasts = await toasts();
+      if (!/running \S*run_me\.py on all backends/.test(tail)) throw new Error('Compare Backends did not run run_me.py');
+      for (const b of ['jax', 'torch', 'tensorflow']) {
+        if (!new RegExp(`\\|\\s*${b}\\s*\\|[^\\n]*\\|\\s*ok\\s*\\|`).test(tail)) throw new Error(`no "ok" matrix row for ${b}`);
+      }
+    });
+
+    await step('missing-server-offer', ['server-status'], async (d) => {
+      // point keras-migrate.interpreter at a fresh venv without keras-migrate: the server restarts,
+      // the probe fails, and the user is offered the install (never run here) or another interpreter
+      const settingsFile = path.join(FOLDER, '.vscode', 'settings.json');
+      const settings = JSON.parse(fs.readFileSync(settingsFile, 'utf8'));
+      if (!process.env.BARE_PYTHON) throw new Error('BARE_PYTHON (an interpreter without keras-migrate) is not set');
+      settings['keras-migrate.interpreter'] = process.env.BARE_PYTHON;
+      fs.writeFileSync(settingsFile, JSON.stringify(settings, null, 2));
+      const toast = page.locator('.notification-toast', { hasText: 'is not installed' }).first();
+      await toast.waitFor({ timeout: 30000 });
+      d.toast = norm(await toast.innerText());
+      d.buttons = (await toast.locator('.monaco-button').allInnerTexts()).map(norm);
+      if (!d.buttons.some((b) => /Install keras-migrate into this environment/.test(b))) throw new Error('no install offer');
+      if (!d.buttons.some((b) => /Choose interpreter/.test(b))) throw new Error('no "Choose interpreter" offer');
+      const item = page.locator('.statusbar-item', { hasText: 'Keras Migrate' }).first();
+      d.statusError = (await item.locator('.codicon-error').count()) > 0;
+      if (!d.statusError) throw new Error('the status bar does not show the error state');
+      d.toastScreenshot = `${String(shotNo + 1).padStart(2, '0')}-missing-server-offer-toast.png`;
+      await page.screenshot({ path: path.join(OUT, d.toastScreenshot) });
+      await toast.locator('.monaco-button', { hasText: 'Choose interpreter' }).click();
+      await page.locator('.settings-editor').first().waitFor({ timeout: 15000 });
+      d.settingsEditor = true;
+    });
+
+  }
 
   results.finished = new Date().toISOString();
   results.ok = results.steps.every((s) => s.ok);

@@ -19,6 +19,7 @@
 #   FOLDER=$RUN_DIR/proj               folder code-server opens
 #   VSIX=/path/a.vsix                  extension to install (optional)
 #   USER_SETTINGS=/path/settings.json  user settings to use (optional; a quiet default otherwise)
+#   TRUST=1                            keep workspace trust on (default: --disable-workspace-trust)
 #   SKIP_APT=1                         never call apt-get (auto-skipped when all is there)
 #   INSTALL_ONLY=1                     stop after the cached install
 #   STOP=1                             stop the code-server of $RUN_DIR (its process group), exit
@@ -149,10 +150,12 @@ if [ -n "${VSIX:-}" ]; then
 fi
 
 t0=$(now)
+trust_args=(--disable-workspace-trust)
+[ "${TRUST:-0}" = 1 ] && trust_args=()
 cd "$RUN_DIR"   # not the repository: nothing may import keras_migrate from code-server's cwd
 "${cs_env[@]}" setsid "$CS_BIN" "${cs_args[@]}" \
   --bind-addr "127.0.0.1:$PORT" --auth none --disable-telemetry --disable-update-check \
-  --disable-workspace-trust --disable-getting-started-override "$FOLDER" \
+  "${trust_args[@]}" --disable-getting-started-override "$FOLDER" \
   > "$LOG" 2>&1 < /dev/null &
 echo $! > "$PIDFILE"
 for _ in $(seq 1 120); do

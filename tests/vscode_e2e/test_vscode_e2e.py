@@ -8,8 +8,8 @@ The driver writes one JSON record per step and a screenshot per step; each step 
 The language server runs from ``$KERAS_MIGRATE_PYTHON`` (default ``<repo>/.venv/bin/python``,
 where ``pip install -e .`` put keras-migrate); "Run File on Backend" runs the file in
 ``$KERAS_MIGRATE_RUN_PYTHON`` (default ``<repo>/.venv-keras/bin/python``, made by
-``scripts/setup-keras-env.sh``). Screenshots, the driver's ``results.json`` and the extension's
-output channels land in ``$KERAS_MIGRATE_ARTIFACTS`` (default ``<repo>/test-artifacts/vscode``).
+``scripts/setup-keras-env.sh``). A second session opens the folder in Restricted Mode (workspace trust on). Screenshots, the
+driver's ``results-*.json`` and the extension's output channels land in ``$KERAS_MIGRATE_ARTIFACTS`` (default ``<repo>/test-artifacts/vscode``).
 code-server, chromium and playwright are installed once into ``$KERAS_MIGRATE_E2E_CACHE``
 (default ``~/.cache/keras-migrate-e2e``): cold about 1-2 minutes, then about a minute per run.
 """
@@ -47,6 +47,7 @@ STEPS = [
     "compare-backends",
     "missing-server-offer",
 ]
+UNTRUSTED_STEPS = ["untrusted-workbench", "untrusted-server", "untrusted-run-refused"]
 
 
 def _free_port() -> int:
@@ -73,47 +74,89 @@ def _collect_channel_logs(user_data: Path, artifacts: Path) -> None:
         shutil.copy(log, artifacts / "remoteexthost.log")
 
 
+QUIET_USER_SETTINGS = {
+    "workbench.startupEditor": "none",
+    "workbench.tips.enabled": False,
+    "workbench.enableExperiments": False,
+    "telemetry.telemetryLevel": "off",
+    "extensions.autoUpdate": False,
+    "extensions.autoCheckUpdates": False,
+    "update.mode": "none",
+    "chat.disableAIFeatures": True,
+    "window.restoreWindows": "none",
+}
+
+
+class Harness:
+    """One code-server session: a fresh copy of the fixture, the .vsix installed, the driver run."""
+
+    def __init__(self, tmp: Path, artifacts: Path, env: dict, vsix: Path):
+        self.tmp, self.artifacts, self.env, self.vsix = tmp, artifacts, env, vsix
+
+    def session(self, name: str, *, workspace_settings: dict, user_settings: dict, trust: bool,
+                mode: str, extra_env: dict) -> dict:
+        root = self.tmp / name
+        folder = root / "proj"
+        shutil.copytree(HERE / "fixture", folder)
+        (folder / ".vscode").mkdir()
+        (folder / ".vscode/settings.json").write_text(json.dumps(workspace_settings, indent=2))
+        (root / "user-settings.json").write_text(json.dumps(user_settings, indent=2))
+        port = _free_port()
+        run_dir = root / "run"
+        env = dict(self.env, RUN_DIR=str(run_dir), PORT=str(port), FOLDER=str(folder), VSIX=str(self.vsix),
+                   USER_SETTINGS=str(root / "user-settings.json"), TRUST="1" if trust else "0")
+        log = self.artifacts / f"setup-{name}.log"
+        setup = _run(["bash", str(HERE / "setup.sh")], env, 900, log)
+        assert setup.returncode == 0, log.read_text()[-3000:]
+        results_file = self.artifacts / f"results-{name}.json"
+        try:
+            drive_env = dict(
+                env,
+                **extra_env,
+                CS_URL=f"http://127.0.0.1:{port}",
+                OUT=str(self.artifacts),
+                RESULTS=str(results_file),
+                TOOLS=str(Path(env["CACHE"]) / "tools"),
+                USER_DATA=str(run_dir / "data/user"),
+                PROFILE_HOME=str(root / "chromium-home"),
+                MODE=mode,
+            )
+            try:
+                _run(["node", str(HERE / "drive.js")], drive_env, 900, self.artifacts / f"drive-{name}.log")
+            except subprocess.TimeoutExpired:
+                pass
+        finally:
+            subprocess.run(["bash", str(HERE / "setup.sh")], env=dict(env, STOP="1"), cwd=REPO,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+            sub = self.artifacts / f"logs-{name}"
+            sub.mkdir(exist_ok=True)
+            _collect_channel_logs(run_dir / "data/user", sub)
+        assert results_file.exists(), (self.artifacts / f"drive-{name}.log").read_text()[-3000:]
+        return json.loads(results_file.read_text())
+
+
 @pytest.fixture(scope="module")
-def e2e_results(tmp_path_factory) -> dict:
+def harness(tmp_path_factory) -> dict:
     for tool in ("node", "npm"):
         if not shutil.which(tool):
             pytest.fail(f"{tool} is needed for the VS Code end-to-end test (node 20 from NodeSource)")
     server_py = Path(os.environ.get("KERAS_MIGRATE_PYTHON", REPO / ".venv/bin/python"))
-    run_py = Path(os.environ.get("KERAS_MIGRATE_RUN_PYTHON", REPO / ".venv-keras/bin/python"))
     if not server_py.exists():
         pytest.fail(f"no interpreter with keras-migrate at {server_py} (set KERAS_MIGRATE_PYTHON)")
     artifacts = Path(os.environ.get("KERAS_MIGRATE_ARTIFACTS", REPO / "test-artifacts/vscode"))
-    artifacts.mkdir(parents=True, exist_ok=True)
-    for old in artifacts.iterdir():
-        if old.is_file():
-            old.unlink()
+    if artifacts.exists():
+        shutil.rmtree(artifacts)
+    artifacts.mkdir(parents=True)
 
     tmp = tmp_path_factory.mktemp("vscode-e2e")
-    folder = tmp / "proj"
-    shutil.copytree(HERE / "fixture", folder)
-    (folder / ".vscode").mkdir()
-    (folder / ".vscode/settings.json").write_text(
-        json.dumps(
-            {
-                # the server and the run interpreter (absolute: the workspace is a temporary copy)
-                "keras-migrate.interpreter": str(server_py),
-                "keras-migrate.runInterpreter": str(run_py),
-                "keras-migrate.logLevel": "info",
-                "[python]": {"editor.codeActionsOnSave": {"source.fixAll.keras-migrate": "explicit"}},
-                "files.autoSave": "off",
-            },
-            indent=2,
-        )
-    )
-
     env = dict(os.environ)
     env.setdefault("CACHE", os.environ.get("KERAS_MIGRATE_E2E_CACHE", str(Path.home() / ".cache/keras-migrate-e2e")))
-    cache = Path(env["CACHE"])
     vsix = tmp / "keras-migrate.vsix"
     build = _run(["bash", "scripts/build-vsix.sh", str(vsix)], env, 600, artifacts / "build-vsix.log")
     assert build.returncode == 0, (artifacts / "build-vsix.log").read_text()[-3000:]
 
-    # an interpreter without keras-migrate, for the "install it?" offer (never accepted)
+    # an interpreter without keras-migrate: the "install it?" offer (never accepted), and the
+    # workspace-level interpreter an untrusted workspace must ignore
     bare = tmp / "bare-venv"
     subprocess.run([os.environ.get("PYTHON", "python3"), "-m", "venv", "--without-pip", str(bare)], check=True, cwd=tmp)
 
@@ -129,41 +172,66 @@ def e2e_results(tmp_path_factory) -> dict:
     )
     (fakebin / "nvidia-smi").chmod(0o755)
     env["PATH"] = f"{fakebin}{os.pathsep}{env.get('PATH', '')}"
-
-    port = _free_port()
-    run_dir = tmp / "run"
-    env.update(RUN_DIR=str(run_dir), PORT=str(port), FOLDER=str(folder), VSIX=str(vsix))
-    setup = _run(["bash", str(HERE / "setup.sh")], env, 900, artifacts / "setup.log")
-    assert setup.returncode == 0, (artifacts / "setup.log").read_text()[-3000:]
-    try:
-        drive_env = dict(
-            env,
-            CS_URL=f"http://127.0.0.1:{port}",
-            OUT=str(artifacts),
-            RESULTS=str(artifacts / "results.json"),
-            TOOLS=str(cache / "tools"),
-            USER_DATA=str(run_dir / "data/user"),
-            PROFILE_HOME=str(tmp / "chromium-home"),
-            BARE_PYTHON=str(bare / "bin/python"),
-        )
-        try:
-            _run(["node", str(HERE / "drive.js")], drive_env, 900, artifacts / "drive.log")
-        except subprocess.TimeoutExpired:
-            pass
-    finally:
-        subprocess.run(["bash", str(HERE / "setup.sh")], env=dict(env, STOP="1"), cwd=REPO,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
-        _collect_channel_logs(run_dir / "data/user", artifacts)
-    results_file = artifacts / "results.json"
-    assert results_file.exists(), (artifacts / "drive.log").read_text()[-3000:]
-    return json.loads(results_file.read_text())
+    return {"harness": Harness(tmp, artifacts, env, vsix), "server_py": server_py, "bare_py": bare / "bin/python"}
 
 
-@pytest.mark.parametrize("step", STEPS)
-def test_step(e2e_results: dict, step: str) -> None:
-    steps = {s["name"]: s for s in e2e_results["steps"]}
-    assert step in steps, f"the driver did not reach {step!r}: {e2e_results.get('driverError', '')}"
+@pytest.fixture(scope="module")
+def e2e_results(harness) -> dict:
+    """The trusted session: every user-facing feature, in order."""
+    run_py = Path(os.environ.get("KERAS_MIGRATE_RUN_PYTHON", REPO / ".venv-keras/bin/python"))
+    return harness["harness"].session(
+        "trusted",
+        workspace_settings={
+            # the server and the run interpreter (absolute: the workspace is a temporary copy)
+            "keras-migrate.interpreter": str(harness["server_py"]),
+            "keras-migrate.runInterpreter": str(run_py),
+            "keras-migrate.logLevel": "info",
+            "[python]": {"editor.codeActionsOnSave": {"source.fixAll.keras-migrate": "explicit"}},
+            "files.autoSave": "off",
+        },
+        user_settings=dict(QUIET_USER_SETTINGS, **{"security.workspace.trust.enabled": False}),
+        trust=False,
+        mode="trusted",
+        extra_env={"BARE_PYTHON": str(harness["bare_py"])},
+    )
+
+
+@pytest.fixture(scope="module")
+def untrusted_results(harness, e2e_results) -> dict:
+    """Restricted Mode: the workspace names an interpreter without keras-migrate (ignored), the
+    user settings name the real one; the server analyses, running a file is refused."""
+    return harness["harness"].session(
+        "untrusted",
+        workspace_settings={"keras-migrate.interpreter": str(harness["bare_py"]), "files.autoSave": "off"},
+        user_settings=dict(
+            QUIET_USER_SETTINGS,
+            **{
+                "security.workspace.trust.enabled": True,
+                "security.workspace.trust.startupPrompt": "never",
+                "security.workspace.trust.banner": "never",
+                "keras-migrate.interpreter": str(harness["server_py"]),
+            },
+        ),
+        trust=True,
+        mode="untrusted",
+        extra_env={},
+    )
+
+
+def _check(results: dict, step: str) -> None:
+    steps = {s["name"]: s for s in results["steps"]}
+    assert step in steps, f"the driver did not reach {step!r}: {results.get('driverError', '')}"
     rec = steps[step]
     detail = json.dumps(rec.get("detail", {}), indent=1)[:3000]
     assert rec["ok"], f"{step}: {rec.get('error')} (screenshot {rec.get('screenshot')})\n{detail}"
     assert rec.get("screenshot"), f"{step}: no screenshot"
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_step(e2e_results: dict, step: str) -> None:
+    _check(e2e_results, step)
+
+
+@pytest.mark.parametrize("step", UNTRUSTED_STEPS)
+def test_untrusted_step(untrusted_results: dict, step: str) -> None:
+    _check(untrusted_results, step)
