@@ -259,7 +259,8 @@ def _linter(cfg: Config, rules) -> Linter:
     """A Linter with cross-file knowledge of the project (bases and factories defined in other
     modules), rooted where the configuration is.  The index parses files; it imports nothing."""
     from .engine.workspace import WorkspaceIndex
-    return Linter(cfg, rules, workspace=WorkspaceIndex(cfg.root or "."))
+    # batch work: no editor is waiting, so a slow (loaded) machine gets time rather than blanks
+    return Linter(cfg, rules, workspace=WorkspaceIndex(cfg.root or ".", timeout_s=30.0))
 
 
 def _targets(args) -> list[Path]:

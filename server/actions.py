@@ -13,6 +13,7 @@ from typing import Optional, Sequence
 
 from lsprotocol import types
 
+from keras_migrate.engine.analyze import noqa_line
 from keras_migrate.engine.fixer import apply_fix, minimal_edits
 from keras_migrate.engine.model import Edit, Finding
 from keras_migrate.engine.source import SourceText
@@ -59,6 +60,7 @@ def noqa_edit(text: str, line: int, code: str) -> Optional[Edit]:
     src = SourceText(text)
     if line >= src.line_count:
         return None
+    line = noqa_line(text, line)  # after a continuation or a multi-line string
     body = src.line_text(line)
     start = src.line_starts[line]
     m = _NOQA_RE.search(body)

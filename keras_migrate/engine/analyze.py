@@ -7,9 +7,11 @@ libcst is touched only when a fix is asked for.
 from __future__ import annotations
 
 import ast
+import io
 import logging
 import re
 import sys
+import tokenize
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
@@ -44,8 +46,32 @@ class AnalysisResult:
         return self.error is None
 
 
+def _logical_lines(text: str) -> Optional[list[tuple[int, int]]]:
+    """(first, last) 0-based physical lines of each logical line, or None if untokenizable."""
+    spans = []
+    start = None
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+            if tok.type in (tokenize.COMMENT, tokenize.NL, tokenize.INDENT, tokenize.DEDENT,
+                            tokenize.ENCODING) and start is None:
+                continue
+            if start is None:
+                start = tok.start[0] - 1
+            if tok.type in (tokenize.NEWLINE, tokenize.ENDMARKER):
+                spans.append((start, tok.end[0] - 1 if tok.type == tokenize.NEWLINE else tok.start[0] - 1))
+                start = None
+    except (tokenize.TokenError, IndentationError, SyntaxError, ValueError):
+        return None
+    return spans
+
+
 def noqa_map(source: SourceText) -> dict[int, Optional[set[str]]]:
-    """line -> None (bare noqa: everything) or the set of suppressed codes."""
+    """line -> None (bare noqa: everything) or the set of suppressed codes.
+
+    A ``# noqa`` comment covers its whole logical line: a statement continued over several
+    lines (brackets, backslashes, a triple-quoted string) is suppressed by a comment on any
+    of its lines, so the comment can always go at the end, where it is only a comment.
+    """
     out: dict[int, Optional[set[str]]] = {}
     text = source.text
     if "noqa" not in text and "NOQA" not in text:
@@ -58,7 +84,36 @@ def noqa_map(source: SourceText) -> dict[int, Optional[set[str]]]:
         if m:
             codes = m.group("codes")
             out[i] = None if not codes else {c.strip().upper() for c in codes.split(",")}
+    if not out:
+        return out
+    spans = _logical_lines(text)
+    if spans:
+        for first, last in spans:
+            if first == last:
+                continue
+            merged: Optional[set[str]] = set()
+            hit = False
+            for ln in range(first, last + 1):
+                if ln in out:
+                    hit = True
+                    if out[ln] is None or merged is None:
+                        merged = None
+                    else:
+                        merged |= out[ln]
+            if hit:
+                for ln in range(first, last + 1):
+                    out[ln] = None if merged is None else set(merged)
     return out
+
+
+def noqa_line(text: str, line: int) -> int:
+    """The physical line where a ``# noqa`` for a finding on ``line`` belongs: the last line
+    of its logical line (after a backslash continuation or a multi-line string)."""
+    spans = _logical_lines(text)
+    for first, last in spans or ():
+        if first <= line <= last:
+            return last
+    return line
 
 
 def parse(text: str) -> tuple[Optional[ast.Module], Optional[ParseError]]:

@@ -210,7 +210,9 @@ def fix_text(text: str, analyze: Callable[[str], AnalysisResult], unsafe: bool =
             if round_no == 0:
                 outcome.failed.append(f"not fixed: {result.error.message} (line {result.error.line + 1})")
             break
-        tree = ast.parse(current)
+        tree, err = parse(current)
+        if tree is None:  # the analysis may have skipped parsing (nothing Keras in the text)
+            break
         chosen: list[tuple[Finding, Fix]] = []
         taken: list[Edit] = []
         for f in result.findings:

@@ -251,3 +251,11 @@ def test_cross_file_base_class_is_known(capsys, tmp_path):
                                        "        self.v = tf.Variable(1.0)\n")
     rc, out, _ = run(capsys, "check", "--select", "K301", str(tmp_path))
     assert "blk.py:5:18: K301" in out and "other.py" not in out
+
+
+def test_noqa_covers_the_logical_line(capsys, tmp_path):
+    p = tmp_path / "n.py"
+    p.write_text("import tensorflow as tf\na = tf.keras.Sequential(\n    [],\n)  # noqa: K102\n"
+                 "b = tf.keras.Sequential() + \\\n    1  # noqa\nc = tf.keras.Sequential()\n")
+    rc, out, _ = run(capsys, "check", str(p))
+    assert out.count("K102") == 1 and ":7:5:" in out

@@ -3,7 +3,7 @@
 An open bug's test is ``xfail(strict=True)``, so the suite stays green and the test turns red
 (XPASS) the moment a fix lands: then the marker goes.  Server bugs are routed to the server's
 owner; this directory only reports them.  Findings 1 and 3 are fixed (server commit affd839);
-finding 2 (engine) is open.
+findings 2 (engine) and 4 (server) are fixed too.
 """
 from __future__ import annotations
 
@@ -50,14 +50,12 @@ def test_incremental_edit_after_non_lsp_line_break(server, sep):
 # Engine.analyze() returns early (no parse, no error) when the text has none of the rules'
 # needles; fix_text() then calls ast.parse() unguarded.  `keras-migrate fix` on such a file
 # dies with a SyntaxError traceback (and ValueError/SyntaxError for NUL bytes).
-@pytest.mark.xfail(strict=True, reason="engine bug: fixer.fix_text parses unguarded (fuzzer finding 2)")
 @pytest.mark.parametrize("text", ["x = (\n", "x = 1\x00\n"], ids=["unclosed", "nul"])
 def test_fix_source_on_unparsable_text_without_keras(text):
     outcome = Linter().fix_source(text)
     assert not outcome.changed and outcome.text == text
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: fixer.fix_text parses unguarded (fuzzer finding 2)")
 def test_cli_fix_on_unparsable_file_without_keras(tmp_path):
     p = tmp_path / "broken.py"
     p.write_text("x = (\n", encoding="utf-8")
@@ -107,7 +105,6 @@ def test_moved_diagnostics_after_cr_lf_join(server, case):
 # a backslash continuation that is a syntax error; when the line ends inside a triple-quoted
 # string the "comment" goes into the string (the code changes, nothing is suppressed by
 # Python's reading of it).  A suppression must only add a comment.
-@pytest.mark.xfail(strict=True, reason="server bug: noqa_edit ignores continuation lines and open strings (finding 4)")
 @pytest.mark.parametrize("text", [
     "import tensorflow as tf\nx = tf.keras.backend.sum(y) + \\\n    1\n",
     "import tensorflow as tf\nx = tf.keras.backend.sum(y); s = '''\nb'''\n",
