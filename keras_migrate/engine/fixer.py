@@ -261,8 +261,48 @@ def fix_text(text: str, analyze: Callable[[str], AnalysisResult], unsafe: bool =
 
 
 # -- minimal edits for editors ----------------------------------------------------------------------
+def _trimmed(base: int, old_chunk: str, new_chunk: str) -> Optional[Edit]:
+    if old_chunk == new_chunk:
+        return None
+    p = 0
+    while p < len(old_chunk) and p < len(new_chunk) and old_chunk[p] == new_chunk[p]:
+        p += 1
+    s = 0
+    while (s < len(old_chunk) - p and s < len(new_chunk) - p
+           and old_chunk[len(old_chunk) - 1 - s] == new_chunk[len(new_chunk) - 1 - s]):
+        s += 1
+    return Edit(base + p, base + len(old_chunk) - s, new_chunk[p:len(new_chunk) - s])
+
+
+def _align(a: list[str], b: list[str]) -> Optional[list[tuple[Optional[int], Optional[int]]]]:
+    """Pair similar lines of two blocks in order (max total similarity); None if too big."""
+    if len(a) * len(b) > 400:
+        return None
+    n, m = len(a), len(b)
+    ratio = [[difflib.SequenceMatcher(None, x, y, autojunk=False).ratio() for y in b] for x in a]
+    best = [[0.0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n - 1, -1, -1):
+        for j in range(m - 1, -1, -1):
+            take = ratio[i][j] + best[i + 1][j + 1] if ratio[i][j] >= 0.5 else -1.0
+            best[i][j] = max(take, best[i + 1][j], best[i][j + 1])
+    out: list[tuple[Optional[int], Optional[int]]] = []
+    i = j = 0
+    while i < n and j < m:
+        if ratio[i][j] >= 0.5 and best[i][j] == ratio[i][j] + best[i + 1][j + 1]:
+            out.append((i, j)); i += 1; j += 1
+        elif best[i][j] == best[i][j + 1]:
+            out.append((None, j)); j += 1
+        else:
+            out.append((i, None)); i += 1
+    out += [(k, None) for k in range(i, n)] + [(None, k) for k in range(j, m)]
+    return out
+
+
 def minimal_edits(old: str, new: str) -> list[Edit]:
-    """Smallest set of replacements turning ``old`` into ``new`` (line diff, then characters)."""
+    """Small replacements turning ``old`` into ``new``: a line diff, and inside a changed
+    block similar lines are paired, so an inserted line stays an insertion (an import added
+    at the end of a notebook's first cell is not merged with the rewrite of the next cell's
+    first line), then common characters are trimmed."""
     if old == new:
         return []
     a = old.splitlines(keepends=True)
@@ -275,16 +315,29 @@ def minimal_edits(old: str, new: str) -> list[Edit]:
     for tag, i1, i2, j1, j2 in sm.get_opcodes():
         if tag == "equal":
             continue
-        old_chunk = "".join(a[i1:i2])
-        new_chunk = "".join(b[j1:j2])
-        base = starts[i1]
-        # trim common prefix/suffix inside the chunk
-        p = 0
-        while p < len(old_chunk) and p < len(new_chunk) and old_chunk[p] == new_chunk[p]:
-            p += 1
-        s = 0
-        while (s < len(old_chunk) - p and s < len(new_chunk) - p
-               and old_chunk[len(old_chunk) - 1 - s] == new_chunk[len(new_chunk) - 1 - s]):
-            s += 1
-        edits.append(Edit(base + p, base + len(old_chunk) - s, new_chunk[p:len(new_chunk) - s]))
+        pairs = _align(a[i1:i2], b[j1:j2]) if tag == "replace" else None
+        if pairs is None:
+            e = _trimmed(starts[i1], "".join(a[i1:i2]), "".join(b[j1:j2]))
+            if e is not None:
+                edits.append(e)
+            continue
+        pending_new: list[str] = []
+        cursor = i1
+        for ia, jb in pairs:
+            if ia is None:
+                pending_new.append(b[j1 + jb])
+                continue
+            line_no = i1 + ia
+            if pending_new:
+                edits.append(Edit(starts[line_no], starts[line_no], "".join(pending_new)))
+                pending_new = []
+            if jb is None:
+                edits.append(Edit(starts[line_no], starts[line_no + 1], ""))
+            else:
+                e = _trimmed(starts[line_no], a[line_no], b[j1 + jb])
+                if e is not None:
+                    edits.append(e)
+            cursor = line_no + 1
+        if pending_new:
+            edits.append(Edit(starts[cursor], starts[cursor], "".join(pending_new)))
     return edits
