@@ -30,7 +30,8 @@ class ExperimentalPreprocessingLayer(Rule):
 
     ## Why is this bad?
     Keras 3 has no `layers.experimental` module:
-    `AttributeError: module 'keras.layers' has no attribute 'experimental'`. 17 of the 20
+    `AttributeError: module 'keras.layers' has no attribute 'experimental'` (and
+    `ModuleNotFoundError` for `from tensorflow.keras.layers.experimental import ...`). 17 of the 20
     preprocessing layers live directly under `keras.layers`; `RandomHeight`, `RandomWidth`
     and `PreprocessingLayer` are gone (reported by K501 instead).
 
@@ -91,7 +92,7 @@ class ExperimentalPreprocessingLayer(Rule):
             r = Rescaling(0.5)
             """,
             flagged=("from tensorflow.keras.layers.experimental.preprocessing import Rescaling, Normalization as Norm",),
-            run=Run(k3="ok", fixed_backends=("tensorflow", "jax", "torch")),
+            run=Run(k3="ModuleNotFoundError", fixed_backends=("tensorflow", "jax", "torch")),
         ),
         Invalid(
             """
@@ -103,7 +104,7 @@ class ExperimentalPreprocessingLayer(Rule):
             rescale = preprocessing.Rescaling(1 / 255)
             """,
             flagged=("from tensorflow.keras.layers.experimental import preprocessing",),
-            run=Run(k3="ok", fixed_backends=("tensorflow", "jax", "torch")),
+            run=Run(k3="ModuleNotFoundError", fixed_backends=("tensorflow", "jax", "torch")),
         ),
         Invalid(
             """
