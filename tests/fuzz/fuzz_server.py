@@ -105,6 +105,13 @@ STATS = Stats()
 _BREAK = re.compile(r"\r\n|\r|\n")
 
 
+def show(text: Optional[str]) -> str:
+    """A text for a failure message: line breaks kept, a "\\r" shown (it would overwrite the line)."""
+    if text is None:
+        return "None"
+    return re.sub(r"[\x00-\x08\x0b-\x1f\x7f\x85\u2028\u2029]", lambda m: repr(m.group())[1:-1], text)
+
+
 def u16(s: str) -> int:
     return len(s.encode("utf-16-le")) // 2
 
@@ -731,7 +738,7 @@ class Doc:
                               f"  missing: {missing}\n  unexpected: {extra}")
         STATS.diagnostics_checked += len(items)
         # 4. quick fixes
-        if items:
+        if items and burst.get("actions", True):
             self.check_quick_fixes(items[burst["fix"] % len(items)], result, burst["send_fix"])
         if burst["fixall"]:
             self.check_fix_all(linter, cfg)
@@ -776,7 +783,7 @@ class Doc:
         new = apply_text_edits(self.text, edits)
         if parse(new)[0] is None and parse(self.text)[0] is not None:
             raise FuzzFailure(f"{what}: the result does not parse: {parse(new)[1]}\n"
-                              f"--- before\n{self.text}\n--- after\n{new}")
+                              f"--- before\n{show(self.text)}\n--- after\n{show(new)}")
         return new, edits
 
     def check_quick_fixes(self, diag: dict, result, send: bool) -> None:
@@ -799,8 +806,8 @@ class Doc:
                 want = linter.fix_source(self.text, self.path, cfg.unsafe_fixes, lambda f: f.code == code)
                 have = got[0] if got else self.text
                 if have != want.text:
-                    raise FuzzFailure(f"{action.get('title')!r}: the server's edit gives\n{have}\n"
-                                      f"--- the engine's fix loop gives\n{want.text}")
+                    raise FuzzFailure(f"{action.get('title')!r}: the server's edit gives\n{show(have)}\n"
+                                      f"--- the engine's fix loop gives\n{show(want.text)}")
                 continue
             if noqa and got is not None:
                 self.check_noqa(diag, got[0], action["title"])
@@ -811,8 +818,8 @@ class Doc:
                 if have is None and want is None:
                     continue
                 if have != want:
-                    raise FuzzFailure(f"quick fix {action.get('title')!r}: the server's edit gives\n{have}\n"
-                                      f"--- the engine's fix gives\n{want}")
+                    raise FuzzFailure(f"quick fix {action.get('title')!r}: the server's edit gives\n{show(have)}\n"
+                                      f"--- the engine's fix gives\n{show(want)}")
             if got is not None and to_send is None:
                 to_send = got
         if send and to_send is not None:
@@ -822,14 +829,14 @@ class Doc:
         """A suppression adds a comment: the code means the same and the finding is gone."""
         before, after = parse(self.text)[0], parse(new)[0]
         if before is not None and (after is None or ast.dump(before) != ast.dump(after)):
-            raise FuzzFailure(f"{title!r} changes the code, not just a comment:\n--- before\n{self.text}\n"
-                              f"--- after\n{new}")
+            raise FuzzFailure(f"{title!r} changes the code, not just a comment:\n--- before\n{show(self.text)}\n"
+                              f"--- after\n{show(new)}")
         line = diag["range"]["start"]["line"]
         linter, _ = linter_for(self.path)
         left = [f for f in linter.check_source(new, self.path).findings
                 if f.code == diag.get("code") and f.range.start.line == line]
         if left:
-            raise FuzzFailure(f"{title!r} does not suppress {diag.get('code')} on line {line + 1}:\n{new}")
+            raise FuzzFailure(f"{title!r} does not suppress {diag.get('code')} on line {line + 1}:\n{show(new)}")
 
     def send_edits(self, got: tuple[str, list[dict]]) -> None:
         """Send a fix's TextEdits back as one didChange, last edit first (as editors do)."""
@@ -854,8 +861,8 @@ class Doc:
             have = got[0] if got else self.text
             STATS.fix_alls += 1
             if have != want.text:
-                raise FuzzFailure(f"fix all: the server's edit gives\n{have}\n--- the engine's fix loop gives\n"
-                                  f"{want.text}")
+                raise FuzzFailure(f"fix all: the server's edit gives\n{show(have)}\n--- the engine's fix loop gives\n"
+                                  f"{show(want.text)}")
         if not actions and want.changed:
             raise FuzzFailure(f"no fix-all action, but the engine fixes {want.applied}")
 
