@@ -51,7 +51,8 @@ def _logical_lines(text: str) -> Optional[list[tuple[int, int]]]:
     spans = []
     start = None
     try:
-        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+        # newline=None: "\r\n" and a lone "\r" are line breaks, as in SourceText and LSP
+        for tok in tokenize.generate_tokens(io.StringIO(text, newline=None).readline):
             if tok.type in (tokenize.COMMENT, tokenize.NL, tokenize.INDENT, tokenize.DEDENT,
                             tokenize.ENCODING) and start is None:
                 continue
@@ -65,7 +66,29 @@ def _logical_lines(text: str) -> Optional[list[tuple[int, int]]]:
     return spans
 
 
-def noqa_map(source: SourceText) -> dict[int, Optional[set[str]]]:
+def _statement_spans(statements, noqa_lines: set[int]) -> list[tuple[int, int]]:
+    """Logical-line spans from the ast (cheap; tokenizing a big file costs tens of ms):
+    a simple statement's lines, a compound statement's header lines — only those that
+    span several lines and hold a noqa comment."""
+    spans = []
+    for node in statements:
+        first = node.lineno - 1
+        if isinstance(node, _COMPOUND):
+            body = getattr(node, "body", None)
+            last = (body[0].lineno - 2) if body else first
+        else:
+            last = node.end_lineno - 1
+        if last > first and any(first <= ln <= last for ln in noqa_lines):
+            spans.append((first, last))
+    return spans
+
+
+_COMPOUND = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For, ast.AsyncFor,
+             ast.While, ast.With, ast.AsyncWith, ast.Try, ast.Match) + (
+    (ast.TryStar,) if hasattr(ast, "TryStar") else ())
+
+
+def noqa_map(source: SourceText, statements=None) -> dict[int, Optional[set[str]]]:
     """line -> None (bare noqa: everything) or the set of suppressed codes.
 
     A ``# noqa`` comment covers its whole logical line: a statement continued over several
@@ -86,7 +109,7 @@ def noqa_map(source: SourceText) -> dict[int, Optional[set[str]]]:
             out[i] = None if not codes else {c.strip().upper() for c in codes.split(",")}
     if not out:
         return out
-    spans = _logical_lines(text)
+    spans = _statement_spans(statements, set(out)) if statements is not None else _logical_lines(text)
     if spans:
         for first, last in spans:
             if first == last:
@@ -171,7 +194,8 @@ class Engine:
                 result.rule_errors.append(f"{rule.code}: internal error {type(exc).__name__}: {exc}")
         sys.setrecursionlimit(old_limit)
         findings = ctx.findings
-        noqa = noqa_map(source)
+        noqa = noqa_map(source, [n for t, ns in ctx.node_buckets().items() if issubclass(t, ast.stmt)
+                                 for n in ns] if "noqa" in text or "NOQA" in text else None)
         seen = set()
         kept = []
         for f in sorted(findings, key=Finding.sort_key):

@@ -82,6 +82,12 @@ class FileContext:
             out.extend(self._buckets.get(t, []))
         return out
 
+    def node_buckets(self) -> dict[type, list[ast.AST]]:
+        """Every node of the file by ast type (the shared walk)."""
+        if self._buckets is None:
+            self._walk()
+        return self._buckets
+
     def _walk(self) -> None:
         buckets: dict[type, list[ast.AST]] = {}
         parents: dict[int, ast.AST] = {}

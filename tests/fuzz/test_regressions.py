@@ -136,7 +136,6 @@ def test_noqa_suppression_only_adds_a_comment(server, text):
 # syntax error); a file ending in a lone "\r" gets no NEWLINE token (an ERRORTOKEN), so the
 # statement "ends" on the empty line after it and the noqa lands there, suppressing nothing.
 # noqa_map() shares the row mismatch.  (io.StringIO(text, newline=None) reads "\r" as a break.)
-@pytest.mark.xfail(strict=True, reason="engine bug: _logical_lines ignores lone \\r line breaks (finding 5)")
 @pytest.mark.parametrize("text", [
     "\rimport tensorflow as tf\nx = tf.keras.backend.sum(y) + \\\n    1\n",
     "import tensorflow as tf\r\nz = tf.keras.backend\r",
