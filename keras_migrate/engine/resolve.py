@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterator, Optional
 
 TRACKED_ROOTS = ("tensorflow", "keras", "tf_keras")
@@ -37,6 +38,7 @@ _PREFIXES: list[tuple[str, str, str]] = sorted([
 ], key=lambda p: -len(p[0]))
 
 
+@lru_cache(maxsize=4096)
 def canonicalize(raw: str) -> tuple[Optional[str], Optional[str]]:
     """Map a raw dotted path to (canonical name, origin) or (None, None)."""
     for prefix, canon, origin in _PREFIXES:
@@ -91,7 +93,9 @@ class Resolver:
         self.tree = tree
         self.bindings: dict[str, Binding] = {}
         self.import_nodes: list[ast.AST] = []
+        self._raw_cache: dict[int, Optional[str]] = {}
         self._collect_imports(tree, imports)
+        self._raw_cache.clear()  # answers given while bindings were still being collected
 
     # -- bindings ------------------------------------------------------------------------
     def _collect_imports(self, tree: ast.Module, nodes: Optional[list]) -> None:
@@ -135,7 +139,18 @@ class Resolver:
 
     # -- resolution ----------------------------------------------------------------------
     def raw(self, node: ast.AST) -> Optional[str]:
-        """Raw dotted path of a Name/Attribute chain rooted at a tracked binding."""
+        """Raw dotted path of a Name/Attribute chain rooted at a tracked binding (memoised per
+        node: every rule asks about the same calls)."""
+        key = id(node)
+        try:
+            return self._raw_cache[key]
+        except KeyError:
+            pass
+        value = self._raw(node)
+        self._raw_cache[key] = value
+        return value
+
+    def _raw(self, node: ast.AST) -> Optional[str]:
         parts = []
         while isinstance(node, ast.Attribute):
             parts.append(node.attr)
