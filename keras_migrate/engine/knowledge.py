@@ -11,6 +11,7 @@ import ast
 from typing import TYPE_CHECKING, Optional
 
 from .resolve import Resolver
+from . import astutil as _fast_ast
 
 if TYPE_CHECKING:  # pragma: no cover
     from .workspace import WorkspaceIndex
@@ -91,8 +92,8 @@ class Knowledge:
     def parents(self) -> dict[int, ast.AST]:
         if self._parents is None:
             parents: dict[int, ast.AST] = {}
-            for node in ast.walk(self.tree):
-                for child in ast.iter_child_nodes(node):
+            for node in _fast_ast.walk(self.tree):
+                for child in _fast_ast.iter_child_nodes(node):
                     parents[id(child)] = node
             self._parents = parents
         return self._parents
@@ -186,7 +187,7 @@ class Knowledge:
 
     def classes(self, kind: Optional[str] = None):
         """All classes (any depth) optionally filtered by kind."""
-        for node in ast.walk(self.tree):
+        for node in _fast_ast.walk(self.tree):
             if isinstance(node, ast.ClassDef) and (kind is None or kind in self.class_kinds(node)):
                 yield node
 
@@ -196,7 +197,7 @@ class Knowledge:
         if got is not None:
             return got
         out: dict[str, list[ast.AST]] = {}
-        stack = list(ast.iter_child_nodes(scope))
+        stack = list(_fast_ast.iter_child_nodes(scope))
         while stack:
             node = stack.pop()
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
@@ -210,7 +211,7 @@ class Knowledge:
                 out.setdefault(node.target.id, []).append(node.value)
             elif isinstance(node, ast.withitem) and isinstance(node.optional_vars, ast.Name):
                 out.setdefault(node.optional_vars.id, []).append(node.context_expr)
-            stack.extend(ast.iter_child_nodes(node))
+            stack.extend(_fast_ast.iter_child_nodes(node))
         self._scope_assigns[id(scope)] = out
         return out
 
@@ -263,7 +264,7 @@ class Knowledge:
         attrs = self._class_self_attrs.get(id(cls))
         if attrs is None:
             attrs = {}
-            for node in ast.walk(cls):
+            for node in _fast_ast.walk(cls):
                 if isinstance(node, ast.Assign):
                     for t in node.targets:
                         if (isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name)
@@ -321,14 +322,14 @@ class Knowledge:
             return self._func_returns[id(fn)]
         self._func_returns[id(fn)] = None  # recursion guard
         kinds = set()
-        stack = list(ast.iter_child_nodes(fn))
+        stack = list(_fast_ast.iter_child_nodes(fn))
         while stack:
             node = stack.pop()
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
                 continue
             if isinstance(node, ast.Return) and node.value is not None:
                 kinds.add(self.value_kind(node.value, d))
-            stack.extend(ast.iter_child_nodes(node))
+            stack.extend(_fast_ast.iter_child_nodes(node))
         result = kinds.pop() if len(kinds) == 1 else None
         self._func_returns[id(fn)] = result
         return result

@@ -21,6 +21,7 @@ import ast
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterator, Optional
+from . import astutil as _fast_ast
 
 TRACKED_ROOTS = ("tensorflow", "keras", "tf_keras")
 
@@ -102,7 +103,7 @@ class Resolver:
         module_level = set(map(id, tree.body))
         # Imports anywhere (inside functions and try-blocks too), in source order.
         if nodes is None:
-            nodes = [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))]
+            nodes = [n for n in _fast_ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))]
         nodes = sorted(nodes, key=lambda n: (n.lineno, n.col_offset))
         for node in nodes:
             top = id(node) in module_level
@@ -230,6 +231,6 @@ class Resolver:
                 continue
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 continue
-            stack.extend(ast.iter_child_nodes(node))
+            stack.extend(_fast_ast.iter_child_nodes(node))
         out.sort(key=lambda r: (r.node.lineno, r.node.col_offset))
         return iter(out)

@@ -9,6 +9,7 @@ from typing import Optional
 from keras_migrate.engine.knowledge import CALLBACK, LAYER, LOSS, METRIC, MODEL, OPTIMIZER
 from keras_migrate.engine.model import Applicability
 from keras_migrate.rules import apidata
+from keras_migrate.engine import astutil as _fast_ast
 
 # receiver kind (engine/knowledge.py) -> member table of keras_api.json
 KIND_TYPES = {MODEL: "Model", LAYER: "Layer", OPTIMIZER: "Optimizer", METRIC: "Metric",
@@ -137,7 +138,7 @@ def defined_by_user_class(ctx, recv: ast.AST, attr: str) -> bool:
     if m is None:
         return False
     cls = m[0]
-    for node in ast.walk(cls):
+    for node in _fast_ast.walk(cls):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == attr:
             return True
         if isinstance(node, ast.Attribute) and node.attr == attr and isinstance(node.ctx, ast.Store) \

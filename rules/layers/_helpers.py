@@ -10,6 +10,7 @@ import ast
 from typing import Iterator, Optional
 
 from keras_migrate.engine.knowledge import LAYER, MODEL
+from keras_migrate.engine import astutil as _fast_ast
 
 _FUNC = (ast.FunctionDef, ast.AsyncFunctionDef)
 
@@ -57,7 +58,7 @@ def walk_function(fn: ast.AST) -> Iterator[ast.AST]:
     while stack:
         node = stack.pop()
         yield node
-        for child in ast.iter_child_nodes(node):
+        for child in _fast_ast.iter_child_nodes(node):
             if not isinstance(child, ast.ClassDef):
                 stack.append(child)
 

@@ -6,6 +6,7 @@ import ast
 from keras_migrate.engine.model import Severity
 from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
 from keras_migrate.rules.layers._helpers import contains_none, layer_methods
+from keras_migrate.engine import astutil as _fast_ast
 
 
 def _own_returns(fn: ast.AST):
@@ -15,7 +16,7 @@ def _own_returns(fn: ast.AST):
         node = stack.pop()
         if isinstance(node, ast.Return):
             yield node
-        for child in ast.iter_child_nodes(node):
+        for child in _fast_ast.iter_child_nodes(node):
             if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
                 stack.append(child)
 

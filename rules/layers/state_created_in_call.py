@@ -8,6 +8,7 @@ from keras_migrate.engine.knowledge import LAYER, MODEL, MODEL_FACTORIES, kind_o
 from keras_migrate.engine.model import Applicability, Severity
 from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
 from keras_migrate.rules.layers._helpers import is_self, layer_methods, method_named, self_attr_target, walk_function
+from keras_migrate.engine import astutil as _fast_ast
 
 _ADD_WEIGHT = ("add_weight", "add_variable")
 
@@ -322,7 +323,7 @@ class _Move:
         # what the creation may use: self, builtins, module-level names, <first>.shape (build only)
         module_names = _module_names(ctx)
         replacements = []
-        for node in ast.walk(assign):
+        for node in _fast_ast.walk(assign):
             if isinstance(node, ast.Name) and node.id not in ("self",) and node.id not in module_names \
                     and not hasattr(builtins, node.id):
                 parent = ctx.parent(node)

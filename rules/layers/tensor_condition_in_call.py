@@ -6,6 +6,7 @@ from keras_migrate.engine.knowledge import LAYER, MODEL
 from keras_migrate.engine.model import Applicability, Severity
 from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
 from keras_migrate.rules.layers._helpers import layer_methods, walk_function
+from keras_migrate.engine import astutil as _fast_ast
 
 # tf.* / keras.ops.* calls whose result is a Python value, not a tensor
 _PYTHON_RESULT = {
@@ -316,7 +317,7 @@ class TensorConditionInCall(Rule):
                     continue
                 if id(test) in covered:
                     continue
-                for sub in ast.walk(test):
+                for sub in _fast_ast.walk(test):
                     covered.add(id(sub))
                 if tensors.truth_tested(test):
                     found.append((test, _WHAT[type(node)]))

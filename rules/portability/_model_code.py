@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 
 from keras_migrate.engine.knowledge import LAYER, LOSS, METRIC, MODEL
+from keras_migrate.engine import astutil as _fast_ast
 
 MODEL_KINDS = frozenset({LAYER, MODEL, LOSS, METRIC})
 _FUNC = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
@@ -73,12 +74,12 @@ def model_code_calls(ctx) -> dict[int, Site]:
         for fn in cls.body:
             if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 site = Site(f"{kind} `{cls.name}`", cls, fn, kinds)
-                for node in ast.walk(fn):
+                for node in _fast_ast.walk(fn):
                     if isinstance(node, ast.Call):
                         out.setdefault(id(node), site)
     for node, what in model_code_regions(ctx).values():
         site = Site(what)
-        for sub in ast.walk(node):
+        for sub in _fast_ast.walk(node):
             if isinstance(sub, ast.Call):
                 out.setdefault(id(sub), site)
     ctx._km_model_calls = out

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from keras_migrate.engine.model import Applicability, Edit
+from keras_migrate.engine import astutil as _fast_ast
 
 TABLE_PATH = Path(__file__).with_name("ops_table.json")
 OVERRIDES_PATH = Path(__file__).with_name("ops_overrides.json")
@@ -214,7 +215,7 @@ class _Spans:
 
 def tf_calls(tree: ast.AST, resolver) -> list[tuple[ast.Call, str]]:
     out = []
-    for node in ast.walk(tree):
+    for node in _fast_ast.walk(tree):
         if isinstance(node, ast.Call):
             q = resolver.qualname(node.func)
             if q and q.startswith("tensorflow."):
@@ -230,7 +231,7 @@ def rewrite_expression(expr: str, ents: Optional[dict] = None, unsafe: bool = Tr
     tree = ast.parse(text)
     resolver = Resolver(tree)
     spans = _Spans(text)
-    parents = {id(c): p for p in ast.walk(tree) for c in ast.iter_child_nodes(p)}
+    parents = {id(c): p for p in _fast_ast.walk(tree) for c in _fast_ast.iter_child_nodes(p)}
     edits: list[Edit] = []
     for call, q in tf_calls(tree, resolver):
         ent = ents.get(q)

@@ -6,12 +6,13 @@ import ast
 from typing import Optional
 
 from keras_migrate.engine.model import Edit
+from keras_migrate.engine import astutil as _fast_ast
 
 ATTR = "seed_generator"
 
 
 def assigns_seed_generator(cls: ast.ClassDef) -> bool:
-    for node in ast.walk(cls):
+    for node in _fast_ast.walk(cls):
         if isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for t in targets:

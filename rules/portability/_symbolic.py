@@ -23,6 +23,7 @@ import ast
 from typing import Optional
 
 from keras_migrate.engine.knowledge import KERAS_TENSOR, LAYER, MODEL, TENSOR_FACTORIES
+from keras_migrate.engine import astutil as _fast_ast
 
 _FUNC = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 _NEST = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
@@ -94,7 +95,7 @@ class Symbolic:
                 bind(node.optional_vars, node.context_expr, node.context_expr)
             elif isinstance(node, ast.NamedExpr):
                 bind(node.target, node.value, node)
-            stack.extend(reversed(list(ast.iter_child_nodes(node))))
+            stack.extend(reversed(list(_fast_ast.iter_child_nodes(node))))
         for lst in out.values():
             lst.sort(key=lambda b: b[0])
         self._bindings[id(scope)] = out
@@ -172,14 +173,14 @@ class Symbolic:
         fns = self._functions().get(call.func.id) if isinstance(call.func, ast.Name) else None
         if not fns or len(fns) != 1:
             return False
-        stack = list(ast.iter_child_nodes(fns[0]))
+        stack = list(_fast_ast.iter_child_nodes(fns[0]))
         while stack:
             node = stack.pop()
             if isinstance(node, _NEST):
                 continue
             if isinstance(node, ast.Return) and node.value is not None and self.is_symbolic(node.value, d):
                 return True
-            stack.extend(ast.iter_child_nodes(node))
+            stack.extend(_fast_ast.iter_child_nodes(node))
         return False
 
     # -- the question --------------------------------------------------------------------------

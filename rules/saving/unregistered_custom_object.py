@@ -8,6 +8,7 @@ from keras_migrate.engine.model import Applicability, Severity
 from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
 from keras_migrate.rules.saving._helpers import saves_full_model
 from keras_migrate.rules.training._helpers import def_name_span
+from keras_migrate.engine import astutil as _fast_ast
 
 
 def _registered(ctx, cls: ast.ClassDef) -> bool:
@@ -38,7 +39,7 @@ def _names_given_to_loaders(ctx) -> set[str]:
             if isinstance(t, ast.Subscript) and "get_custom_objects" in ctx.segment(t.value):
                 roots.append(assign.value)
     for r in roots:
-        for n in ast.walk(r):
+        for n in _fast_ast.walk(r):
             if isinstance(n, ast.Name):
                 out.add(n.id)
     return out

@@ -12,6 +12,7 @@ import ast
 from typing import Iterator, Optional
 
 from keras_migrate.engine.knowledge import MODEL, kind_of_class_name
+from keras_migrate.engine import astutil as _fast_ast
 
 _FUNC = (ast.FunctionDef, ast.AsyncFunctionDef)
 
@@ -48,7 +49,7 @@ def _scope_assigns(ctx, scope: ast.AST) -> dict[str, list[ast.AST]]:
     if got is not None:
         return got
     out: dict[str, list[ast.AST]] = {}
-    stack = list(ast.iter_child_nodes(scope))
+    stack = list(_fast_ast.iter_child_nodes(scope))
     while stack:
         node = stack.pop()
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
@@ -62,7 +63,7 @@ def _scope_assigns(ctx, scope: ast.AST) -> dict[str, list[ast.AST]]:
             out.setdefault(node.target.id, []).append(node.value)
         elif isinstance(node, ast.withitem) and isinstance(node.optional_vars, ast.Name):
             out.setdefault(node.optional_vars.id, []).append(node.context_expr)
-        stack.extend(ast.iter_child_nodes(node))
+        stack.extend(_fast_ast.iter_child_nodes(node))
     cache[id(scope)] = out
     return out
 
@@ -81,7 +82,7 @@ def visible_values(ctx, name: ast.Name) -> list[ast.AST]:
 
 def _self_attr_values(cls: ast.ClassDef, attr: str) -> list[ast.AST]:
     out = []
-    for node in ast.walk(cls):
+    for node in _fast_ast.walk(cls):
         if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for t in targets:
@@ -211,13 +212,13 @@ def def_name_span(ctx, fn: ast.AST) -> tuple[int, int]:
 
 def walk_no_nested(node: ast.AST) -> Iterator[ast.AST]:
     """Nodes inside a function body, not descending into nested defs/classes/lambdas."""
-    stack = list(ast.iter_child_nodes(node))
+    stack = list(_fast_ast.iter_child_nodes(node))
     while stack:
         n = stack.pop()
         yield n
         if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
             continue
-        stack.extend(ast.iter_child_nodes(n))
+        stack.extend(_fast_ast.iter_child_nodes(n))
 
 
 def model_constructions(ctx, cls: ast.ClassDef) -> list[ast.AST]:

@@ -7,6 +7,7 @@ from keras_migrate.engine.knowledge import LAYER, MODEL
 from keras_migrate.engine.model import Applicability, Severity
 from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
 from keras_migrate.rules.training._helpers import add_keyword, const_bool, def_name_span, kind_of, model_constructions
+from keras_migrate.engine import astutil as _fast_ast
 
 _METHODS = ("call", "train_step", "test_step", "predict_step")
 # TensorFlow ops XLA cannot compile (strings, I/O, Python callbacks, hash tables, codecs)
@@ -19,7 +20,7 @@ _NAMES = {"tensorflow.py_function", "tensorflow.numpy_function", "tensorflow.py_
 
 def _xla_ops(ctx, fn) -> list[str]:
     found = []
-    for n in ast.walk(fn):
+    for n in _fast_ast.walk(fn):
         if isinstance(n, ast.Call):
             q = ctx.qualname(n.func)
             if q and (q in _NAMES or q.startswith(_PREFIXES)):
