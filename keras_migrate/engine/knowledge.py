@@ -215,6 +215,11 @@ class Knowledge:
         self._scope_assigns[id(scope)] = out
         return out
 
+    def scope_assignments(self, scope: ast.AST) -> dict[str, list[ast.AST]]:
+        """name -> values assigned to it directly in ``scope`` (a function or the module;
+        nested functions and classes are their own scopes).  Cached per scope."""
+        return self._assigns(scope)
+
     def value_kind(self, expr: ast.AST, _depth: int = 0) -> Optional[str]:
         """Kind of the value of an expression (model, layer, optimizer, ...), or None."""
         if _depth > 8 or expr is None:

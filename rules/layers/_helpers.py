@@ -79,7 +79,7 @@ def assigned_values(ctx, name: ast.Name) -> list[ast.AST]:
     kn = ctx.knowledge
     scope = kn.scope_of(name)
     while True:
-        values = kn._assigns(scope).get(name.id)  # noqa: SLF001 - see the module docstring
+        values = kn.scope_assignments(scope).get(name.id)
         if values:
             return values
         if isinstance(scope, ast.Module):

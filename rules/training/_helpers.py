@@ -3,7 +3,7 @@
 Everything here is cheap ``ast`` work over the context's shared indexes.  Things the engine
 could offer publicly one day (see the K2xx/K4xx report): the receiver policy for Keras-only
 method names, annotated parameters as kinds, and "does this name have a visible value"
-(``_scope_assigns`` copies the engine's private per-scope assignment index so that these rules
+(``_scope_assigns`` reads the engine's per-scope assignment index, ``Knowledge.scope_assignments``; these rules
 depend on public engine API only).
 """
 from __future__ import annotations
@@ -42,30 +42,8 @@ def _is_param(ctx, name: ast.Name) -> bool:
 
 
 def _scope_assigns(ctx, scope: ast.AST) -> dict[str, list[ast.AST]]:
-    """name -> values assigned in one scope (not descending into nested defs/classes).
-    Our own copy of the engine's private index, cached on the context."""
-    cache = ctx.__dict__.setdefault("_km_assigns", {})
-    got = cache.get(id(scope))
-    if got is not None:
-        return got
-    out: dict[str, list[ast.AST]] = {}
-    stack = list(_fast_ast.iter_child_nodes(scope))
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-            continue
-        if isinstance(node, ast.Assign):
-            for t in node.targets:
-                if isinstance(t, ast.Name):
-                    out.setdefault(t.id, []).append(node.value)
-        elif isinstance(node, (ast.AnnAssign, ast.NamedExpr)) and isinstance(node.target, ast.Name) \
-                and node.value is not None:
-            out.setdefault(node.target.id, []).append(node.value)
-        elif isinstance(node, ast.withitem) and isinstance(node.optional_vars, ast.Name):
-            out.setdefault(node.optional_vars.id, []).append(node.context_expr)
-        stack.extend(_fast_ast.iter_child_nodes(node))
-    cache[id(scope)] = out
-    return out
+    """name -> values assigned in one scope (the engine's per-scope index)."""
+    return ctx.knowledge.scope_assignments(scope)
 
 
 def visible_values(ctx, name: ast.Name) -> list[ast.AST]:
