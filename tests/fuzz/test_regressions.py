@@ -2,8 +2,8 @@
 
 An open bug's test is ``xfail(strict=True)``, so the suite stays green and the test turns red
 (XPASS) the moment a fix lands: then the marker goes.  Server bugs are routed to the server's
-owner; this directory only reports them.  Findings 1 and 3 are fixed (server commit affd839);
-findings 2 (engine) and 4 (server) are fixed too.
+owner; this directory only reports them.  All five findings are fixed: 1 and 3 (server,
+affd839), 2 (engine) and 4 (server) in 7344db3, 5 (engine) in 7593637.
 """
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def test_incremental_edit_after_non_lsp_line_break(server, sep):
         doc.close()
 
 
-# -- 2. engine: the fix loop raises on unparsable text that never mentions TF/Keras ------------
+# -- 2. engine (fixed): the fix loop raises on unparsable text that never mentions TF/Keras ------------
 # Engine.analyze() returns early (no parse, no error) when the text has none of the rules'
 # needles; fix_text() then calls ast.parse() unguarded.  `keras-migrate fix` on such a file
 # dies with a SyntaxError traceback (and ValueError/SyntaxError for NUL bytes).
@@ -100,7 +100,7 @@ def test_moved_diagnostics_after_cr_lf_join(server, case):
         doc.close()
 
 
-# -- 4. server: "Suppress with # noqa" breaks a continued line or edits an open string ----------
+# -- 4. server (fixed): "Suppress with # noqa" breaks a continued line or edits an open string ----------
 # actions.noqa_edit appends "  # noqa: CODE" to the end of the diagnostic's first line.  After
 # a backslash continuation that is a syntax error; when the line ends inside a triple-quoted
 # string the "comment" goes into the string (the code changes, nothing is suppressed by
@@ -129,7 +129,7 @@ def test_noqa_suppression_only_adds_a_comment(server, text):
         doc.close()
 
 
-# -- 5. engine: logical lines counted without lone "\r" breaks (the fix of finding 4) ------------
+# -- 5. engine (fixed): logical lines counted without lone "\r" breaks (the fix of finding 4) ----
 # analyze._logical_lines() tokenizes io.StringIO(text).readline, which splits lines at "\n"
 # only; SourceText and LSP also break at a lone "\r".  With a lone "\r" earlier in the file the
 # rows disagree, so noqa_line() picks the wrong physical line (here: the "\" line again, a
