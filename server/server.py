@@ -318,11 +318,14 @@ class KerasMigrateServer(LanguageServer):
             nb = self.workspace.get_notebook_document(notebook_uri=state.uri)
             if nb is None:
                 return None
-            return (notebook_path(state.uri), self.notebook_cells(state.uri))
+            cells = self.notebook_cells(state.uri)
+            # the LSP versions belong to this snapshot: read later, on the worker, they could
+            # label an analysis of old text with a newer version
+            return (notebook_path(state.uri), cells, {u: self.lsp_version(u) for u, _ in cells})
         doc = self.workspace.text_documents.get(unquote(state.uri)) or self.workspace.text_documents.get(state.uri)
         if doc is None:
             return None
-        return (uri_path(state.uri), doc.source)
+        return (uri_path(state.uri), doc.source, {state.uri: doc.version})
 
     async def run_analysis(self, state: DocState) -> None:
         version = state.version
@@ -371,7 +374,7 @@ class KerasMigrateServer(LanguageServer):
         """Worker thread: analyse one snapshot (skipped if a newer edit already arrived)."""
         if state.version != version:
             return None
-        path, content = snap
+        path, content, versions = snap
         size = sum(len(t) for _, t in content) if state.notebook else len(content)
         if size > MAX_CHARS:
             self.show_once(f"{state.uri} is too large to analyse as you type ({size:,} characters)",
@@ -385,10 +388,10 @@ class KerasMigrateServer(LanguageServer):
         linter = self.linter_for(cfg, path)
         wall, cpu = time.perf_counter(), time.thread_time()
         if state.notebook:
-            analysis = analyse_cells(version, path, cfg, linter, content, self.num_units, self.lsp_version)
+            analysis = analyse_cells(version, path, cfg, linter, content, self.num_units, versions.get)
         else:
             analysis = analyse_text(state.uri, version, path, cfg, linter, content, self.num_units,
-                                    self.lsp_version)
+                                    versions.get)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("analysed %s #%d: %d findings%s in %.1f ms (%.1f ms CPU)", state.uri, version,
                       len(analysis.findings()), "" if analysis.ok else f" ({analysis.error})",
