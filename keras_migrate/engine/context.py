@@ -12,6 +12,7 @@ import ast
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable, Optional, Sequence, Union
 
+from . import astutil as _astutil
 from .knowledge import Knowledge
 from .model import Applicability, Edit, Finding, Fix, Severity
 from .resolve import Ref, Resolver
@@ -94,14 +95,19 @@ class FileContext:
         AST = ast.AST
         stack: list[ast.AST] = [self.tree]
         pop, push = stack.pop, stack.append
+        table = _astutil._FIELDS
         while stack:
             node = pop()
-            bucket = buckets.get(type(node))
+            cls = type(node)
+            bucket = buckets.get(cls)
             if bucket is None:
-                buckets[type(node)] = [node]
+                buckets[cls] = [node]
             else:
                 bucket.append(node)
-            for name in node._fields:
+            fields = table.get(cls)
+            if fields is None:
+                fields = _astutil.child_fields(cls)
+            for name in fields:
                 v = getattr(node, name, None)
                 if type(v) is list:
                     for c in v:
