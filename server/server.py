@@ -902,7 +902,9 @@ def cmd_server_info(ls: KerasMigrateServer, *args) -> dict:
             "python": sys.version.split()[0], "executable": sys.executable,
             "positionEncoding": getattr(ls.workspace.position_encoding, "value", None),
             "diagnostics": "pull" if ls.pull_mode else "push", "trusted": ls.km_trusted,
-            "workspaceIndex": WorkspaceIndex is not None}
+            "workspaceIndex": WorkspaceIndex is not None,
+            # held off only from an analysis to its publish: False here would be a leak
+            "gcEnabled": gc.isenabled()}
 
 
 def register_runner() -> None:

@@ -159,6 +159,24 @@ async def test_bad_input_never_kills_the_server(client: LanguageClient, tmp_path
     assert not [m for m in client.messages if m.type == types.MessageType.Error]
 
 
+async def test_collector_is_given_back_after_analyses_of_every_kind(client: LanguageClient, tmp_path):
+    """The server holds Python's cyclic GC off from an analysis to its publish; analyses that
+    failed to parse, were superseded by a newer edit, or parsed must all give it back."""
+    uri = (tmp_path / "g.py").as_uri()
+    open_doc(client, uri, SRC)
+    await wait_for_diagnostics(client, uri, lambda d: len(d) == 1, version=1)
+    change(client, uri, 2, (1, 0), (1, 0), "x = (\n")          # does not parse
+    await wait_for_diagnostics(client, uri, version=2)
+    for v in range(3, 8):                                      # a burst: most are superseded
+        change(client, uri, v, (0, 23), (0, 23), "#")
+    change(client, uri, 8, (1, 0), (2, 0), "")                 # parses again
+    await wait_for_diagnostics(client, uri, lambda d: len(d) == 1, version=8)
+    # the publish of version 8 was sent inside its hold, released in the same step, so by
+    # the time this request is read nothing holds the collector
+    info = await client.workspace_execute_command_async(types.ExecuteCommandParams(command="keras-migrate.serverInfo"))
+    assert info["gcEnabled"] is True
+
+
 async def test_shutdown_and_exit(tmp_path):
     client = await start(tmp_path)
     await client.shutdown_async(None)
