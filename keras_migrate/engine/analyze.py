@@ -68,19 +68,29 @@ def _logical_lines(text: str) -> Optional[list[tuple[int, int]]]:
 
 def _statement_spans(statements, noqa_lines: set[int]) -> list[tuple[int, int]]:
     """Logical-line spans from the ast (cheap; tokenizing a big file costs tens of ms):
-    a simple statement's lines, a compound statement's header lines — only those that
-    span several lines and hold a noqa comment."""
-    spans = []
+    a simple statement's lines, a compound statement's header lines; statements that share
+    a line (``a = f(x) + \\`` / ``g(y); s = \"\"\"...\"\"\"``) are one logical line, as the
+    tokenizer and noqa_line() see it.  Only spans over several lines holding a noqa comment."""
+    raw = []
     for node in statements:
         first = node.lineno - 1
         if isinstance(node, _COMPOUND):
             body = getattr(node, "body", None)
             last = (body[0].lineno - 2) if body else first
+            if last < first:  # ``if x: y`` - the body shares the header's line
+                last = first
         else:
             last = node.end_lineno - 1
-        if last > first and any(first <= ln <= last for ln in noqa_lines):
-            spans.append((first, last))
-    return spans
+        raw.append((first, last))
+    raw.sort()
+    merged: list[list[int]] = []
+    for first, last in raw:
+        if merged and first <= merged[-1][1]:
+            if last > merged[-1][1]:
+                merged[-1][1] = last
+        else:
+            merged.append([first, last])
+    return [(f, l) for f, l in merged if l > f and any(f <= ln <= l for ln in noqa_lines)]
 
 
 _COMPOUND = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For, ast.AsyncFor,
