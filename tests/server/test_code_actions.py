@@ -166,3 +166,50 @@ async def test_unsafe_fixes_setting_extends_fix_all(client: LanguageClient, tmp_
     resolved = await client.code_action_resolve_async(actions[0])
     new = apply_text_edits(text, edits_for(resolved.edit, uri))
     assert new.startswith("from keras import backend as K\n") or new.startswith("import keras\n"), new
+
+
+async def test_files_deleted_while_open(client: LanguageClient, tmp_path):
+    """A file deleted on disk while its editor is open keeps being analysed and fixed from
+    the buffer; a module it imports deleted while open stops counting as a Keras base class
+    at the next analysis; the workspace report and the other documents carry on."""
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "base.py").write_text("import keras\n\n\nclass BaseLayer(keras.layers.Layer):\n    pass\n")
+    layer_src = ("import tensorflow as tf\nfrom pkg.base import BaseLayer\n\n\n"
+                 "class Block(BaseLayer):\n    def build(self, input_shape):\n"
+                 "        self.w = tf.Variable(tf.zeros([2]))\n")
+    blocks = pkg / "blocks.py"
+    blocks.write_text(layer_src)
+    a = tmp_path / "a.py"
+    a.write_text(SRC)
+    a_uri, b_uri = a.as_uri(), blocks.as_uri()
+    open_doc(client, a_uri, SRC)
+    open_doc(client, b_uri, layer_src)
+    await wait_for_diagnostics(client, a_uri, lambda d: len(d) == 2)
+    # K301 in Block: a layer only through pkg/base.py
+    await wait_for_diagnostics(client, b_uri, lambda d: [x.code for x in d] == ["K301"])
+
+    # the edited file goes away on disk; the buffer is still the user's
+    a.unlink()
+    change(client, a_uri, 2, (4, 0), (4, 0), "y = tf.keras.layers.Dense(2)\n")
+    diags = await wait_for_diagnostics(client, a_uri, lambda d: len(d) == 3, version=2)
+    fix = next(x for x in await actions_at(client, a_uri, diags[0])
+               if x.kind == types.CodeActionKind.QuickFix and x.title.startswith("K102: "))
+    resolved = await client.code_action_resolve_async(fix)
+    assert edits_for(resolved.edit, a_uri)  # fixed from the buffer, not from the missing file
+    assert not a.exists()                   # and nothing was written to disk by the server
+
+    # the base class's module goes away: at the next analysis Block is not known to be a
+    # layer any more, so K301 (a layer rule) no longer fires — never a stale cross-file answer
+    (pkg / "base.py").unlink()
+    change(client, b_uri, 2, (7, 0), (7, 0), "# edited\n")
+    await wait_for_diagnostics(client, b_uri, lambda d: d == [], version=2)
+
+    report = await client.workspace_execute_command_async(types.ExecuteCommandParams(
+        command="keras-migrate.report", arguments=[]))
+    assert "a.py" not in report["data"]["perFile"]          # gone from disk: not in the scan
+    info = await client.workspace_execute_command_async(types.ExecuteCommandParams(
+        command="keras-migrate.serverInfo"))
+    assert info["name"] == "keras-migrate"
+    assert not [m for m in client.messages if m.type == types.MessageType.Error]
