@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Build the VS Code extension into a .vsix: type-check (tsc), bundle (esbuild -> out/extension.js,
 # the only code shipped), package with @vscode/vsce 3.9.2 (the last vsce that runs on node 20).
+# The keras-migrate wheel of the same checkout ships in python/: the "install keras-migrate?"
+# offer installs that file, so the server always matches the client and no package is looked
+# up on an index by a name that is not published.
 #
 # Usage: scripts/build-vsix.sh [OUTPUT.vsix]   (default: out/keras-migrate-<version>.vsix, gitignored)
 # Env:   NPM_CACHE=/dir   use a private npm cache
+#        PYTHON=/path     the interpreter that builds the wheel (default .venv/bin/python, python3)
 #
 # vsce packs from a staging folder holding only what ships (see .vscodeignore): packing from the
 # repository root makes vsce walk the virtual environments (.venv-keras is gigabytes), ~20 s per call.
@@ -28,6 +32,12 @@ stage=$(mktemp -d "${TMPDIR:-/tmp}/keras-migrate-vsix.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/out"
 cp out/extension.js "$stage/out/"
+py=${PYTHON:-}
+[ -z "$py" ] && { [ -x .venv/bin/python ] && py=.venv/bin/python || py=python3; }
+"$py" -m pip wheel --quiet --no-deps --no-build-isolation -w "$stage/python" "$root" \
+  || "$py" -m pip wheel --quiet --no-deps -w "$stage/python" "$root"
+wheel=$(ls "$stage/python"/keras_migrate-"$version"-*.whl 2>/dev/null | head -n 1)
+[ -n "$wheel" ] || { echo "build-vsix: no keras_migrate-$version wheel was built (pyproject and package.json versions differ?)" >&2; exit 1; }
 cp LICENSE .vscodeignore "$stage/"
 # the extension's own readme (the repository README links into docs/ that do not ship)
 cp client-vscode/README.md "$stage/README.md"

@@ -140,7 +140,17 @@ export function checkPygls(pyglsVersion: string | undefined): VersionCheck {
   };
 }
 
-/** The pip command offered when keras-migrate is missing (arguments, never a shell string). */
-export function installArgs(): string[] {
-  return ['-m', 'pip', 'install', 'keras-migrate'];
+/**
+ * The pip command offered when keras-migrate is missing (arguments, never a shell string):
+ * the wheel the extension ships (built from the same checkout, so the server matches the
+ * client, and nothing is looked up on an index by name), else the release of the same version.
+ */
+export function installArgs(extensionVersion: string, bundledWheel?: string): string[] {
+  return ['-m', 'pip', 'install', bundledWheel ?? `keras-migrate==${extensionVersion}`];
+}
+
+/** The shipped wheel of this version among the names in the extension's `python/` folder. */
+export function pickBundledWheel(names: string[], extensionVersion: string): string | undefined {
+  const want = `keras_migrate-${extensionVersion}-`;
+  return names.find((n) => n.startsWith(want) && n.endsWith('.whl'));
 }

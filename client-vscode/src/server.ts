@@ -1,7 +1,9 @@
 // Starts, restarts and stops the keras-migrate language server (`<py> -m keras_migrate server`,
 // stdio) and reports its state. Everything it knows about Keras lives in the server.
 
+import * as fs from 'fs';
 import * as os from 'os';
+import * as path from 'path';
 import { execFile } from 'child_process';
 import * as vscode from 'vscode';
 import {
@@ -20,6 +22,7 @@ import {
   classifyProbe,
   InterpreterChoice,
   installArgs,
+  pickBundledWheel,
   ProbeOutcome,
 } from './interpreter';
 import { pythonExtensionInterpreter } from './python';
@@ -67,6 +70,17 @@ export class ServerManager implements vscode.Disposable {
 
   get extensionVersion(): string {
     return String(this.ctx.extension.packageJSON.version ?? '0.0.0');
+  }
+
+  /** The keras-migrate wheel shipped in the .vsix (`python/`), if this build has one. */
+  private bundledWheel(): string | undefined {
+    const dir = path.join(this.ctx.extensionPath, 'python');
+    try {
+      const name = pickBundledWheel(fs.readdirSync(dir), this.extensionVersion);
+      return name ? path.join(dir, name) : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   private log(msg: string) {
@@ -278,18 +292,19 @@ export class ServerManager implements vscode.Disposable {
   }
 
   /**
-   * Runs `<py> -m pip install keras-migrate` as a task in a visible terminal, only after the
-   * user clicked the offer. ProcessExecution: an argument list, no shell.
+   * Runs `<py> -m pip install <the bundled wheel>` as a task in a visible terminal, only after
+   * the user clicked the offer. ProcessExecution: an argument list, no shell.
    */
   private async installInto(py: string) {
     if (!vscode.workspace.isTrusted) return;
-    this.log(`installing: ${py} ${installArgs().join(' ')}`);
+    const args = installArgs(this.extensionVersion, this.bundledWheel());
+    this.log(`installing: ${py} ${args.join(' ')}`);
     const task = new vscode.Task(
       { type: SECTION, action: 'install' },
       vscode.TaskScope.Workspace,
       'install keras-migrate',
       'Keras Migrate',
-      new vscode.ProcessExecution(py, installArgs()),
+      new vscode.ProcessExecution(py, args),
     );
     task.presentationOptions = { reveal: vscode.TaskRevealKind.Always, panel: vscode.TaskPanelKind.Dedicated };
     const sub = vscode.tasks.onDidEndTaskProcess((e) => {

@@ -8,6 +8,7 @@ import {
   expandPath,
   installArgs,
   parseVersionOutput,
+  pickBundledWheel,
 } from '../src/interpreter';
 
 const never = async (): Promise<string | undefined> => {
@@ -96,6 +97,18 @@ test('pygls must be 2.x', () => {
   assert.deepEqual(checkPygls(undefined), { ok: true });
 });
 
-test('install command is an argument list', () => {
-  assert.deepEqual(installArgs(), ['-m', 'pip', 'install', 'keras-migrate']);
+test('install command is an argument list: the bundled wheel, else the same version by name', () => {
+  const wheel = '/ext/python/keras_migrate-0.1.0-py3-none-any.whl';
+  assert.deepEqual(installArgs('0.1.0', wheel), ['-m', 'pip', 'install', wheel]);
+  assert.deepEqual(installArgs('0.1.0'), ['-m', 'pip', 'install', 'keras-migrate==0.1.0']);
+  // a path with spaces stays one argument
+  assert.equal(installArgs('0.1.0', '/my ext/k.whl').length, 4);
+});
+
+test('the bundled wheel must be of the extension version', () => {
+  const names = ['README.txt', 'keras_migrate-0.0.9-py3-none-any.whl', 'keras_migrate-0.1.0-py3-none-any.whl'];
+  assert.equal(pickBundledWheel(names, '0.1.0'), 'keras_migrate-0.1.0-py3-none-any.whl');
+  assert.equal(pickBundledWheel(names, '0.2.0'), undefined);
+  assert.equal(pickBundledWheel(['keras_migrate-0.1.0.tar.gz'], '0.1.0'), undefined);
+  assert.equal(pickBundledWheel([], '0.1.0'), undefined);
 });

@@ -553,6 +553,40 @@ async function main() {
       d.settingsEditor = true;
     });
 
+    await step('install-offer-accepted', ['missing-server-offer'], async (d) => {
+      // an environment with pip but without keras-migrate: accept the offer. The extension runs
+      // `<py> -m pip install <its bundled wheel>` as a visible task (pygls & co. come from pip's
+      // index/cache as in any install), then restarts the server, which must come up from there.
+      if (!process.env.INSTALL_PYTHON) throw new Error('INSTALL_PYTHON (a venv with pip, without keras-migrate) is not set');
+      const settingsFile = path.join(FOLDER, '.vscode', 'settings.json');
+      const settings = JSON.parse(fs.readFileSync(settingsFile, 'utf8'));
+      settings['keras-migrate.interpreter'] = process.env.INSTALL_PYTHON;
+      fs.writeFileSync(settingsFile, JSON.stringify(settings, null, 2));
+      const toast = page.locator('.notification-toast', { hasText: 'is not installed' }).first();
+      await toast.waitFor({ timeout: 30000 });
+      await toast.locator('.monaco-button', { hasText: 'Install keras-migrate into this environment' }).click();
+      const item = page.locator('.statusbar-item', { hasText: 'Keras Migrate' }).first();
+      const s0 = Date.now();
+      await waitFor(async () => (await item.locator('.codicon-check').count()) > 0, 300000,
+        'the server to start from the environment it was installed into');
+      d.installSeconds = Math.round((Date.now() - s0) / 1000);
+      const log = channelLog('Keras Migrate');
+      const installing = log.split('\n').filter((l) => /installing: /.test(l)).pop() || '';
+      d.installCommand = installing.slice(installing.indexOf('installing: '));
+      if (!installing.includes(process.env.INSTALL_PYTHON)) throw new Error(`no install into INSTALL_PYTHON logged: ${installing}`);
+      if (!/-m pip install \S*python\/keras_migrate-[0-9.]+-py3-none-any\.whl/.test(installing)) {
+        throw new Error(`the offer did not install the bundled wheel: ${installing}`);
+      }
+      if (!/pip install finished with exit code 0/.test(log)) throw new Error('pip install did not finish with exit code 0');
+      d.logTail = log.split('\n').slice(-12).join('\n');
+      // earlier steps fixed legacy.py: a new Keras 2 file shows the installed server at work
+      fs.writeFileSync(path.join(FOLDER, 'after_install.py'), 'import tensorflow as tf\n\nmodel = tf.keras.Sequential()\n');
+      await quickOpen('after_install.py');
+      await showProblems();
+      await page.locator('.markers-panel .monaco-tl-row', { hasText: 'K102' }).first().waitFor({ timeout: 60000 });
+      d.problemsAfterInstall = await problemRows();
+    });
+
   }
 
   results.finished = new Date().toISOString();

@@ -46,6 +46,7 @@ STEPS = [
     "cancel-run",
     "compare-backends",
     "missing-server-offer",
+    "install-offer-accepted",
 ]
 UNTRUSTED_STEPS = ["untrusted-workbench", "untrusted-server", "untrusted-run-refused"]
 
@@ -159,6 +160,10 @@ def harness(tmp_path_factory) -> dict:
     # workspace-level interpreter an untrusted workspace must ignore
     bare = tmp / "bare-venv"
     subprocess.run([os.environ.get("PYTHON", "python3"), "-m", "venv", "--without-pip", str(bare)], check=True, cwd=tmp)
+    # one with pip, into which the driver accepts the install offer (the bundled wheel; its
+    # dependencies come from pip's cache or PyPI, as for a user)
+    fresh = tmp / "install-venv"
+    subprocess.run([os.environ.get("PYTHON", "python3"), "-m", "venv", str(fresh)], check=True, cwd=tmp)
 
     # a stand-in nvidia-smi on PATH that prints recorded output for two GPUs (this machine has
     # none): the device picker must list them, then the CPU. The runs themselves use the CPU.
@@ -172,7 +177,8 @@ def harness(tmp_path_factory) -> dict:
     )
     (fakebin / "nvidia-smi").chmod(0o755)
     env["PATH"] = f"{fakebin}{os.pathsep}{env.get('PATH', '')}"
-    return {"harness": Harness(tmp, artifacts, env, vsix), "server_py": server_py, "bare_py": bare / "bin/python"}
+    return {"harness": Harness(tmp, artifacts, env, vsix), "server_py": server_py, "bare_py": bare / "bin/python",
+            "install_py": fresh / "bin/python"}
 
 
 @pytest.fixture(scope="module")
@@ -192,7 +198,7 @@ def e2e_results(harness) -> dict:
         user_settings=dict(QUIET_USER_SETTINGS, **{"security.workspace.trust.enabled": False}),
         trust=False,
         mode="trusted",
-        extra_env={"BARE_PYTHON": str(harness["bare_py"])},
+        extra_env={"BARE_PYTHON": str(harness["bare_py"]), "INSTALL_PYTHON": str(harness["install_py"])},
     )
 
 
