@@ -9,7 +9,7 @@ formatting inside and around the node is preserved exactly.
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterable, Optional, Sequence, Union
 
 from . import astutil as _astutil
@@ -67,6 +67,7 @@ class FileContext:
         self.resolver = Resolver(tree, self.nodes(ast.Import, ast.ImportFrom))
         self.knowledge = Knowledge(tree, self.resolver, workspace, module_name, path)
         self.knowledge._parents = self._parents
+        self.knowledge._assign_nodes = self.nodes(ast.Assign)  # the walk ran for the imports above
         self._refs: Optional[list[Ref]] = None
         self.findings: list[Finding] = []
 

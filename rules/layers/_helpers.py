@@ -63,6 +63,18 @@ def walk_function(fn: ast.AST) -> Iterator[ast.AST]:
                 stack.append(child)
 
 
+def function_nodes(ctx, fn: ast.AST) -> list:
+    """``walk_function(fn)`` as a list, computed once per file analysis: K303 (twice) and
+    K305 walk the same ``call()`` methods on every keystroke."""
+    cache = getattr(ctx, "_km_function_nodes", None)
+    if cache is None:
+        cache = ctx._km_function_nodes = {}
+    nodes = cache.get(id(fn))
+    if nodes is None:
+        nodes = cache[id(fn)] = list(walk_function(fn))
+    return nodes
+
+
 def is_self(node: ast.AST) -> bool:
     return isinstance(node, ast.Name) and node.id == "self"
 

@@ -7,7 +7,8 @@ import builtins
 from keras_migrate.engine.knowledge import LAYER, MODEL, MODEL_FACTORIES, kind_of_class_name
 from keras_migrate.engine.model import Applicability, Severity
 from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.layers._helpers import is_self, layer_methods, method_named, self_attr_target, walk_function
+from keras_migrate.rules.layers._helpers import (function_nodes, is_self, layer_methods, method_named,
+                                                 self_attr_target)
 from keras_migrate.engine import astutil as _fast_ast
 
 _ADD_WEIGHT = ("add_weight", "add_variable")
@@ -246,7 +247,7 @@ class StateCreatedInCall(Rule):
     def check(self, ctx):
         for cls, fn in layer_methods(ctx, ("call",)):
             hits = []
-            for node in walk_function(fn):
+            for node in function_nodes(ctx, fn):
                 if not isinstance(node, ast.Call):
                     continue
                 f = node.func

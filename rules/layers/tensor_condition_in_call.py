@@ -5,7 +5,7 @@ import ast
 from keras_migrate.engine.knowledge import LAYER, MODEL
 from keras_migrate.engine.model import Applicability, Severity
 from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.layers._helpers import layer_methods, walk_function
+from keras_migrate.rules.layers._helpers import function_nodes, layer_methods
 from keras_migrate.engine import astutil as _fast_ast
 
 # tf.* / keras.ops.* calls whose result is a Python value, not a tensor
@@ -43,7 +43,7 @@ class _Tensors:
             if (d is None or a.arg in _TENSOR_PARAMS) and a.arg != "training":
                 names.add(a.arg)
         self.names = names
-        assigns = [n for n in walk_function(fn) if isinstance(n, (ast.Assign, ast.AugAssign, ast.AnnAssign))]
+        assigns = [n for n in function_nodes(ctx, fn) if isinstance(n, (ast.Assign, ast.AugAssign, ast.AnnAssign))]
         for _ in range(4):                                         # to a fixed point (short chains)
             before = len(self.names)
             for node in assigns:
@@ -307,7 +307,7 @@ class TensorConditionInCall(Rule):
             tensors = _Tensors(ctx, fn)
             covered: set[int] = set()
             found: list[tuple[ast.AST, str]] = []
-            nodes = sorted(walk_function(fn), key=lambda n: (getattr(n, "lineno", 0), getattr(n, "col_offset", 0)))
+            nodes = sorted(function_nodes(ctx, fn), key=lambda n: (getattr(n, "lineno", 0), getattr(n, "col_offset", 0)))
             for node in nodes:
                 if isinstance(node, (ast.If, ast.While, ast.IfExp, ast.Assert)):
                     test = node.test
