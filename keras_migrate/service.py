@@ -3,7 +3,7 @@ for Python text and notebooks.  No I/O policy, no protocol, no output format her
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 

@@ -7,7 +7,6 @@ supports it.
 """
 from __future__ import annotations
 
-import difflib
 import re
 from typing import Optional, Sequence
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable, Iterable, Optional
+from typing import Callable, Iterable
 
 from keras_migrate.config import BACKENDS, Config, is_excluded
 from keras_migrate.engine.source import DecodeError, decode_source

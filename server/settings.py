@@ -9,7 +9,7 @@ once) and that key falls back to its default.  Nothing here raises on user input
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Mapping, Optional
 
 from keras_migrate.config import Config, ConfigError, _CAMEL, _KEYS

@@ -199,7 +199,7 @@ class SaveWeightsFilename(Rule):
             short = seg if len(seg) <= 60 else seg[:57] + "..."
             if bad:
                 old, new = weights_suffix_fix(tail)
-                title = f"Save to a `.weights.h5` file (unsafe: the file is renamed; its directory must exist)"
+                title = "Save to a `.weights.h5` file (unsafe: the file is renamed; its directory must exist)"
                 ctx.report(self, path, self.message.format(call=short),
                            fix=lambda c=call, p=path, o=old, n=new, t=title: self._rename_fix(ctx, c, p, o, n, t),
                            fix_title=title, applicability=Applicability.UNSAFE)
