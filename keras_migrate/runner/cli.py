@@ -12,7 +12,9 @@ Exit status: the program's own (a signal N gives 128+N) for one backend; for ``a
 when every backend ran and succeeded, 1 when a program failed, 2 when a backend could not
 run. Environment problems (no such interpreter, Keras 3 or the backend package missing,
 no GPU) are stated on stderr with the fix, and exit with 2. Ctrl-C ends the program's
-whole process tree and exits with 130.
+whole process tree and exits with 130; SIGTERM or SIGHUP to this command (a CI timeout, a
+closed terminal) end the tree too and exit with 128+N. (The program runs in its own
+session, so without that it would outlive us.)
 
 The CLI wires this as a subcommand through :func:`add_arguments` and :func:`main`; it also
 runs alone as ``python -m keras_migrate.runner.cli FILE ...``.
@@ -23,8 +25,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
-from typing import Sequence
+import threading
+from contextlib import contextmanager
+from typing import Iterator, Sequence
 
 from .environment import BACKENDS
 from .gpus import list_gpus
@@ -131,8 +136,51 @@ def _exit_code(results: Sequence[RunResult], single: bool) -> int:
     return 0
 
 
+class _Stopped(KeyboardInterrupt):
+    """SIGTERM/SIGHUP (or SIGINT) arrived: cancel like Ctrl-C, exit with 128+N."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextmanager
+def _cancel_on_signals() -> Iterator[None]:
+    """While the program runs, SIGINT, SIGTERM and SIGHUP cancel it (its whole tree).
+
+    A signal this process inherited as ignored stays ignored (``nohup`` ignores SIGHUP; a
+    script's background job has SIGINT ignored), as Unix tools do."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    sigs = [s for s in (getattr(signal, n, None) for n in ("SIGINT", "SIGTERM", "SIGHUP"))
+            if s is not None and signal.getsignal(s) is not signal.SIG_IGN]
+
+    def stop(signum, _frame):
+        for sig in sigs:  # the first one wins: a second must not cut the clean-up short
+            signal.signal(sig, signal.SIG_IGN)
+        raise _Stopped(signum)
+
+    old = {sig: signal.signal(sig, stop) for sig in sigs}
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+
+def _cancel_code(exc: KeyboardInterrupt) -> int:
+    return 128 + exc.signum if isinstance(exc, _Stopped) else EXIT_CANCELLED
+
+
 def main(args: argparse.Namespace) -> int:
     """Run ``keras-migrate run`` with parsed ``args``; returns the exit status."""
+    with _cancel_on_signals():
+        return _main(args)
+
+
+def _main(args: argparse.Namespace) -> int:
     if not getattr(args, "backend", None):
         _say("choose a backend: --backend jax|torch|tensorflow|all")
         return EXIT_ENVIRONMENT
@@ -184,9 +232,9 @@ def main(args: argparse.Namespace) -> int:
     )
     try:
         report = session.check()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         _say("cancelled")
-        return EXIT_CANCELLED
+        return _cancel_code(exc)
     shared = [p for p in report.problems if p.backend is None]
     if shared or (args.backend != "all" and report.problems):
         for p in report.problems:
@@ -201,13 +249,13 @@ def main(args: argparse.Namespace) -> int:
         _say(f"{p.text()} (skipping {p.backend})")
     try:
         results = session.run()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         session.cancel()
         _say("cancelled: the program and everything it started were ended")
         if session.results:
             print()
             print(format_text(session.results))
-        return EXIT_CANCELLED
+        return _cancel_code(exc)
     print()
     print(format_markdown(results) if getattr(args, "markdown", False) else format_text(results))
     sys.stdout.flush()

@@ -16,6 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from .conftest import (
     group_members,
     line_of,
@@ -73,12 +75,27 @@ def test_failing_file_points_at_the_users_line(workspace, keras_python, tmp_path
 @needs_proc
 def test_ctrl_c_ends_the_program_and_everything_it_started(keras_python, tmp_path):
     """SIGINT to the CLI (Ctrl-C) cancels: exit 130, no process of the run left."""
+    p, pids = _start_sleeper(keras_python, tmp_path)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=30)
+    assert p.returncode == 130, out + err
+    assert "cancelled" in err
+    assert wait_gone(pids) == []
+    assert group_members(pids[0]) == []
+
+
+def _start_sleeper(keras_python, tmp_path):
+    """The CLI running a program that started a grandchild, once the program says "ready".
+
+    SIGINT is reset to its default in the CLI's process, as in a terminal: a test run that
+    was itself started as a background job inherits SIGINT ignored, which the CLI honours."""
     from .conftest import FIXTURES
 
     p = subprocess.Popen([*CLI, str(FIXTURES / "spawns_and_sleeps.py"), "--backend", "jax",
                           "--cpu", "--python", keras_python],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         env=quiet_env(tmp_path), stdin=subprocess.DEVNULL)
+                         env=quiet_env(tmp_path), stdin=subprocess.DEVNULL,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     pids: list[int] = []
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -90,9 +107,19 @@ def test_ctrl_c_ends_the_program_and_everything_it_started(keras_python, tmp_pat
         if line.strip() == "ready":
             break
     assert len(pids) == 2, "the program never said it was ready"
-    p.send_signal(signal.SIGINT)
+    return p, pids
+
+
+@needs_proc
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGHUP"])
+def test_termination_signal_ends_the_program_too(keras_python, tmp_path, sig):
+    """SIGTERM (a CI job's timeout) or SIGHUP (the terminal closed) to the CLI: the program
+    runs in its own session, so the CLI must end its tree before exiting with 128+N."""
+    p, pids = _start_sleeper(keras_python, tmp_path)
+    signum = getattr(signal, sig)
+    p.send_signal(signum)
     out, err = p.communicate(timeout=30)
-    assert p.returncode == 130, out + err
+    assert p.returncode == 128 + signum, out + err
     assert "cancelled" in err
     assert wait_gone(pids) == []
     assert group_members(pids[0]) == []
