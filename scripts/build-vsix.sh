@@ -34,8 +34,17 @@ mkdir -p "$stage/out"
 cp out/extension.js "$stage/out/"
 py=${PYTHON:-}
 [ -z "$py" ] && { [ -x .venv/bin/python ] && py=.venv/bin/python || py=python3; }
-"$py" -m pip wheel --quiet --no-deps --no-build-isolation -w "$stage/python" "$root" \
-  || "$py" -m pip wheel --quiet --no-deps -w "$stage/python" "$root"
+# without build isolation where setuptools can already build wheels (no download), else isolated
+if "$py" -c "import setuptools, wheel" 2>/dev/null; then isolation=--no-build-isolation; else isolation=; fi
+# from a copy of just the package sources: building in the checkout would reuse setuptools'
+# build/ folder, where a module deleted since an earlier build would still be picked up
+src="$stage/src"
+mkdir -p "$src"
+cp -r pyproject.toml README.md LICENSE keras_migrate rules server "$src/"
+[ -f MANIFEST.in ] && cp MANIFEST.in "$src/"
+find "$src" -name __pycache__ -prune -exec rm -rf {} +
+"$py" -m pip wheel --quiet --no-deps $isolation -w "$stage/python" "$src"
+rm -rf "$src"
 wheel=$(ls "$stage/python"/keras_migrate-"$version"-*.whl 2>/dev/null | head -n 1)
 [ -n "$wheel" ] || { echo "build-vsix: no keras_migrate-$version wheel was built (pyproject and package.json versions differ?)" >&2; exit 1; }
 cp LICENSE .vscodeignore "$stage/"
