@@ -209,7 +209,14 @@ async function main() {
       if (!used.length || /bare-venv/.test(used[0]) || used[1] !== 'setting') {
         throw new Error(`the server did not start from the user-level interpreter: ${used}`);
       }
-      if (!/"trusted":false/.test(log)) throw new Error('the server was not told that the workspace is untrusted');
+      // the client logs the server's serverInfo answer after "server started"; the output
+      // channel reaches its log file a moment later, so wait for the line rather than race it
+      await waitFor(async () => /"trusted":(true|false)/.test(channelLog('Keras Migrate')), 20000,
+        "the server's serverInfo in the log");
+      const info = channelLog('Keras Migrate');
+      if (!/"trusted":false/.test(info) || /"trusted":true/.test(info)) {
+        throw new Error('the server was not told that the workspace is untrusted');
+      }
     });
 
     await step('untrusted-run-refused', ['untrusted-workbench'], async (d) => {
