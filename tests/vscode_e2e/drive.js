@@ -565,6 +565,7 @@ async function main() {
       // `<py> -m pip install <its bundled wheel>` as a visible task (pygls & co. come from pip's
       // index/cache as in any install), then restarts the server, which must come up from there.
       if (!process.env.INSTALL_PYTHON) throw new Error('INSTALL_PYTHON (a venv with pip, without keras-migrate) is not set');
+      fs.writeFileSync(path.join(FOLDER, 'after_install.py'), 'import tensorflow as tf\n\nmodel = tf.keras.Sequential()\n');
       const settingsFile = path.join(FOLDER, '.vscode', 'settings.json');
       const settings = JSON.parse(fs.readFileSync(settingsFile, 'utf8'));
       settings['keras-migrate.interpreter'] = process.env.INSTALL_PYTHON;
@@ -586,9 +587,17 @@ async function main() {
       }
       if (!/pip install finished with exit code 0/.test(log)) throw new Error('pip install did not finish with exit code 0');
       d.logTail = log.split('\n').slice(-12).join('\n');
-      // earlier steps fixed legacy.py: a new Keras 2 file shows the installed server at work
-      fs.writeFileSync(path.join(FOLDER, 'after_install.py'), 'import tensorflow as tf\n\nmodel = tf.keras.Sequential()\n');
-      await quickOpen('after_install.py');
+      // earlier steps fixed legacy.py: the Keras 2 file written at the start of this step shows
+      // the installed server at work (quick open finds a new file once the watcher saw it)
+      await waitFor(async () => {
+        try {
+          await quickOpen('after_install.py');
+          return true;
+        } catch (e) {
+          await page.keyboard.press('Escape');
+          return false;
+        }
+      }, 90000, 'quick open to find after_install.py');
       await showProblems();
       await page.locator('.markers-panel .monaco-tl-row', { hasText: 'K102' }).first().waitFor({ timeout: 60000 });
       d.problemsAfterInstall = await problemRows();
