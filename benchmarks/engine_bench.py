@@ -79,7 +79,7 @@ def main():
     inputs = [
         ("small script", [work / "train.py"]),
         ("training.py", [TF_KERAS / "src" / "engine" / "training.py"]),
-        (f"tf_keras tree", tree_files),
+        ("tf_keras tree", tree_files),
     ]
     km = [sys.executable, "-m", "keras_migrate", "check", "--target-backends", "tensorflow,jax,torch"]
     ruff = [str(BENCH_BIN / "ruff"), "check", "--select", "ALL", "--no-cache", "--quiet", "--exit-zero"]

@@ -34,6 +34,8 @@ from pathlib import Path
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
+from engine_bench import compile_package  # benchmarks/ is on sys.path when run as a script
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "benchmarks" / "data" / "keras2_script.py"
 TRAINING = ROOT / ".venv-keras" / "lib" / "python3.11" / "site-packages" / "tf_keras" / "src" / "engine" / "training.py"
@@ -324,15 +326,6 @@ def report(r: dict, refs: dict, edits: int) -> None:
     print("(ruff/fixit: one `ruff check --no-cache` / `fixit lint` process per file, median wall time, "
           "process start included)")
 
-
-
-def compile_package() -> None:
-    """Byte-compile keras-migrate first, as ``pip install`` does: a checkout run with
-    PYTHONDONTWRITEBYTECODE=1 would otherwise recompile every module at each process start
-    (~0.15 s of the CLI's and the server's start-up that no installed user pays)."""
-    import compileall
-    for d in ("keras_migrate", "rules", "server"):
-        compileall.compile_dir(str(ROOT / d), quiet=1)
 
 
 def main() -> int:

@@ -79,7 +79,7 @@ class Knowledge:
         self.module_name = module_name
         self.path = path
         self._parents: Optional[dict[int, ast.AST]] = None
-        # the file's Assign nodes from the shared walk (FileContext sets it); None: walk
+        # the file's Assign nodes from the shared walk (FileContext sets it); None: walk the tree
         self._assign_nodes: Optional[list] = None
         self._self_attrs_indexed = False
         self._classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
@@ -271,23 +271,16 @@ class Knowledge:
         classes included)."""
         attrs = self._class_self_attrs.get(id(cls))
         if attrs is None:
-            if self._self_attrs_indexed:
-                attrs = {}  # a class without any self.<x> = ... assignment
-            elif self._assign_nodes is not None:
+            if not self._self_attrs_indexed:
                 # one pass over the file's assignments for every class at once (25 queries on
                 # tf_keras' training.py walked its Model class 25 times; then one walk per class
-                # was still ~1 ms a keystroke on a 300-line script)
-                self._index_self_attrs(self._assign_nodes)
-                attrs = self._class_self_attrs.get(id(cls), {})
-            else:
-                attrs = {}
-                for node in _fast_ast.walk(cls):
-                    if isinstance(node, ast.Assign):
-                        for t in node.targets:
-                            if (isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name)
-                                    and t.value.id == "self"):
-                                attrs.setdefault(t.attr, []).append(node.value)
-                self._class_self_attrs[id(cls)] = attrs
+                # was still ~1 ms a keystroke on a 300-line script). The shared walk's Assign
+                # bucket when FileContext gave it, else one walk of the tree.
+                assigns = self._assign_nodes
+                if assigns is None:
+                    assigns = [n for n in _fast_ast.walk(self.tree) if isinstance(n, ast.Assign)]
+                self._index_self_attrs(assigns)
+            attrs = self._class_self_attrs.get(id(cls), {})  # {}: no self.<x> = ... in cls
         return list(attrs.get(attr, ()))
 
     def _index_self_attrs(self, assigns: list) -> None:
@@ -298,8 +291,7 @@ class Knowledge:
                     for a in self.ancestors(node):
                         if isinstance(a, ast.ClassDef):
                             index.setdefault(id(a), {}).setdefault(t.attr, []).append(node.value)
-        for key, attrs in index.items():
-            self._class_self_attrs.setdefault(key, attrs)
+        self._class_self_attrs.update(index)
         self._self_attrs_indexed = True
 
     def _call_kind(self, call: ast.Call, d: int) -> Optional[str]:
