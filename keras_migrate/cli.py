@@ -9,56 +9,65 @@ import argparse
 import difflib
 import json
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Sequence
 
 from . import __version__
+from . import formats
 from .config import BACKENDS, Config, ConfigError, config_for, is_excluded, load_pyproject, rule_enabled
 from .discovery import iter_files
-from .engine.model import Applicability, Finding
+from .engine.analyze import noqa_line
+from .engine.model import Finding
 from .engine.notebook import NotebookError
-from .engine.source import DecodeError, decode_source
+from .engine.source import DecodeError, SourceText, decode_source
+from .formats import DOCS_URL, Item, Problem, Report, format_github, format_json, sarif_log  # noqa: F401 (API)
 from .service import Linter, registry
-
-DOCS_URL = "https://github.com/keras-migrate/keras-migrate/blob/main/docs/rules.md"
 
 
 # -- results --------------------------------------------------------------------------------------
-@dataclass
-class Item:
-    path: str
-    finding: Finding
-    line: int          # 1-based
-    col: int           # 1-based, code points
-    end_line: int
-    end_col: int
-    cell: Optional[int] = None   # 1-based notebook cell number
-    utf16: tuple[int, int] = (0, 0)  # 1-based start/end columns in UTF-16 code units (SARIF)
-
-
-@dataclass
-class Report:
-    items: list[Item] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)       # I/O and config problems (exit 2)
-    unparsable: list[str] = field(default_factory=list)   # files that could not be analysed
-    files: int = 0
-
-
 def _utf16_col(line_text: str, col: int) -> int:
     return len(line_text[:col].encode("utf-16-le")) // 2
 
 
-def _items_for_text(path: str, text: str, findings: Sequence[Finding], cell: Optional[int] = None,
-                    base_line: int = 0) -> list[Item]:
+def _edit_json(start: tuple[int, int], end: tuple[int, int], content: str) -> dict:
+    return {"content": content, "location": {"row": start[0] + 1, "column": start[1] + 1},
+            "end_location": {"row": end[0] + 1, "column": end[1] + 1}}
+
+
+def _fix_edits(text: str, f: Finding, position) -> Optional[list[dict]]:
+    """The finding's fix as ruff's JSON edits (imports it adds and removes included): the
+    minimal edits between the text and the text with this one fix applied.  ``position``
+    maps an offset of ``text`` to (line, col) as the output shows it (0-based)."""
+    if not f.has_fix:
+        return None
+    fix = f.fix()
+    if fix is None:
+        return []
+    from .engine.fixer import apply_fix, minimal_edits
+    new = apply_fix(text, fix)
+    if new is None:
+        return []
+    return [_edit_json(position(e.start), position(e.end), e.new_text) for e in minimal_edits(text, new)]
+
+
+def _pos(p) -> tuple[int, int]:
+    return p.line, p.col
+
+
+def _items_for_text(path: str, text: str, findings: Sequence[Finding], want_edits: bool = False) -> list[Item]:
     lines = text.splitlines() or [""]
+    source = SourceText(text)
     out = []
     for f in findings:
         s, e = f.range.start, f.range.end
         sl = lines[s.line] if s.line < len(lines) else ""
         el = lines[e.line] if e.line < len(lines) else ""
-        out.append(Item(path, f, s.line + 1 - base_line, s.col + 1, e.line + 1 - base_line, e.col + 1, cell,
-                        (_utf16_col(sl, s.col) + 1, _utf16_col(el, e.col) + 1)))
+        it = Item(path, f, s.line + 1, s.col + 1, e.line + 1, e.col + 1, None,
+                  (_utf16_col(sl, s.col) + 1, _utf16_col(el, e.col) + 1), source_line=sl)
+        if want_edits:
+            it.edits = _fix_edits(text, f, lambda o: _pos(source.position(o)))
+            it.noqa_row = noqa_line(text, s.line) + 1
+        out.append(it)
     return out
 
 
@@ -69,6 +78,7 @@ def read_text(path: Path) -> str:
 def check_file(linter: Linter, path: Path, report: Report, text: Optional[str] = None) -> None:
     display = str(path)
     report.files += 1
+    report.checked_paths.append(display)
     try:
         if text is None:
             if path.suffix == ".ipynb":
@@ -81,152 +91,40 @@ def check_file(linter: Linter, path: Path, report: Report, text: Optional[str] =
     if path.suffix == ".ipynb":
         nr = linter.check_notebook(text, path)
         if nr.error:
-            report.unparsable.append(f"{display}: {nr.error}")
+            report.unparsable.append(Problem(display, nr.error))
             return
         if nr.result.error:
             cell, line, col = nr.vsource.line_in_cell(nr.vsource.text and
                                                       nr.result.source.offset(nr.result.error.line, 0)
                                                       if nr.result.source else 0)
-            report.unparsable.append(f"{display}:cell {cell.key + 1}:{line + 1}:{nr.result.error.col + 1}: "
-                                     f"{nr.result.error.message}")
+            report.unparsable.append(Problem(display, nr.result.error.message, line + 1,
+                                             nr.result.error.col + 1, cell.key + 1))
             return
+        vs = nr.vsource
+
+        def cell_pos(offset: int) -> tuple[int, int]:
+            _, ln, cl = vs.line_in_cell(offset)
+            return ln, cl
+
         for f, key, line, col in nr.cell_findings():
-            cell = nr.vsource.locate(f.start)[0]
+            cell = vs.locate(f.start)[0]
             cell_lines = cell.text.splitlines() or [""]
-            _, eline, ecol = nr.vsource.line_in_cell(f.end)
+            _, eline, ecol = vs.line_in_cell(f.end)
             sl = cell_lines[line] if line < len(cell_lines) else ""
             el = cell_lines[eline] if eline < len(cell_lines) else ""
-            report.items.append(Item(display, f, line + 1, col + 1, eline + 1, ecol + 1, key + 1,
-                                     (_utf16_col(sl, col) + 1, _utf16_col(el, ecol) + 1)))
+            it = Item(display, f, line + 1, col + 1, eline + 1, ecol + 1, key + 1,
+                      (_utf16_col(sl, col) + 1, _utf16_col(el, ecol) + 1), source_line=sl)
+            if report.want_edits:
+                it.edits = _fix_edits(vs.text, f, cell_pos)
+                it.noqa_row = cell_pos(nr.result.source.offset(noqa_line(vs.text, f.range.start.line), 0))[0] + 1 \
+                    if nr.result.source else line + 1
+            report.items.append(it)
         return
     res = linter.check_source(text, path)
     if res.error:
-        report.unparsable.append(f"{display}:{res.error.line + 1}:{res.error.col + 1}: {res.error.message}")
+        report.unparsable.append(Problem(display, res.error.message, res.error.line + 1, res.error.col + 1))
         return
-    report.items.extend(_items_for_text(display, text, res.findings))
-
-
-# -- output formats -------------------------------------------------------------------------------
-def _fix_mark(f: Finding, unsafe: bool) -> str:
-    if f.fixable(unsafe):
-        return "[*] "
-    if f.has_fix and f.fix_applicability is Applicability.UNSAFE:
-        return "[-] "
-    return ""
-
-
-def _location(it: Item) -> str:
-    cell = f"cell {it.cell}:" if it.cell is not None else ""
-    return f"{it.path}:{cell}{it.line}:{it.col}"
-
-
-def format_text(report: Report, unsafe: bool, out) -> None:
-    for it in report.items:
-        f = it.finding
-        out.write(f"{_location(it)}: {f.code} {_fix_mark(f, unsafe)}{f.message}\n")
-    for u in report.unparsable:
-        out.write(f"{u}\n")
-    n = len(report.items)
-    fixable = sum(1 for it in report.items if it.finding.fixable(unsafe))
-    unsafe_only = sum(1 for it in report.items if it.finding.fixable(True) and not it.finding.fixable(unsafe))
-    files_with = len({it.path for it in report.items})
-    if n:
-        out.write(f"Found {n} finding{'s' * (n != 1)} in {files_with} file{'s' * (files_with != 1)} "
-                  f"({report.files} checked).\n")
-        if fixable:
-            out.write(f"[*] {fixable} fixable with `keras-migrate fix`"
-                      f"{' --unsafe-fixes' if unsafe else ''}.\n")
-        if unsafe_only:
-            out.write(f"[-] {unsafe_only} more fixable with `keras-migrate fix --unsafe-fixes` "
-                      f"(may change behaviour; review them).\n")
-    else:
-        out.write(f"All checks passed! ({report.files} file{'s' * (report.files != 1)} checked)\n")
-    if report.unparsable:
-        out.write(f"{len(report.unparsable)} file(s) could not be analysed.\n")
-
-
-def _json_item(it: Item) -> dict:
-    f = it.finding
-    d = {
-        "path": it.path,
-        "range": {"start": {"line": it.line, "column": it.col}, "end": {"line": it.end_line, "column": it.end_col}},
-        "code": f.code, "name": f.name, "message": f.message, "severity": f.severity.value,
-        "fix": ({"available": True, "applicability": f.fix_applicability.value, "title": f.fix_title}
-                if f.has_fix else {"available": False, "applicability": None, "title": None}),
-        "url": f"{DOCS_URL}#{f.code.lower()}-{f.name}",
-    }
-    if it.cell is not None:
-        d["cell"] = it.cell
-    return d
-
-
-def format_json(report: Report, out) -> None:
-    json.dump({"version": __version__, "files_checked": report.files,
-               "findings": [_json_item(it) for it in report.items],
-               "unparsable": report.unparsable, "errors": report.errors}, out, indent=2)
-    out.write("\n")
-
-
-_SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note", "hint": "note"}
-
-
-def sarif_log(report: Report, rules: Sequence[type]) -> dict:
-    used = sorted({it.finding.code for it in report.items})
-    by_code = {r.code: r for r in rules}
-    rule_objs = []
-    for code in used:
-        r = by_code.get(code)
-        if r is None:
-            continue
-        rule_objs.append({
-            "id": r.code, "name": r.name,
-            "shortDescription": {"text": r.summary() or r.message},
-            "fullDescription": {"text": r.doc_sections().get("What it does", r.summary())},
-            "helpUri": f"{DOCS_URL}#{r.anchor()}",
-            "help": {"text": r.doc(), "markdown": r.doc()},
-            "defaultConfiguration": {"level": _SARIF_LEVEL[r.severity.value]},
-            "properties": {"group": r.group.value, "fix": r.fix.value if r.fix else "guidance"},
-        })
-    index = {r["id"]: i for i, r in enumerate(rule_objs)}
-    results = []
-    for it in report.items:
-        f = it.finding
-        res = {
-            "ruleId": f.code, "level": _SARIF_LEVEL[f.severity.value],
-            "message": {"text": f.message},
-            "locations": [{"physicalLocation": {
-                "artifactLocation": {"uri": Path(it.path).as_posix()},
-                "region": {"startLine": it.line, "startColumn": it.utf16[0],
-                           "endLine": it.end_line, "endColumn": it.utf16[1]}}}],
-        }
-        if f.code in index:
-            res["ruleIndex"] = index[f.code]
-        if it.cell is not None:
-            res["properties"] = {"notebookCell": it.cell}
-        results.append(res)
-    return {
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "keras-migrate", "version": __version__,
-                                "informationUri": "https://github.com/keras-migrate/keras-migrate",
-                                "rules": rule_objs}},
-            "columnKind": "utf16CodeUnits",
-            "results": results,
-        }],
-    }
-
-
-def format_github(report: Report, out) -> None:
-    level = {"error": "error", "warning": "warning", "info": "notice", "hint": "notice"}
-    for it in report.items:
-        f = it.finding
-        msg = f.message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-        title = f"{f.code} ({f.name})" + (f" cell {it.cell}" if it.cell else "")
-        out.write(f"::{level[f.severity.value]} file={it.path},line={it.line},col={it.col},"
-                  f"endLine={it.end_line},endColumn={it.end_col},title={title}::{msg}\n")
-    for u in report.unparsable:
-        out.write(f"::error ::{u}\n")
+    report.items.extend(_items_for_text(display, text, res.findings, report.want_edits))
 
 
 # -- commands -------------------------------------------------------------------------------------
@@ -269,7 +167,7 @@ def _targets(args) -> list[Path]:
 
 def cmd_check(args, out=None, err=None) -> int:
     out, err = out or sys.stdout, err or sys.stderr
-    report = Report()
+    report = Report(want_edits=formats.needs_edits(formats.ALIASES.get(args.format, args.format)))
     rules = registry()
     if args.stdin_filename:
         path = Path(args.stdin_filename)
@@ -284,15 +182,7 @@ def cmd_check(args, out=None, err=None) -> int:
             linter = _linter(cfg, rules)
             for f in iter_files([target], lambda p: is_excluded(cfg, p)):
                 check_file(linter, f, report)
-    if args.format == "json":
-        format_json(report, out)
-    elif args.format == "sarif":
-        json.dump(sarif_log(report, rules), out, indent=2)
-        out.write("\n")
-    elif args.format == "github":
-        format_github(report, out)
-    else:
-        format_text(report, getattr(args, "unsafe_fixes", False), out)
+    formats.write(report, args.format, out, unsafe=getattr(args, "unsafe_fixes", False), rules=rules)
     for e in report.errors:
         err.write(f"error: {e}\n")
     if report.errors:
@@ -490,7 +380,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     c = sub.add_parser("check", help="report Keras 2 patterns")
     _common(c)
-    c.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text")
+    c.add_argument("--output-format", "--format", dest="format", default="concise", metavar="FORMAT",
+                   choices=formats.FORMATS + tuple(formats.ALIASES),
+                   help=f"how findings are written: {', '.join(formats.FORMATS)} (default: concise; "
+                        f"--format is the same option, and `text` means concise)")
     c.set_defaults(func=cmd_check)
     f = sub.add_parser("fix", help="apply fixes in place (safe ones; --unsafe-fixes for all)")
     _common(f)
