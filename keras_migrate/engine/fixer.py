@@ -144,7 +144,8 @@ def _remove_binding_edit(text: str, source: SourceText, stmt: ast.AST, local: st
 
 
 def cleanup_imports(old_text: str, new_text: str) -> str:
-    """Remove TensorFlow/Keras 2 imports that were used before the fixes and are unused now."""
+    """Remove TensorFlow/Keras 2 imports, and names imported from ``keras`` modules, that were
+    used before the fixes and are unused now."""
     old_tree, _ = parse(old_text)
     new_tree, err = parse(new_text)
     if old_tree is None or new_tree is None:
@@ -156,7 +157,11 @@ def cleanup_imports(old_text: str, new_text: str) -> str:
     for local, b in resolver.bindings.items():
         if b.kind not in ("import", "from") or not b.module_level:
             continue
-        if not (b.target.startswith("tensorflow") or b.target.startswith("tf_keras")):
+        # TensorFlow / Keras 2 imports, and ``from keras... import X`` names: a fix that
+        # rewrote every use of a name Keras 3 lacks (``from keras.losses import Reduction``,
+        # ``Reduction.NONE`` -> ``'none'``) must not leave the failing import behind
+        if not (b.target.startswith(("tensorflow", "tf_keras"))
+                or (b.kind == "from" and b.target.startswith("keras."))):
             continue
         if old_loads.get(local, 0) > 0 and new_loads.get(local, 0) == 0:
             e = _remove_binding_edit(new_text, source, b.node, local)

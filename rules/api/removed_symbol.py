@@ -13,7 +13,10 @@ _NP = RUN_SETUP
 
 
 def _owned_elsewhere(canonical: str) -> bool:
-    # K103 rewrites layers.experimental(.preprocessing).X when keras.layers.X exists
+    # K103 rewrites layers.experimental(.preprocessing).X when keras.layers.X exists, and
+    # bindings of the module itself (imports, module-level aliases)
+    if canonical in ("keras.layers.experimental.preprocessing", "keras.layers.experimental") and owned_by("K103"):
+        return True
     for prefix in ("keras.layers.experimental.preprocessing.", "keras.layers.experimental."):
         if canonical.startswith(prefix):
             rest = canonical[len(prefix):]
@@ -105,7 +108,6 @@ class RemovedSymbol(Rule):
             RESULT = N(K.mean(x, axis=0)).tolist()
             """,
             fixed="""
-            from keras import backend as K
             import keras
             x = T(np.array([[1.0, 2.0], [3.0, 5.0]], "float32"))
             RESULT = N(keras.ops.mean(x, axis=0)).tolist()
@@ -121,7 +123,6 @@ class RemovedSymbol(Rule):
             RESULT = list(N(K.concatenate([x, x])).shape)
             """,
             fixed="""
-            from keras import backend as K
             import keras
             x = T(np.ones((2, 2), "float32"))
             RESULT = list(N(keras.ops.concatenate([x, x], axis=-1)).shape)
@@ -226,6 +227,62 @@ class RemovedSymbol(Rule):
                      "keras.layers.advanced_activations.LeakyReLU"),
             unsafe=True,
         ),
+        # a name imported from a module: the import names it too (ImportError on Keras 3), so
+        # once the uses are rewritten the name leaves the import (issue 13 item 1)
+        Invalid(
+            """
+            from keras.losses import MeanSquaredError, Reduction
+            loss = MeanSquaredError(reduction=Reduction.NONE)
+            RESULT = N(loss(np.ones((2, 1), "float32"), np.zeros((2, 1), "float32"))).tolist()
+            """,
+            fixed="""
+            from keras.losses import MeanSquaredError
+            loss = MeanSquaredError(reduction='none')
+            RESULT = N(loss(np.ones((2, 1), "float32"), np.zeros((2, 1), "float32"))).tolist()
+            """,
+            flagged=("Reduction", "Reduction.NONE"),
+            unsafe=True,
+            run=Run(k3="ImportError", setup=_NP, fixed_backends=("tensorflow", "jax", "torch")),
+        ),
+        Invalid(
+            """
+            from keras.layers import Dense, ThresholdedReLU
+            act = ThresholdedReLU(theta=0.5)
+            RESULT = N(act(np.array([0.2, 0.5, 1.5], "float32"))).tolist()
+            """,
+            fixed="""
+            from keras.layers import Dense
+            import keras
+            act = keras.layers.ReLU(threshold=0.5)
+            RESULT = N(act(np.array([0.2, 0.5, 1.5], "float32"))).tolist()
+            """,
+            flagged=("ThresholdedReLU", "ThresholdedReLU"),
+            run=Run(k3="ImportError", setup=_NP, fixed_backends=("tensorflow", "jax", "torch")),
+        ),
+        # an unused name Keras 3 lacks: dropped from the import
+        Invalid(
+            """
+            from keras.layers import LocallyConnected2D, Dense
+            layer = Dense(2)
+            RESULT = list(layer(np.ones((1, 3), "float32")).shape)
+            """,
+            fixed="""
+            from keras.layers import Dense
+            layer = Dense(2)
+            RESULT = list(layer(np.ones((1, 3), "float32")).shape)
+            """,
+            flagged=("LocallyConnected2D",),
+            run=Run(k3="ImportError", setup=_NP, fixed_backends=("tensorflow", "jax", "torch")),
+        ),
+        # used, no equivalent: the import line is marked too (it is the line that fails)
+        Invalid(
+            """
+            from tensorflow.keras.layers import LocallyConnected2D
+            lc = LocallyConnected2D(4, 3)
+            """,
+            fixed=None,
+            flagged=("LocallyConnected2D", "LocallyConnected2D"),
+        ),
         # removed: guidance only
         Invalid(
             """
@@ -247,6 +304,7 @@ class RemovedSymbol(Rule):
 
     def check(self, ctx):
         moved_imports = self._module_imports(ctx)
+        self._imported_names(ctx, moved_imports)
         for ref in ctx.references():
             if not ref.is_keras or ref.origin == "private":
                 continue
@@ -270,8 +328,54 @@ class RemovedSymbol(Rule):
                 continue
             title, app, edits = made
             ctx.report(self, ref.node, msg, severity=sev,
-                       fix=lambda t=title, a=app, e=edits: ctx.make_fix(t, a, e, ["import keras"]),
+                       fix=lambda t=title, a=app, e=edits: ctx.make_fix(
+                           t, a, e, ["import keras"] if any("keras." in x.new_text for x in e) else []),
                        fix_title=title, applicability=app)
+
+    def _imported_names(self, ctx, skip: set) -> None:
+        """``from keras.layers import LocallyConnected2D``: a name Keras 3 lacks makes the import
+        statement itself fail (ImportError), and keeps failing after its uses are migrated
+        unless the import goes too. Unused: reported here with a fix that drops the name.
+        Used: the uses are reported (their fixes make the name unused, and the fixer then
+        drops it); the import is reported too when it fails on Keras 3 (a ``keras`` module, or
+        a ``tensorflow.keras`` name the compatibility shim lacks), so the failing line is
+        marked."""
+        from keras_migrate.engine.fixer import _remove_binding_edit
+        from keras_migrate.engine.resolve import canonicalize
+
+        uses: dict[str, int] = {}
+        for ref in ctx.references():
+            if ref.binding.kind == "from":
+                uses[ref.binding.name] = uses.get(ref.binding.name, 0) + 1
+        for node in ctx.resolver.import_nodes:
+            if not isinstance(node, ast.ImportFrom) or not node.module or node in skip:
+                continue
+            for alias in node.names:
+                if alias.name == "*":
+                    continue
+                canon, origin = canonicalize(f"{node.module}.{alias.name}")
+                if canon is None or origin == "private" or not canon.startswith("keras."):
+                    continue
+                path, entry, rest = symbol_entry(canon)
+                if entry is None or _owned_elsewhere(canon) or keras3_has(canon):
+                    continue
+                local = alias.asname or alias.name
+                shim = origin == "tf.keras" and entry.get("in_tf_keras_shim") and not rest
+                if uses.get(local):
+                    if shim:
+                        continue  # still imports through the shim; the uses are reported
+                    msg = (f"`{canon}` does not exist in Keras 3: this import fails (ImportError); "
+                           f"it can go once every use of `{local}` is migrated. {entry.get('guidance') or ''}").rstrip()
+                    ctx.report(self, alias, msg)
+                    continue
+                msg = f"`{canon}` does not exist in Keras 3 and `{local}` is not used: drop it from the import"
+                title = f"Remove unused `{alias.name}` from the import"
+
+                def build(n=node, name=local, t=title):
+                    edit = _remove_binding_edit(ctx.text, ctx.source, n, name)
+                    return ctx.make_fix(t, Applicability.SAFE, [edit]) if edit is not None else None
+                ctx.report(self, alias, msg, severity=Severity.WARNING if shim else None,
+                           fix=build, fix_title=title, applicability=Applicability.SAFE)
 
     def _module_imports(self, ctx) -> set:
         """``from keras.layers.core import Dense``: a standalone-Keras submodule whose names
@@ -310,8 +414,6 @@ class RemovedSymbol(Rule):
         transform = entry.get("transform") or {}
         if app is None:
             return None
-        if not self._import_ok(ctx, ref):
-            return None
         if rest and transform.get("module"):
             target = f"{new}.{rest}"
             if not keras3_has(target):
@@ -335,22 +437,3 @@ class RemovedSymbol(Rule):
                 return None
             return f"Rewrite as `{src}`" if len(src) < 80 else f"Rewrite with `{new}`", app, [ctx.replace(call, src)]
         return f"Replace with `{new}`", app, [ctx.replace(ref.node, new)]
-
-    @staticmethod
-    def _import_ok(ctx, ref) -> bool:
-        """A name bound by ``from keras.x import name`` would leave an import that fails in
-        Keras 3 after the usage is rewritten (the fixer removes only unused tensorflow /
-        tf_keras imports): no automatic fix then, the diagnostic says what to write."""
-        b = ref.binding
-        if b.kind != "from":
-            return True
-        if b.target.startswith(("tensorflow", "tf_keras")):
-            return True
-        # ``from keras import backend as K``: the module exists in Keras 3, only K.x moves
-        return keras3_has(_canonical_of(b.target))
-
-
-def _canonical_of(raw: str) -> str:
-    from keras_migrate.engine.resolve import canonicalize
-    return canonicalize(raw)[0] or raw
-

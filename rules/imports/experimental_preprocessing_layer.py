@@ -25,8 +25,11 @@ class ExperimentalPreprocessingLayer(Rule):
     """Uses `layers.experimental.preprocessing`, which Keras 3 removed.
 
     ## What it does
-    Flags `keras.layers.experimental.preprocessing.X` (through any import style) and imports
-    from that module, and rewrites them to `keras.layers.X`.
+    Flags `keras.layers.experimental.preprocessing.X` (through any import style, and through
+    any binding of `keras.layers`: `kl = tf.keras.layers; kl.experimental.preprocessing.X`,
+    `from tensorflow.keras import layers as L; L.experimental.preprocessing.X`) and imports
+    and module-level aliases of that module, and rewrites them to `keras.layers.X` (`kl.X`,
+    `L.X` at a use through a binding).
 
     ## Why is this bad?
     Keras 3 has no `layers.experimental` module:
@@ -106,6 +109,52 @@ class ExperimentalPreprocessingLayer(Rule):
             flagged=("from tensorflow.keras.layers.experimental import preprocessing",),
             run=Run(k3="ModuleNotFoundError", fixed_backends=("tensorflow", "jax", "torch")),
         ),
+        # through a binding of `keras.layers` (issue 13 item 2): fixed at the use
+        Invalid(
+            """
+            import numpy as np
+            import keras
+            kl = keras.layers
+            r = kl.experimental.preprocessing.Rescaling(1 / 255)
+            RESULT = np.asarray(r(np.ones((1, 2), "float32"))).tolist()
+            """,
+            fixed="""
+            import numpy as np
+            import keras
+            kl = keras.layers
+            r = kl.Rescaling(1 / 255)
+            RESULT = np.asarray(r(np.ones((1, 2), "float32"))).tolist()
+            """,
+            flagged=("kl.experimental.preprocessing.Rescaling",),
+            run=Run(k3="AttributeError", fixed_backends=("tensorflow", "jax", "torch")),
+        ),
+        Invalid(
+            """
+            from tensorflow.keras import layers as L
+            norm = L.experimental.preprocessing.Normalization(axis=-1)
+            """,
+            fixed="""
+            from tensorflow.keras import layers as L
+            norm = L.Normalization(axis=-1)
+            """,
+            flagged=("L.experimental.preprocessing.Normalization",),
+            run=Run(k3="AttributeError"),
+        ),
+        # a module-level alias of the removed module: fixed where it is assigned
+        Invalid(
+            """
+            import tensorflow as tf
+            pp = tf.keras.layers.experimental.preprocessing
+            crop = pp.CenterCrop(2, 2)
+            """,
+            fixed="""
+            import tensorflow as tf
+            pp = tf.keras.layers
+            crop = pp.CenterCrop(2, 2)
+            """,
+            flagged=("tf.keras.layers.experimental.preprocessing",),
+            run=Run(k3="AttributeError"),
+        ),
         Invalid(
             """
             import keras
@@ -124,16 +173,72 @@ class ExperimentalPreprocessingLayer(Rule):
             if isinstance(node, ast.ImportFrom):
                 self._check_from(ctx, node)
         for ref in ctx.references():
-            if ref.binding.kind == "alias" or ref.binding.target not in _ROOT_TARGETS:
-                continue  # reached through an alias of the module: the import/alias is flagged
+            if ref.canonical in PREFIXES:
+                self._check_module_alias(ctx, ref)
+                continue
             new = _new_name(ref.canonical)
             if new is None or not keras3_has(new):
+                continue
+            if ref.binding.kind == "alias" or ref.binding.target not in _ROOT_TARGETS:
+                # through a binding of ``keras.layers`` (``kl = tf.keras.layers``,
+                # ``from tensorflow.keras import layers as L``): drop the removed namespace at
+                # the use, ``L.experimental.preprocessing.Normalization`` -> ``L.Normalization``
+                self._report_through_binding(ctx, ref, new)
                 continue
             title = f"Replace with `{new}`"
             ctx.report(self, ref.node, self.message.format(new=new),
                        fix=lambda n=ref.node, t=title, new=new: ctx.make_fix(
                            t, Applicability.SAFE, [ctx.replace(n, new)], ["import keras"]),
                        fix_title=title, applicability=Applicability.SAFE)
+
+    @staticmethod
+    def _inner(ctx, node, wanted):
+        """The node of the attribute chain ``node`` whose canonical name is in ``wanted``."""
+        cur = node
+        while isinstance(cur, (ast.Attribute, ast.Name)):
+            if ctx.qualname(cur) in wanted:
+                return cur
+            cur = cur.value if isinstance(cur, ast.Attribute) else None
+        return None
+
+    def _report_through_binding(self, ctx, ref, new):
+        layers = self._inner(ctx, ref.node, ("keras.layers",))
+        removed = self._inner(ctx, ref.node, PREFIXES)
+        from keras_migrate.engine.resolve import canonicalize
+        bound = canonicalize(ref.binding.target)[0] or ""
+        if any(bound == p or bound.startswith(p + ".") for p in PREFIXES):
+            return  # ``pp = ....experimental.preprocessing`` / its import: reported (and fixed) there
+        if layers is None or removed is None or ctx.span(layers)[1] >= ctx.span(removed)[1]:
+            ctx.report(self, ref.node, self.message.format(new=new))  # e.g. a binding of ``experimental``
+            return
+        start, end = ctx.span(layers)[1], ctx.span(removed)[1]
+        shown = ctx.segment(layers) + "." + new[len("keras.layers."):]
+        title = f"Replace with `{shown}`"
+        ctx.report(self, ref.node, self.message.format(new=shown),
+                   fix=lambda t=title, s=start, e=end: ctx.make_fix(t, Applicability.SAFE, [ctx.replace((s, e), "")]),
+                   fix_title=title, applicability=Applicability.SAFE)
+
+    def _check_module_alias(self, ctx, ref):
+        """``pp = tf.keras.layers.experimental.preprocessing`` (module level): the alias
+        becomes ``tf.keras.layers`` when every ``pp.X`` exists in ``keras.layers``."""
+        stmt = ctx.parent(ref.node)
+        if not (isinstance(stmt, ast.Assign) and stmt.value is ref.node and len(stmt.targets) == 1
+                and isinstance(stmt.targets[0], ast.Name)):
+            return
+        binding = ctx.resolver.bindings.get(stmt.targets[0].id)
+        if binding is None or binding.node is not stmt:
+            return
+        uses = [r.canonical for r in ctx.references() if r.binding is binding]
+        news = [_new_name(u) for u in uses]
+        layers = self._inner(ctx, ref.node, ("keras.layers",))
+        if layers is None or any(n is None or not keras3_has(n) for n in news):
+            ctx.report(self, ref.node, self.message.format(new="keras.layers"))
+            return
+        start, end = ctx.span(layers)[1], ctx.span(ref.node)[1]
+        title = f"Replace with `{ctx.segment(layers)}`"
+        ctx.report(self, ref.node, self.message.format(new="keras.layers"),
+                   fix=lambda: ctx.make_fix(title, Applicability.SAFE, [ctx.replace((start, end), "")]),
+                   fix_title=title, applicability=Applicability.SAFE)
 
     def _check_from(self, ctx, node: ast.ImportFrom):
         from keras_migrate.engine.resolve import canonicalize

@@ -22,6 +22,14 @@ def _tf_keras_module(module: str) -> str | None:
     return None
 
 
+def _k103_fixes(canonical: str) -> bool:
+    """``L.experimental.preprocessing.Rescaling``: K103 rewrites it to ``L.Rescaling``."""
+    from keras_migrate.rules.api._common import owned_by
+    from keras_migrate.rules.imports.experimental_preprocessing_layer import _new_name
+    new = _new_name(canonical)
+    return new is not None and keras3_has(new) and owned_by("K103")
+
+
 class TensorflowKerasImport(Rule):
     """Imports Keras through TensorFlow (`from tensorflow import keras`, `tensorflow.keras.*`).
 
@@ -128,6 +136,41 @@ class TensorflowKerasImport(Rule):
             """,
             flagged=("tf_keras as keras", "from tf_keras import layers"),
         ),
+        # names Keras 3 lacks stay on the TensorFlow import (K501 rewrites their uses, then
+        # the fixer drops that import): a `keras` import never names them (issue 13 item 1)
+        Invalid(
+            """
+            import numpy as np
+            from tensorflow.keras.losses import MeanSquaredError, Reduction
+            loss = MeanSquaredError(reduction=Reduction.NONE)
+            RESULT = np.asarray(loss(np.ones((2, 1), "float32"), np.zeros((2, 1), "float32"))).tolist()
+            """,
+            fixed="""
+            import numpy as np
+            from keras.losses import MeanSquaredError
+            from tensorflow.keras.losses import Reduction
+            loss = MeanSquaredError(reduction=Reduction.NONE)
+            RESULT = np.asarray(loss(np.ones((2, 1), "float32"), np.zeros((2, 1), "float32"))).tolist()
+            """,
+            flagged=("from tensorflow.keras.losses import MeanSquaredError, Reduction",),
+            run=Run(k3="ok"),
+        ),
+        Invalid(
+            """
+            try:
+                from tensorflow.keras.layers import Dense, ThresholdedReLU as TR
+            except ImportError:
+                pass
+            """,
+            fixed="""
+            try:
+                from keras.layers import Dense
+                from tensorflow.keras.layers import ThresholdedReLU as TR
+            except ImportError:
+                pass
+            """,
+            flagged=("from tensorflow.keras.layers import Dense, ThresholdedReLU as TR",),
+        ),
         # K.mean does not exist in Keras 3: switching the import is unsafe
         Invalid(
             """
@@ -161,6 +204,11 @@ class TensorflowKerasImport(Rule):
                     continue
                 if new_module is None or new_module.startswith(_OWNED_ELSEWHERE):
                     continue
+                missing = [a for a in node.names if a.name != "*" and not keras3_has(
+                    canonicalize(f"{new_module}.{a.name}")[0] or f"{new_module}.{a.name}")]
+                if missing:
+                    self._report_split(ctx, node, new_module, missing)
+                    continue
                 reached = [f"{new_module}.{a.name}" for a in node.names if a.name != "*"]
                 reached += refs_by_binding.get(id(node), [])
                 self._report(ctx, node, node, "from " + node.module,
@@ -190,8 +238,34 @@ class TensorflowKerasImport(Rule):
         ctx.report(self, node, fix=lambda: ctx.make_fix(title, applicability, [ctx.replace(node, new)]),
                    fix_title=title, applicability=applicability)
 
+    def _report_split(self, ctx, node, new_module, missing):
+        """``from tensorflow.keras.losses import MeanSquaredError, Reduction``: the names Keras 3
+        has move to ``keras``; the ones it lacks stay on their TensorFlow import (where they
+        still resolve, or fail as before) until K501 rewrites their uses, after which the fixer
+        drops that import. A ``keras`` import never names something Keras 3 lacks."""
+        kept = [a for a in node.names if a not in missing]
+        if not kept:
+            return  # nothing Keras 3 has: K501 reports these names
+        gone = ", ".join(a.name for a in missing)
+        title = f"Use `{new_module}` (`{gone}` stays on `{node.module}`: not in Keras 3, see K501)"
+
+        def alias_src(a):
+            return a.name + (f" as {a.asname}" if a.asname else "")
+
+        def build():
+            start = ctx.span(node)[0]
+            line_start = ctx.source.line_starts[node.lineno - 1]
+            before = ctx.text[line_start:start]
+            # a statement after ``try:`` on one line gets ``; `` instead of a new line
+            sep = (ctx.source.newline() + before) if not before.strip() else "; "
+            new = (f"from {new_module} import {', '.join(alias_src(a) for a in kept)}{sep}"
+                   f"from {node.module} import {', '.join(alias_src(a) for a in missing)}")
+            return ctx.make_fix(title, Applicability.SAFE, [ctx.replace(node, new)])
+        ctx.report(self, node, fix=build, fix_title=title, applicability=Applicability.SAFE)
+
     def _report(self, ctx, report_node, edit_node, old_prefix, new_prefix, reached):
-        missing = sorted({n for n in reached if not keras3_has(canonicalize(n)[0] or n)})
+        missing = sorted({n for n in reached if not keras3_has(canonicalize(n)[0] or n)
+                          and not _k103_fixes(canonicalize(n)[0] or n)})
         applicability = Applicability.UNSAFE if missing else Applicability.SAFE
         title = f"Use `{new_prefix.replace('from ', '')}`" + (
             f" (unsafe: {', '.join(missing[:3])}{'...' if len(missing) > 3 else ''} not in Keras 3)"

@@ -120,7 +120,6 @@ class LoadSavedmodel(Rule):
             base = load_model(os.path.join("exports", "base_model"), compile=False)
             """,
             fixed="""
-            from keras.models import load_model
             import os
             import keras
             base = keras.layers.TFSMLayer(os.path.join("exports", "base_model"), call_endpoint="serving_default")
