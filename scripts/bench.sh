@@ -8,3 +8,4 @@ scripts/setup-keras-env.sh >/dev/null
 [ -x .venv-bench/bin/ruff ] && [ -x .venv-bench/bin/fixit ] || { python3 -m venv .venv-bench; .venv-bench/bin/pip install -q ruff fixit; }
 .venv/bin/python benchmarks/engine_bench.py
 if [ -f benchmarks/lsp_bench.py ]; then .venv/bin/python benchmarks/lsp_bench.py; fi
+.venv/bin/python benchmarks/scaling_bench.py

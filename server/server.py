@@ -28,6 +28,7 @@ from pygls.uris import to_fs_path
 
 from keras_migrate import __version__
 from keras_migrate.config import Config, is_excluded
+from keras_migrate.engine.gchold import GC_HOLD, GcHold  # noqa: F401  (GcHold: tests import it from here)
 from keras_migrate.engine.model import Applicability
 from keras_migrate.service import Linter, registry
 
@@ -126,31 +127,6 @@ class KerasMigrateProtocol(LanguageServerProtocol):
         return (yield from super().lsp_notebook_document__did_change(params))
 
 
-class GcHold:
-    """Keeps Python's cyclic collector off while at least one holder is inside (re-entrant
-    across coroutines and threads); the collector's state before the first holder is restored
-    after the last one leaves."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._holders = 0
-        self._was_enabled = True
-
-    def __enter__(self) -> "GcHold":
-        with self._lock:
-            if self._holders == 0:
-                self._was_enabled = gc.isenabled()
-                gc.disable()
-            self._holders += 1
-        return self
-
-    def __exit__(self, *exc) -> None:
-        with self._lock:
-            self._holders -= 1
-            if self._holders == 0 and self._was_enabled:
-                gc.enable()
-
-
 class KerasMigrateServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("keras-migrate", __version__,
@@ -178,7 +154,7 @@ class KerasMigrateServer(LanguageServer):
         self.loop: Optional[asyncio.AbstractEventLoop] = None
         self._loop_thread: Optional[int] = None
         self.log_handler = ClientLogHandler(self)
-        self.gc_hold = GcHold()
+        self.gc_hold = GC_HOLD  # shared with the engine's own hold, so the two nest
 
     # -- plumbing -------------------------------------------------------------------------------
     def call_on_loop(self, fn) -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
 from .context import FileContext, Settings
+from .gchold import GC_HOLD
 from .model import Finding
 from .rule import Rule
 from .source import SourceText
@@ -181,6 +182,10 @@ class Engine:
         result = AnalysisResult(path=path, text=text)
         if not self.rules or not self.mentions(text):
             return result
+        with GC_HOLD:  # linear: see gchold.py
+            return self._analyze(result, text, path, module_name)
+
+    def _analyze(self, result: AnalysisResult, text: str, path: str, module_name: Optional[str]) -> AnalysisResult:
         tree, err = parse(text)
         if err is not None:
             result.error = err

@@ -69,6 +69,7 @@ class FileContext:
         self.knowledge._parents = self._parents
         self.knowledge._assign_nodes = self.nodes(ast.Assign)  # the walk ran for the imports above
         self._refs: Optional[list[Ref]] = None
+        self._memo: dict = {}
         self.findings: list[Finding] = []
 
     # -- indexes -----------------------------------------------------------------------
@@ -122,6 +123,34 @@ class FileContext:
             bucket.reverse()  # roughly source order, as rules and tests read them
         self._buckets = buckets
         self._parents = parents
+
+    def memo(self, key, build: Callable[[], object]):
+        """A per-file index built once: ``build()`` the first time ``key`` is asked for,
+        the same object after.  For facts several findings (or rules) query, so a question
+        asked once per finding costs a lookup, not a walk of the file (keep ``key`` unique:
+        a rule's or helper's own name, plus any arguments)."""
+        try:
+            return self._memo[key]
+        except KeyError:
+            value = self._memo[key] = build()
+            return value
+
+    def calls_named(self, name: str) -> list[ast.Call]:
+        """Calls of a bare name (``name(...)``), in source order: one index of the file's
+        calls by callee name, built at the first question."""
+        index = self._memo.get("engine.calls_named")
+        if index is None:
+            index = {}
+            for call in self.nodes(ast.Call):
+                f = call.func
+                if type(f) is ast.Name:
+                    got = index.get(f.id)
+                    if got is None:
+                        index[f.id] = [call]
+                    else:
+                        got.append(call)
+            self._memo["engine.calls_named"] = index
+        return index.get(name, [])
 
     def references(self) -> list[Ref]:
         if self._refs is None:

@@ -89,6 +89,9 @@ class Knowledge:
         self._class_self_attrs: dict[int, dict[str, list[ast.AST]]] = {}
         self._func_returns: dict[int, Optional[str]] = {}
         self._other_imports: Optional[dict[str, tuple[str, str, int]]] = None
+        self._kind_memo: dict[tuple[int, int], tuple] = {}     # (id, depth) -> (node, kind)
+        self._name_memo: dict[tuple, Optional[str]] = {}        # (id(scope), name, depth) -> kind
+        self._symbolic_memo: dict[tuple[int, int], tuple] = {}  # (id, depth) -> (node, bool)
 
     # -- tree navigation -----------------------------------------------------------------
     @property
@@ -227,6 +230,19 @@ class Knowledge:
         """Kind of the value of an expression (model, layer, optimizer, ...), or None."""
         if _depth > 8 or expr is None:
             return None
+        # memoized per (node, depth): the answer is a function of both (the depth bounds the
+        # chase through assignments), and in module-level code (notebooks, scripts) a name
+        # bound many times was re-evaluated through all its values at every use: quadratic
+        # (the entry keeps the node alive, so its id cannot be reused by a node a rule builds)
+        key = (id(expr), _depth)
+        got = self._kind_memo.get(key)
+        if got is not None and got[0] is expr:
+            return got[1]
+        result = self._value_kind(expr, _depth)
+        self._kind_memo[key] = (expr, result)
+        return result
+
+    def _value_kind(self, expr: ast.AST, _depth: int) -> Optional[str]:
         d = _depth + 1
         if isinstance(expr, ast.Call):
             return self._call_kind(expr, d)
@@ -241,8 +257,11 @@ class Knowledge:
             while True:
                 values = self._assigns(scope).get(expr.id)
                 if values:
-                    kinds = {self.value_kind(v, d) for v in values}
-                    return kinds.pop() if len(kinds) == 1 else None
+                    key = (id(scope), expr.id, d)  # every use of the name asks the same
+                    memo = self._name_memo
+                    if key not in memo:
+                        memo[key] = self._single_kind(values, d)
+                    return memo[key]
                 if isinstance(scope, ast.Module):
                     return None
                 scope = self.scope_of(scope)
@@ -258,13 +277,30 @@ class Knowledge:
                 m = self.enclosing_method(expr)
                 if m is not None:
                     vals = self._self_attr_values(m[0], expr.attr)
-                    kinds = {self.value_kind(v, d) for v in vals}
-                    if len(kinds) == 1:
-                        return kinds.pop()
+                    if vals:
+                        key = (id(m[0]), "self." + expr.attr, d)
+                        memo = self._name_memo
+                        if key not in memo:
+                            memo[key] = self._single_kind(vals, d)
+                        if memo[key] is not None:
+                            return memo[key]
             return None
         if isinstance(expr, ast.Await):
             return self.value_kind(expr.value, d)
         return None
+
+    _NONE = object()
+
+    def _single_kind(self, values: list, d: int) -> Optional[str]:
+        """The kind all ``values`` share, else None (stops at the second distinct kind)."""
+        first = self._NONE
+        for v in values:
+            k = self.value_kind(v, d)
+            if first is self._NONE:
+                first = k
+            elif k != first:
+                return None
+        return None if first is self._NONE else first
 
     def _self_attr_values(self, cls: ast.ClassDef, attr: str) -> list[ast.AST]:
         """Values of ``self.<attr> = value`` anywhere inside ``cls`` (nested functions and
@@ -360,6 +396,15 @@ class Knowledge:
         followed through assignments, arithmetic, indexing and lists of such tensors."""
         if _depth > 8:
             return False
+        key = (id(expr), _depth)
+        got = self._symbolic_memo.get(key)
+        if got is not None and got[0] is expr:
+            return got[1]
+        result = self._is_symbolic(expr, _depth)
+        self._symbolic_memo[key] = (expr, result)
+        return result
+
+    def _is_symbolic(self, expr: ast.AST, _depth: int) -> bool:
         d = _depth + 1
         if isinstance(expr, (ast.List, ast.Tuple)):
             return any(self.is_symbolic(e, d) for e in expr.elts)

@@ -149,7 +149,7 @@ class Symbolic:
         cache = self.__dict__.setdefault("_fn_calls", {})
         got = cache.get(id(fn))
         if got is None:
-            got = [c for c in self.ctx.nodes(ast.Call) if isinstance(c.func, ast.Name) and c.func.id == fn.name]
+            got = self.ctx.calls_named(fn.name)  # an index lookup: this ran once per helper function
             cache[id(fn)] = got
         return got
 
