@@ -20,6 +20,7 @@ It belongs in ``keras_migrate/engine/knowledge.py`` (see the engine requests in 
 from __future__ import annotations
 
 import ast
+import bisect
 from typing import Optional
 
 from keras_migrate.engine.knowledge import KERAS_TENSOR, LAYER, MODEL, TENSOR_FACTORIES
@@ -57,6 +58,7 @@ class Symbolic:
         self._bindings: dict[int, dict[str, list[tuple[tuple[int, int], ast.AST, ast.AST]]]] = {}
         self._params: dict[int, set[str]] = {}
         self._memo: dict[int, bool] = {}
+        self._ends: dict[int, list] = {}
 
     # -- bindings per scope, in source order -------------------------------------------------
     def _scope_bindings(self, scope: ast.AST):
@@ -121,9 +123,18 @@ class Symbolic:
         use = _pos(name)
         scope = self.k.scope_of(name)
         while True:
-            for end, value, stmt in reversed(self._scope_bindings(scope).get(name.id, [])):
-                if end <= use and not (_pos(stmt) <= use and use < _end(stmt)):
-                    return value
+            binds = self._scope_bindings(scope).get(name.id)
+            if binds:
+                # the last binding ending before the use (sorted by end: a bisection, not a
+                # scan back through every earlier binding, which made a name re-bound all
+                # through a notebook's module scope quadratic); one ending before the use
+                # cannot contain it
+                ends = self._ends.get(id(binds))
+                if ends is None:
+                    ends = self._ends[id(binds)] = [b[0] for b in binds]
+                i = bisect.bisect_right(ends, use)
+                if i:
+                    return binds[i - 1][1]
             if name.id in self._scope_params(scope):
                 return _Param(scope, name.id) if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
             if isinstance(scope, ast.Module):
