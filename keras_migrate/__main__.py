@@ -1,14 +1,36 @@
 """``python -m keras_migrate``: the CLI (``keras_migrate.cli``); ``server`` starts the
-language server even before the CLI module exists."""
-from __future__ import annotations
+language server even before the CLI module exists.
 
+``-m`` puts the working directory first on ``sys.path``.  When that directory is a workspace
+being analysed, its ``json.py``, ``typing.py``, ``libcst.py``... would shadow the modules this
+tool imports and run inside it, so the entry point drops it before importing anything else
+(editors start the server with ``-I`` and a working directory of their own as well; see
+SECURITY.md).
+"""
+import os
 import sys
+
+
+def _drop_working_directory() -> None:
+    if sys.flags.isolated or getattr(sys.flags, "safe_path", False):
+        return  # -I / -P: the working directory is not on sys.path
+    try:
+        cwd = os.getcwd()
+    except OSError:
+        cwd = None
+    while sys.path and sys.path[0] in ("", ".", cwd):
+        del sys.path[0]
+
+
+_drop_working_directory()
 
 
 def _main(argv: list[str]) -> int:
     try:
         from keras_migrate.cli import main as cli_main
-    except ImportError:
+    except ImportError as exc:
+        if exc.name != "keras_migrate.cli":
+            raise  # a broken install must say what is missing, not pretend to be another build
         cli_main = None
     if cli_main is not None:
         rc = cli_main(argv)

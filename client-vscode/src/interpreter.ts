@@ -145,6 +145,28 @@ export function checkPygls(pyglsVersion: string | undefined): VersionCheck {
  * the wheel the extension ships (built from the same checkout, so the server matches the
  * client, and nothing is looked up on an index by name), else the release of the same version.
  */
+/**
+ * Python code that starts `python -m keras_migrate ARGS` safely: run with `-I` (isolated mode)
+ * neither the working directory nor PYTHONPATH nor the user site is on sys.path, so nothing in
+ * a workspace (a `json.py`, `typing.py`, `libcst.py` or `keras_migrate/` folder) can shadow a
+ * module and run in the server or the probe. The user site and absolute PYTHONPATH entries, the
+ * user's own places, are added back at the end of sys.path, where they cannot shadow anything.
+ */
+export const SAFE_LAUNCH = [
+  'import os, runpy, site, sys',
+  "extra = [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if os.path.isabs(p)]",
+  "user = site.getusersitepackages() if not os.environ.get('PYTHONNOUSERSITE') else None",
+  'for p in extra: sys.path.append(p)',
+  'if user and os.path.isdir(user): site.addsitedir(user)',
+  "sys.argv[0] = 'keras-migrate'",
+  "runpy.run_module('keras_migrate', run_name='__main__', alter_sys=True)",
+].join('\n');
+
+/** The interpreter arguments that run `python -m keras_migrate ...args` as SAFE_LAUNCH does. */
+export function safeModuleArgs(args: string[]): string[] {
+  return ['-I', '-c', SAFE_LAUNCH, ...args];
+}
+
 export function installArgs(extensionVersion: string, bundledWheel?: string): string[] {
   return ['-m', 'pip', 'install', bundledWheel ?? `keras-migrate==${extensionVersion}`];
 }

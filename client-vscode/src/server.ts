@@ -24,6 +24,7 @@ import {
   installArgs,
   pickBundledWheel,
   ProbeOutcome,
+  safeModuleArgs,
 } from './interpreter';
 import { pythonExtensionInterpreter } from './python';
 
@@ -31,14 +32,14 @@ export type ServerState = 'starting' | 'running' | 'stopped' | 'error';
 
 const PROBE_TIMEOUT_MS = 30000;
 
-export function probeInterpreter(py: string, cwd?: string): Promise<ProbeOutcome> {
+export function probeInterpreter(py: string, cwd: string): Promise<ProbeOutcome> {
   return new Promise((resolve) => {
-    // execFile: an argument list, never a shell.
+    // execFile: an argument list, never a shell; isolated mode and a working directory outside
+    // the workspace (the extension's own folder), exactly as the server is started.
     execFile(
       py,
-      ['-m', 'keras_migrate', '--version'],
-      // cwd as the server's (the workspace folder): `-m` resolves from there too
-      { cwd: cwd ?? os.homedir(), timeout: PROBE_TIMEOUT_MS, windowsHide: true, env: { ...process.env, PYTHONIOENCODING: 'utf-8' } },
+      safeModuleArgs(['--version']),
+      { cwd, timeout: PROBE_TIMEOUT_MS, windowsHide: true, env: { ...process.env, PYTHONIOENCODING: 'utf-8' } },
       (error, stdout, stderr) => {
         const err = error as (NodeJS.ErrnoException & { code?: string | number | null }) | null;
         resolve(classifyProbe(err, String(stdout ?? ''), String(stderr ?? '')));
@@ -168,7 +169,7 @@ export class ServerManager implements vscode.Disposable {
       );
     }
 
-    const probe = await probeInterpreter(choice.path, folder?.uri.fsPath);
+    const probe = await probeInterpreter(choice.path, this.ctx.extensionPath);
     if (probe.kind !== 'ok') {
       this.setState('error', probe.kind === 'not-installed' ? 'keras-migrate not installed' : probe.detail);
       this.log(`probe of ${choice.path} failed (${probe.kind}): ${probe.detail}`);
@@ -184,8 +185,9 @@ export class ServerManager implements vscode.Disposable {
 
     const serverOptions: ServerOptions = {
       command: choice.path,
-      args: ['-m', 'keras_migrate', 'server'],
-      options: { cwd: folder?.uri.fsPath ?? os.homedir(), env: { ...process.env, PYTHONIOENCODING: 'utf-8' } },
+      // never the workspace as working directory, never the workspace on sys.path (SECURITY.md)
+      args: safeModuleArgs(['server']),
+      options: { cwd: this.ctx.extensionPath, env: { ...process.env, PYTHONIOENCODING: 'utf-8' } },
     };
     const clientOptions: LanguageClientOptions = {
       documentSelector: [
@@ -304,7 +306,8 @@ export class ServerManager implements vscode.Disposable {
       vscode.TaskScope.Workspace,
       'install keras-migrate',
       'Keras Migrate',
-      new vscode.ProcessExecution(py, args),
+      // isolated and outside the workspace: `-m pip` must not import a workspace module either
+      new vscode.ProcessExecution(py, ['-I', ...args], { cwd: this.ctx.extensionPath }),
     );
     task.presentationOptions = { reveal: vscode.TaskRevealKind.Always, panel: vscode.TaskPanelKind.Dedicated };
     const sub = vscode.tasks.onDidEndTaskProcess((e) => {

@@ -30,9 +30,18 @@ BACKEND_PACKAGES: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
     ),
 }
 
+# Run with ``-I`` (isolated: neither the working directory nor PYTHONPATH nor the user site
+# is on sys.path while the probe imports what it needs), so a workspace ``json.py`` or
+# ``importlib/`` can never run in it.  Only then are the places the program itself will see
+# appended, for ``find_spec`` to look at (it searches them; it executes nothing there).
 _PROBE = r"""
-import importlib.util, importlib.metadata as md, json, sys
+import importlib.util, importlib.metadata as md, json, os, site, sys
 mods, dists = json.loads(sys.argv[1])
+extra = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+if not os.environ.get("PYTHONNOUSERSITE"):
+    extra.append(site.getusersitepackages())
+sys.path[:0] = [os.getcwd()]
+sys.path.extend(p for p in extra if p not in sys.path)
 def version(names):
     for n in names:
         try:
@@ -158,7 +167,7 @@ def check_environment(
         dists[b] = list(dist_names)
     try:
         proc = subprocess.run(
-            [exe, "-c", _PROBE, json.dumps([mods, dists])],
+            [exe, "-I", "-c", _PROBE, json.dumps([mods, dists])],
             capture_output=True,
             text=True,
             timeout=_TIMEOUT_S,

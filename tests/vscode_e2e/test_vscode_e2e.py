@@ -88,6 +88,44 @@ QUIET_USER_SETTINGS = {
 }
 
 
+# Modules the server, the probe and pip import: the workspace carries marker-writing stand-ins
+# (issue 18: opening a folder must never run its code). Each records the process that imported
+# it, then turns into the real module, so the user's own runs of fixture files still work.
+SHADOWED = ["json", "typing", "difflib", "libcst", "jedi", "pathspec", "pygls", "lsprotocol", "cattrs",
+            "attrs", "parso", "ast", "tokenize", "logging", "argparse", "dataclasses", "enum", "functools",
+            "importlib_metadata", "tomllib", "fnmatch", "glob", "shlex", "subprocess", "tempfile", "textwrap"]
+_SHADOW = """# keras-migrate e2e stand-in: records the process that imported it, then becomes the real module
+import os as _o, sys as _s
+with open(_o.path.join({markers!r}, {name!r} + "-" + str(_o.getpid())), "w") as _f:
+    _f.write(repr((_s.argv, _o.environ.get("KERAS_BACKEND"))))
+_here = _o.path.dirname(_o.path.abspath(__file__))
+_saved = list(_s.path)
+_s.path[:] = [p for p in _s.path if _o.path.abspath(p or ".") != _here]
+del _s.modules[__name__]
+try:
+    import importlib as _il
+    _real = _il.import_module(__name__)
+finally:
+    _s.path[:] = _saved
+_s.modules[__name__] = _real
+globals().update(_real.__dict__)
+"""
+
+
+def plant_shadow_modules(folder: Path, markers: Path) -> None:
+    markers.mkdir(parents=True, exist_ok=True)
+    for name in SHADOWED:
+        (folder / f"{name}.py").write_text(_SHADOW.format(markers=str(markers), name=name), encoding="utf-8")
+    (folder / "keras_migrate").mkdir()
+    (folder / "keras_migrate" / "__init__.py").write_text(
+        f"open({str(markers / 'keras_migrate-pkg')!r}, 'w').write('imported')\n", encoding="utf-8")
+
+
+def shadow_markers(markers: Path) -> list[tuple[str, str]]:
+    """(module, what the importing process was) for every stand-in some process imported."""
+    return sorted((p.name.rsplit("-", 1)[0], p.read_text(encoding="utf-8")) for p in markers.iterdir())
+
+
 class Harness:
     """One code-server session: a fresh copy of the fixture, the .vsix installed, the driver run."""
 
@@ -99,6 +137,7 @@ class Harness:
         root = self.tmp / name
         folder = root / "proj"
         shutil.copytree(HERE / "fixture", folder)
+        plant_shadow_modules(folder, root / "markers")
         (folder / ".vscode").mkdir()
         (folder / ".vscode/settings.json").write_text(json.dumps(workspace_settings, indent=2))
         (root / "user-settings.json").write_text(json.dumps(user_settings, indent=2))
@@ -241,3 +280,18 @@ def test_step(e2e_results: dict, step: str) -> None:
 @pytest.mark.parametrize("step", UNTRUSTED_STEPS)
 def test_untrusted_step(untrusted_results: dict, step: str) -> None:
     _check(untrusted_results, step)
+
+
+def test_no_workspace_module_ran_in_the_trusted_session(harness, e2e_results) -> None:
+    """Opening, analysing, fixing, the report, the probes, the install offer: none of it
+    imports a workspace module. Only the runs the driver asked for (the user's own program,
+    started by the runner with KERAS_BACKEND set) import what lies beside the program, as
+    `python file.py` does."""
+    markers = shadow_markers(harness["harness"].tmp / "trusted" / "markers")
+    outside_runs = [(m, who) for m, who in markers if "None)" in who or m == "keras_migrate-pkg"]
+    assert outside_runs == [], f"workspace modules imported outside a user-requested run: {outside_runs[:10]}"
+
+
+def test_no_workspace_module_ran_in_restricted_mode(harness, untrusted_results) -> None:
+    markers = shadow_markers(harness["harness"].tmp / "untrusted" / "markers")
+    assert markers == [], f"workspace modules imported in Restricted Mode: {markers[:10]}"
