@@ -150,11 +150,16 @@ class RunnerBridge:
             pass
 
     # -- commands -----------------------------------------------------------------------
-    async def run(self, *args: Any) -> dict:
-        if getattr(self.ls, "km_trusted", True) is False:
+    def _require_trust(self, what: str) -> None:
+        """Every command that starts a process checks this first.  Trust fails closed: a
+        server that was never told ``trusted: true`` treats the workspace as untrusted."""
+        if getattr(self.ls, "km_trusted", False) is not True:
             raise JsonRpcInvalidRequest(
-                "keras-migrate will not run code in an untrusted workspace; trust the workspace first"
+                f"keras-migrate will not {what} in an untrusted workspace; trust the workspace first"
             )
+
+    async def run(self, *args: Any) -> dict:
+        self._require_trust("run code")
         spec = _arg(args, CMD_RUN)
         uri = spec.get("uri")
         if not isinstance(uri, str) or not uri:
@@ -325,10 +330,12 @@ class RunnerBridge:
         return {"cancelled": True}
 
     async def list_devices(self, *args: Any) -> dict:
+        self._require_trust("start nvidia-smi")
         listing = await asyncio.get_running_loop().run_in_executor(None, list_gpus)
         return listing.to_json()
 
     async def check(self, *args: Any) -> dict:
+        self._require_trust("start the run interpreter")
         spec = args[0] if args and isinstance(args[0], dict) else {}
         backend = spec.get("backend", "all")
         if backend not in (*BACKENDS, "all"):

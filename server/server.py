@@ -135,7 +135,9 @@ class KerasMigrateServer(LanguageServer):
                          max_workers=4)
         # -- what the runner bridge (server/runner_bridge.py) uses --------------------------
         self.km_settings = ServerSettings()
-        self.km_trusted = True
+        # Workspace trust fails closed: only ``initializationOptions.trusted`` that is exactly
+        # ``true`` trusts the workspace (a missing, null, "false", 0 or malformed value does not).
+        self.km_trusted = False
         self.extra_diagnostics: dict[str, list[types.Diagnostic]] = {}
         self.line_moves: dict[str, Any] = {}       # uri -> how the last didChange moved lines
         # -- documents -----------------------------------------------------------------------
@@ -474,10 +476,18 @@ class KerasMigrateServer(LanguageServer):
             self.publish(state, only=uri if state.notebook else None)
 
     # -- code actions -------------------------------------------------------------------------------
+    def unsafe_allowed(self, analysis: Analysis) -> bool:
+        """Whether fix-all may apply unsafe fixes: only when the workspace is trusted (a
+        workspace's own pyproject.toml or settings must not turn on changes of meaning that run
+        unseen, e.g. on save) and the configuration asks for them."""
+        if not self.km_trusted:
+            return False
+        return self.km_settings.unsafe_fixes if analysis.config is None else analysis.config.unsafe_fixes
+
     def edit_for(self, analysis: Analysis, state: DocState, uri: str, kind: str, data: dict
                  ) -> Optional[types.WorkspaceEdit]:
         """Worker thread: the WorkspaceEdit of one action (a fix, fix-all, per-rule fix-all)."""
-        unsafe = self.km_settings.unsafe_fixes if analysis.config is None else analysis.config.unsafe_fixes
+        unsafe = self.unsafe_allowed(analysis)
         per_uri = fix_edits(analysis, state.notebook, uri, kind, data, unsafe, self.num_units)
         if per_uri is None:
             return None
@@ -501,8 +511,7 @@ def initialize(ls: KerasMigrateServer, params: types.InitializeParams) -> None:
     opts = params.initialization_options
     raw = None
     if isinstance(opts, dict):
-        if "trusted" in opts:
-            ls.km_trusted = opts.get("trusted") is not False
+        ls.km_trusted = opts.get("trusted") is True
         raw = {k: v for k, v in opts.items() if k != "trusted"} or None
     ls.apply_settings(raw)
     # load the rules now, then keep the collector off everything that lives as long as the
@@ -672,7 +681,7 @@ async def code_action(ls: KerasMigrateServer, params: types.CodeActionParams):
     analysis = await ls.current_analysis(state)
     if analysis is None:
         return []
-    unsafe = analysis.config.unsafe_fixes if analysis.config else False
+    unsafe = ls.unsafe_allowed(analysis)
     items = analysis.per_uri.get(uri, [])
     everything = analysis.findings()
     out: list[types.CodeAction] = []

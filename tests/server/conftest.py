@@ -17,7 +17,7 @@ async def client(lsp_client: LanguageClient, tmp_path):
         capabilities=capabilities(),
         root_uri=tmp_path.as_uri(),
         workspace_folders=[types.WorkspaceFolder(uri=tmp_path.as_uri(), name="ws")],
-        initialization_options={"settings": {"debounceMs": 20}},
+        initialization_options={"settings": {"debounceMs": 20}, "trusted": True},
     ))
     yield
     await lsp_client.shutdown_session()

@@ -91,7 +91,7 @@ async def start(tmp_path: Path, pull: bool = False, encodings=None, init_options
         capabilities=capabilities(pull=pull, encodings=encodings, resolve=resolve),
         root_uri=tmp_path.as_uri(),
         workspace_folders=[types.WorkspaceFolder(uri=tmp_path.as_uri(), name="ws")],
-        initialization_options=init_options if init_options is not None else {"settings": {"debounceMs": 20}},
+        initialization_options=init_options if init_options is not None else {"settings": {"debounceMs": 20}, "trusted": True},
     ))
     return client
 
