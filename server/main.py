@@ -1,21 +1,33 @@
-"""``keras-migrate server``: start the language server (stdio by default, TCP on request).
+"""``keras-migrate server``: start the language server (LSP over stdio).
 
 The CLI's ``server`` subcommand calls :func:`add_arguments` and :func:`main`;
 ``python -m keras_migrate.server.main`` runs it without the CLI.
+
+There is no TCP mode: a listening socket can be reached by every local user, and the server
+runs code on request (the backend runner), so it talks only to the process that started it
+(SECURITY.md).
 """
 from __future__ import annotations
 
+import sys
+
+if __name__ == "__main__":  # ``-m`` put the working directory first: see keras_migrate/__main__.py
+    import os as _os
+    if not (sys.flags.isolated or getattr(sys.flags, "safe_path", False)):
+        while sys.path and sys.path[0] in ("", ".", _os.getcwd()):
+            del sys.path[0]
+
 import argparse
 import logging
-import sys
 from typing import Optional, Sequence
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stdio", action="store_true", help="talk LSP over stdin/stdout (the default)")
-    parser.add_argument("--tcp", action="store_true", help="listen on a TCP socket instead of stdio")
-    parser.add_argument("--host", default="127.0.0.1", help="TCP host (default: 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=2087, help="TCP port (default: 2087)")
+    # removed: kept only to explain why (argparse would say "unrecognized arguments")
+    parser.add_argument("--tcp", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--host", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--log-file", default=None,
                         help="also write the server's log to this file (the client's log gets it anyway)")
     parser.add_argument("--log-level", default=None, choices=["error", "warning", "info", "debug"],
@@ -23,6 +35,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    if getattr(args, "tcp", False) or getattr(args, "host", None) or getattr(args, "port", None):
+        sys.stderr.write(
+            "keras-migrate server: TCP is not supported: any local user could connect to the socket "
+            "and ask the server to run code; start it over stdio (the default), as editors do\n")
+        return 2
     # stdout carries the protocol: nothing else may write to it
     out = sys.stdout.buffer
     sys.stdout = sys.stderr
@@ -44,10 +61,7 @@ def main(args: argparse.Namespace) -> int:
             logging.getLogger(name).addHandler(fh)
     logging.getLogger("pygls").setLevel(logging.WARNING)
 
-    if getattr(args, "tcp", False):
-        server.start_tcp(args.host, args.port)
-    else:
-        server.start_io(sys.stdin.buffer, out)
+    server.start_io(sys.stdin.buffer, out)
     return 0
 
 
