@@ -47,7 +47,18 @@ def iter_files(paths: list[Path], is_excluded=None) -> Iterator[Path]:
         yield from _walk(p, [], seen, is_excluded)
 
 
+def _inside(real: str, boundary: str) -> bool:
+    return real == boundary or real.startswith(boundary.rstrip(os.sep) + os.sep)
+
+
 def _walk(root: Path, specs: list[tuple[Path, pathspec.PathSpec]], seen: set[str], is_excluded) -> Iterator[Path]:
+    """A directory's files.  A symlink (to a file or a folder) is followed only when its target
+    lies inside the directory being walked: a link out of it (to ``/``, ``$HOME`` or another
+    project) is never read, and never rewritten by ``fix``."""
+    try:
+        boundary = os.path.realpath(root)
+    except OSError:
+        return
     stack = [(root, specs)]
     visited_dirs: set[str] = set()
     while stack:
@@ -70,6 +81,8 @@ def _walk(root: Path, specs: list[tuple[Path, pathspec.PathSpec]], seen: set[str
             path = Path(e.path)
             try:
                 is_dir = e.is_dir()
+                if e.is_symlink() and not _inside(os.path.realpath(path), boundary):
+                    continue
             except OSError:
                 continue
             if _ignored(path, is_dir, active) or (is_excluded and is_excluded(path)):

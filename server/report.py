@@ -35,13 +35,16 @@ def workspace_files(roots: Iterable[Path]) -> list[Path]:
     out: list[Path] = []
     for root in roots:
         spec = _gitignore(root)
-        for dirpath, dirnames, filenames in os.walk(root):
+        boundary = os.path.realpath(root).rstrip(os.sep) + os.sep
+        for dirpath, dirnames, filenames in os.walk(root):  # os.walk does not enter linked folders
             dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith(".")
                                  and not d.endswith(".egg-info"))
             for name in sorted(filenames):
                 if not name.endswith((".py", ".ipynb")):
                     continue
                 p = Path(dirpath) / name
+                if not os.path.realpath(p).startswith(boundary):
+                    continue  # a symlink out of the workspace: never read
                 if spec is not None:
                     try:
                         if spec.match_file(p.relative_to(root).as_posix()):

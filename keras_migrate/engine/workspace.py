@@ -40,6 +40,7 @@ import ast
 import logging
 import os
 import queue
+import stat
 import threading
 import time
 from concurrent.futures import Future
@@ -284,6 +285,9 @@ class WorkspaceIndex:
         return kn
 
     def _file(self, path: str) -> Optional[_File]:
+        # never read outside the workspace, also not through a symlink inside it
+        if not _under(os.path.realpath(path), self.root):
+            return None
         stamp = _stamp(path)
         if stamp is None:
             return None
@@ -367,11 +371,11 @@ class WorkspaceIndex:
             base = os.path.join(c, *parts) if parts else c
             if parts:
                 for f in (base + ".py", os.path.join(base, "__init__.py")):
-                    if os.path.isfile(f) and _under(f, self.root):
+                    if os.path.isfile(f) and _under(os.path.realpath(f), self.root):
                         return Definition(os.path.realpath(f), name)
             # from . import name / from pkg import submodule: a submodule is no class
             init = os.path.join(base, "__init__.py")
-            if os.path.isfile(init) and _under(init, self.root):
+            if os.path.isfile(init) and _under(os.path.realpath(init), self.root):
                 return Definition(os.path.realpath(init), name)
         return None
 
@@ -458,6 +462,8 @@ def _stamp(path: str) -> Optional[tuple[float, int]]:
     try:
         st = os.stat(path)
     except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode):  # a FIFO or a device would block or never end
         return None
     return (st.st_mtime, st.st_size)
 
