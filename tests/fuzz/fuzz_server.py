@@ -66,7 +66,7 @@ from keras_migrate.server.settings import parse_settings  # noqa: E402
 from keras_migrate.service import Linter, registry  # noqa: E402
 
 DEBOUNCE_MS = 30
-INIT_OPTIONS = {"settings": {"debounceMs": DEBOUNCE_MS, "unsafeFixes": True}}
+INIT_OPTIONS = {"settings": {"debounceMs": DEBOUNCE_MS, "unsafeFixes": True}, "trusted": True}
 REQUEST_TIMEOUT = float(os.environ.get("KM_FUZZ_TIMEOUT", "60"))
 # characters Python's str.splitlines() treats as line breaks and LSP does not (finding 1 of
 # test_regressions.py): in the alphabet unless KM_FUZZ_EXOTIC=0
