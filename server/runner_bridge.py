@@ -2,7 +2,10 @@
 
 Thin wiring over :mod:`keras_migrate.runner`; ``register(ls)`` adds four commands:
 
-``keras-migrate.run`` ``[{uri, backend, device, args, text?, workDoneToken?, python?, cwd?}]``
+``keras-migrate.run`` ``[{uri, backend, device, args, text?, workDoneToken?, python?, cwd?, smoke?, keras2?}]``
+    ``smoke: true`` makes every run a smoke run (training capped to one epoch of a couple
+    of steps, ``keras.datasets`` synthetic; each result's ``smokeSummary`` says what was
+    capped); ``keras2: true`` adds a run on Keras 2 (tf-keras) first, for comparison.
     Runs the file on ``backend`` (``jax``, ``torch``, ``tensorflow`` or ``all``) and
     ``device`` (``{"kind": "gpu", "index": N}`` or ``{"kind": "cpu"}``) with ``args`` as
     its ``sys.argv[1:]``. With ``text`` (an unsaved buffer) a temporary copy runs in the
@@ -179,6 +182,11 @@ class RunnerBridge:
         text = spec.get("text")
         if text is not None and not isinstance(text, str):
             raise JsonRpcInvalidParams("'text' must be a string")
+        smoke = spec.get("smoke", False)
+        keras2 = spec.get("keras2", False)
+        for name, value in (("smoke", smoke), ("keras2", keras2)):
+            if not isinstance(value, bool):
+                raise JsonRpcInvalidParams(f"'{name}' must be true or false")
         cwd = spec.get("cwd")
         if cwd is not None and (not isinstance(cwd, str) or not os.path.isdir(cwd)):
             raise JsonRpcInvalidParams(f"'cwd' is not a folder: {cwd!r}")
@@ -207,6 +215,8 @@ class RunnerBridge:
             args=list(program_args),
             roots=roots,
             cwd=cwd,
+            smoke=smoke,
+            keras2=keras2,
         )
         run_id = session.run_id
         self.sessions[run_id] = session
@@ -238,7 +248,7 @@ class RunnerBridge:
         self._notify(
             NOTIFY_STARTED,
             {"runId": run_id, "backends": list(session.backends), "device": device.to_json(),
-             "uri": uri},
+             "uri": uri, "smoke": smoke},
         )
         if token is not None:
             self._progress_begin(token, session)
@@ -366,7 +376,8 @@ class RunnerBridge:
                 token,
                 types.WorkDoneProgressBegin(
                     title="Keras Migrate: run",
-                    message=f"{os.path.basename(session.file)} on {', '.join(session.backends)}",
+                    message=f"{os.path.basename(session.file)} on {', '.join(session.backends)}"
+                            + (" (smoke run)" if session.smoke else ""),
                     cancellable=True,
                     percentage=0,
                 ),

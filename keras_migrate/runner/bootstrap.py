@@ -17,15 +17,80 @@ and then runs FILE as ``__main__`` the way ``python FILE`` does: ``sys.argv`` is
 ``sys.excepthook`` with the bootstrap's own frames removed, and the exit status is 1, as
 with ``python FILE``.
 
+Two switches, both from the environment the runner sets:
+
+- ``KERAS_MIGRATE_KERAS2=1`` (``--keras2``, with ``TF_USE_LEGACY_KERAS=1``): the program
+  runs on Keras 2 (tf-keras). ``tf.keras`` is tf-keras through TensorFlow's own switch, and
+  ``import keras`` / ``from keras.layers import ...`` (standalone Keras 2 code) resolve to
+  ``tf_keras`` too (then ``tf_keras.src``, for old module paths such as
+  ``keras.utils.np_utils``).
+- ``KERAS_MIGRATE_SMOKE=1`` (``--smoke``): ``smoke.py`` beside this file caps training and
+  fakes the data set downloads (see there); nothing on disk changes.
+
 Only the standard library is used here, and nothing from keras-migrate.
 """
 
+import importlib
+import importlib.abc
+import importlib.util
 import json
 import os
 import runpy
 import sys
 
 MARKER = "@@keras-migrate "
+HERE = os.path.dirname(os.path.abspath(__file__))
+SMOKE = os.path.join(HERE, "smoke.py")
+
+
+def _flag(name):
+    return os.environ.get(name, "") not in ("", "0", "false", "False")
+
+
+class _Keras2Alias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """``keras`` and ``keras.X`` are ``tf_keras`` and ``tf_keras.X`` (or ``tf_keras.src.X``):
+    the very same module objects, so classes are not defined twice."""
+
+    def __init__(self):
+        self._specs = {}
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != "keras" and not fullname.startswith("keras."):
+            return None
+        rest = fullname[len("keras"):]
+        for real in ("tf_keras" + rest, "tf_keras.src" + rest):
+            try:
+                module = importlib.import_module(real)
+            except ImportError:
+                continue
+            spec = importlib.util.spec_from_loader(fullname, self)
+            spec._keras_migrate_module = module
+            self._specs[id(module)] = getattr(module, "__spec__", None)
+            return spec
+        return None
+
+    def create_module(self, spec):
+        return spec._keras_migrate_module
+
+    def exec_module(self, module):
+        # Loading it under a second name set its __spec__ to ours: give it back its own.
+        if id(module) in self._specs:
+            module.__spec__ = self._specs.pop(id(module))
+
+
+def use_keras2():
+    """Make ``import keras`` mean tf-keras (Keras 2) in this process."""
+    for name in [n for n in sys.modules if n == "keras" or n.startswith("keras.")]:
+        del sys.modules[name]
+    sys.meta_path.insert(0, _Keras2Alias())
+
+
+def _load_smoke():
+    spec = importlib.util.spec_from_file_location("_keras_migrate_smoke", SMOKE)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def _jax_devices():
@@ -106,8 +171,28 @@ def describe():
     return info
 
 
+def _drop_smoke_frames(tb):
+    """The smoke run's wrappers are not the program's: unlink their frames."""
+    head = tb
+    while head is not None and os.path.abspath(head.tb_frame.f_code.co_filename) == SMOKE:
+        head = head.tb_next
+    node = head
+    while node is not None:
+        nxt = node.tb_next
+        while nxt is not None and os.path.abspath(nxt.tb_frame.f_code.co_filename) == SMOKE:
+            nxt = nxt.tb_next
+        try:
+            node.tb_next = nxt
+        except (AttributeError, TypeError, ValueError):
+            return tb
+        node = nxt
+    return head
+
+
 def _user_traceback(tb, file):
-    """Drop the bootstrap's and runpy's frames from the top of a traceback."""
+    """Drop the bootstrap's and runpy's frames from the top of a traceback (and the smoke
+    run's wrappers from the middle)."""
+    tb = _drop_smoke_frames(tb)
     here = os.path.abspath(__file__)
     first = tb
     while first is not None:
@@ -133,7 +218,20 @@ def main(argv=None):
     # First of all, as `python FILE` has it: the file's folder leads sys.path (and this
     # folder, holding the runner's modules, is gone before Keras is imported).
     sys.path[0] = os.path.dirname(os.path.realpath(file))
+    keras2 = _flag("KERAS_MIGRATE_KERAS2")
+    if keras2:
+        use_keras2()
     info = describe()
+    info["keras2"] = keras2
+    smoke = _flag("KERAS_MIGRATE_SMOKE")
+    if smoke and "error" not in info:
+        try:
+            _load_smoke().install(keras2=keras2)
+            info["smoke"] = True
+        except Exception as exc:  # say so, and run the program as it is
+            info["smoke_error"] = "{}: {}".format(type(exc).__name__, exc)
+            sys.stderr.write("keras-migrate smoke: could not set up the smoke run ({}); "
+                             "the program runs unchanged\n".format(info["smoke_error"]))
     sys.stdout.write(MARKER + json.dumps(info, sort_keys=True) + "\n")
     sys.stdout.flush()
 

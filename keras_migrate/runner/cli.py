@@ -2,10 +2,14 @@
 
 ::
 
-    keras-migrate run FILE --backend jax|torch|tensorflow|all [--gpu N | --cpu]
-                           [--python PATH] [--markdown] [--json PATH] [-- ARGS...]
+    keras-migrate run FILE --backend jax|torch|tensorflow|all [--keras2] [--smoke]
+                           [--gpu N | --cpu] [--python PATH] [--markdown] [--json PATH]
+                           [-- ARGS...]
 
-Everything after ``--`` goes to the program as its ``sys.argv[1:]``. The program's output
+``--smoke`` runs the program with training capped to one epoch of a couple of steps and
+``keras.datasets`` answered with synthetic data (see ``smoke.py``); ``--keras2`` adds a run
+on Keras 2 (tf-keras), first, for comparison (alone, without ``--backend``, it is the only
+run). Everything after ``--`` goes to the program as its ``sys.argv[1:]``. The program's output
 streams live, under a ``==> backend on device`` header per backend; the matrix follows.
 
 Exit status: the program's own (a signal N gives 128+N) for one backend; for ``all``, 0
@@ -31,7 +35,7 @@ import threading
 from contextlib import contextmanager
 from typing import Iterator, Sequence
 
-from .environment import BACKENDS
+from .environment import BACKENDS, KERAS2
 from .gpus import list_gpus
 from .matrix import format_markdown, format_text
 from .process import Device, RunResult
@@ -70,7 +74,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--backend",
         choices=[*BACKENDS, "all"],
-        help="the Keras backend to run on, or all of them one after another (required)",
+        help="the Keras backend to run on, or all of them one after another "
+             "(required unless --keras2 is given)",
+    )
+    parser.add_argument(
+        "--smoke", action="store_true",
+        help="smoke run: fit/evaluate/predict (and *_on_batch) capped to 1 epoch of a couple of "
+             "steps, keras.datasets loaders answered with synthetic data of the real shapes "
+             "(no download); the whole program in seconds; the file is not changed",
+    )
+    parser.add_argument(
+        "--keras2", action="store_true",
+        help="also run on Keras 2 (tf-keras, TF_USE_LEGACY_KERAS=1), first, for comparison; "
+             "needs tf-keras in the interpreter",
     )
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--gpu", type=int, metavar="N",
@@ -84,12 +100,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also write the results (and the matrix) as JSON to PATH")
     parser.set_defaults(program_args=[])
     parser.usage = (
-        "%(prog)s FILE --backend {jax,torch,tensorflow,all} [--gpu N | --cpu] [--python PATH]\n"
-        "       [--markdown] [--json PATH] [-- ARGS...]"
+        "%(prog)s FILE --backend {jax,torch,tensorflow,all} [--keras2] [--smoke]\n"
+        "       [--gpu N | --cpu] [--python PATH] [--markdown] [--json PATH] [-- ARGS...]"
     )
     parser.epilog = (parser.epilog or "") + (
         "Arguments after -- are passed to the program, e.g. "
-        "keras-migrate run train.py --backend all --cpu -- --epochs 1"
+        "keras-migrate run train.py --backend all --cpu -- --epochs 1. "
+        "The whole program in seconds on Keras 2 and every backend: "
+        "keras-migrate run train.py --smoke --keras2 --backend all --cpu"
     )
     _split_program_args(parser)
 
@@ -181,8 +199,10 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _main(args: argparse.Namespace) -> int:
-    if not getattr(args, "backend", None):
-        _say("choose a backend: --backend jax|torch|tensorflow|all")
+    keras2 = bool(getattr(args, "keras2", False))
+    smoke = bool(getattr(args, "smoke", False))
+    if not getattr(args, "backend", None) and not keras2:
+        _say("choose a backend: --backend jax|torch|tensorflow|all (or --keras2)")
         return EXIT_ENVIRONMENT
     if getattr(args, "gpu", None) is not None and getattr(args, "cpu", False):
         _say("--gpu and --cpu exclude each other")
@@ -202,7 +222,9 @@ def _main(args: argparse.Namespace) -> int:
 
     def on_event(event: str, backend: str, payload: object) -> None:
         if event == "start":
-            print(f"==> {backend} on {device.label()}", flush=True)
+            what = " (Keras 2, tf-keras)" if backend == KERAS2 else ""
+            print(f"==> {backend} on {device.label()}{what}{' (smoke run)' if smoke else ''}",
+                  flush=True)
         elif event == "end" and isinstance(payload, RunResult):
             r = payload
             if r.not_run is not None:
@@ -210,8 +232,12 @@ def _main(args: argparse.Namespace) -> int:
             used = r.device_used()
             print(f"<== {backend}: {r.status}, {r.wall_time:.1f} s, Keras {r.keras_version or '?'} "
                   f"on {r.keras_backend or '?'}, device {used}", flush=True)
-            if r.keras_backend and r.keras_backend != backend:
+            expected = "tensorflow" if backend == KERAS2 else backend
+            if r.keras_backend and r.keras_backend != expected:
                 _say(f"asked for {backend} but Keras ran on {r.keras_backend}")
+            if smoke and r.exit_code is not None and not r.smoke_summary:
+                _say(f"{backend}: the smoke run's summary is missing (did the program end with "
+                     "os._exit?); its training calls may not have been capped")
             if r.device.kind == "gpu" and r.devices and not r.gpu_used:
                 _say(f"{backend} saw no GPU although GPU {r.device.index} was chosen, so it ran on "
                      f"the CPU: is {backend} installed with GPU support for this interpreter?")
@@ -229,14 +255,17 @@ def _main(args: argparse.Namespace) -> int:
         roots=[os.getcwd()],
         on_output=on_output,
         on_event=on_event,
+        smoke=smoke,
+        keras2=keras2,
     )
     try:
         report = session.check()
     except KeyboardInterrupt as exc:
         _say("cancelled")
         return _cancel_code(exc)
+    single = len(session.backends) == 1
     shared = [p for p in report.problems if p.backend is None]
-    if shared or (args.backend != "all" and report.problems):
+    if shared or (single and report.problems):
         for p in report.problems:
             _say(p.text())
         if not getattr(args, "python", None) and report.interpreter_ok:
@@ -259,7 +288,7 @@ def _main(args: argparse.Namespace) -> int:
     print()
     print(format_markdown(results) if getattr(args, "markdown", False) else format_text(results))
     sys.stdout.flush()
-    code = _exit_code(results, single=args.backend != "all")
+    code = _exit_code(results, single=single)
     if getattr(args, "json_path", None):
         _write_json(args.json_path, session, results, code)
     return code

@@ -18,6 +18,8 @@ import sys
 from dataclasses import dataclass, field
 
 BACKENDS = ("jax", "torch", "tensorflow")
+KERAS2 = "keras2"
+"""Keras 2 for comparison (``--keras2``): tf-keras on TensorFlow, not a Keras 3 backend."""
 
 # backend -> (modules that must be importable, distributions that may provide it, pip name)
 BACKEND_PACKAGES: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
@@ -28,6 +30,7 @@ BACKEND_PACKAGES: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
         ("tensorflow", "tensorflow-cpu", "tensorflow-macos", "tensorflow-intel", "tf-nightly"),
         "tensorflow",
     ),
+    KERAS2: (("tensorflow", "tf_keras"), ("tf-keras", "tf_keras"), "tf-keras"),
 }
 
 # Run with ``-I`` (isolated: neither the working directory nor PYTHONPATH nor the user site
@@ -159,8 +162,9 @@ def check_environment(
         )
         return report
     report.python = exe
-    mods = ["keras"]
-    dists = {"keras": ["keras"]}
+    keras3 = [b for b in backends if b != KERAS2]
+    mods = ["keras"] if keras3 else []
+    dists = {"keras": ["keras"]} if keras3 else {}
     for b in backends:
         modules, dist_names, _ = BACKEND_PACKAGES[b]
         mods.extend(m for m in modules if m not in mods)
@@ -195,24 +199,40 @@ def check_environment(
     modules = data.get("modules", {})
     versions = data.get("versions", {})
     report.keras_version = versions.get("keras") if modules.get("keras") else None
-    if not modules.get("keras"):
-        report.keras_ok = False
-        report.problems.append(
-            Problem(f"Keras 3 is not installed for {exe}; install it", (exe, "-m", "pip", "install", "keras>=3"))
-        )
+    keras_problem = None
+    if not keras3:
+        pass  # Keras 2 alone: tf-keras is checked below
+    elif not modules.get("keras"):
+        keras_problem = Problem(f"Keras 3 is not installed for {exe}; install it",
+                                (exe, "-m", "pip", "install", "keras>=3"))
     elif (_major(report.keras_version) or 3) < 3:
-        report.keras_ok = False
-        report.problems.append(
-            Problem(
-                f"Keras {report.keras_version} is installed for {exe}, but the runner needs Keras 3; upgrade it",
-                (exe, "-m", "pip", "install", "--upgrade", "keras>=3"),
-            )
+        keras_problem = Problem(
+            f"Keras {report.keras_version} is installed for {exe}, but the runner needs Keras 3; upgrade it",
+            (exe, "-m", "pip", "install", "--upgrade", "keras>=3"),
         )
+    if keras_problem is not None:
+        report.keras_ok = False
+        if KERAS2 in backends:  # Keras 2 runs without Keras 3: stop only the Keras 3 backends
+            report.problems.extend(Problem(keras_problem.message, keras_problem.command, backend=b)
+                                   for b in keras3)
+        else:
+            report.problems.append(keras_problem)
     for b in backends:
         modules_needed, _, pip_name = BACKEND_PACKAGES[b]
         report.backend_versions[b] = versions.get(b)
         missing = [m for m in modules_needed if not modules.get(m)]
-        if missing:
+        if missing and b == KERAS2:
+            report.backend_versions[b] = None
+            report.problems.append(
+                Problem(
+                    f"running on Keras 2 (--keras2) needs tf-keras and TensorFlow; "
+                    f"{' and '.join(missing)} {'are' if len(missing) > 1 else 'is'} not installed "
+                    f"for {exe}; install it",
+                    (exe, "-m", "pip", "install", "tf-keras"),
+                    backend=b,
+                )
+            )
+        elif missing:
             report.backend_versions[b] = None
             report.problems.append(
                 Problem(

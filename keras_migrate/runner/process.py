@@ -33,7 +33,11 @@ from .environment import resolve_interpreter
 from .tracebacks import ErrorLocation, locate_error, parse_traceback, strip_ansi
 
 BOOTSTRAP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bootstrap.py")
+SMOKE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "smoke.py")
 MARKER = "@@keras-migrate "
+SMOKE_PREFIX = "keras-migrate smoke: "
+KERAS2 = "keras2"
+"""The pseudo-backend ``--keras2`` adds: Keras 2 (tf-keras) on TensorFlow."""
 GRACE_S = 3.0
 _STDERR_KEEP = 4000  # lines of stderr kept for the traceback
 
@@ -71,12 +75,26 @@ class Device:
         return {"kind": "cpu"} if self.kind == "cpu" else {"kind": "gpu", "index": self.index}
 
 
-def child_environment(backend: str, device: Device, base: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment a run gets: the caller's, plus the backend and device settings."""
+def child_environment(backend: str, device: Device, base: dict[str, str] | None = None,
+                      smoke: bool = False) -> dict[str, str]:
+    """The environment a run gets: the caller's, plus the backend and device settings.
+
+    ``backend`` ``keras2`` is Keras 2: tf-keras (``TF_USE_LEGACY_KERAS=1``) on TensorFlow.
+    ``smoke`` asks the bootstrap for a smoke run (``KERAS_MIGRATE_SMOKE=1``)."""
     env = dict(os.environ if base is None else base)
+    keras2 = backend == KERAS2
+    for name in ("KERAS_MIGRATE_SMOKE", "KERAS_MIGRATE_KERAS2"):
+        env.pop(name, None)
+    if keras2:
+        env["TF_USE_LEGACY_KERAS"] = "1"
+        env["KERAS_MIGRATE_KERAS2"] = "1"
+    else:
+        env.pop("TF_USE_LEGACY_KERAS", None)  # else tf.keras would be Keras 2 on Keras 3 runs
+    if smoke:
+        env["KERAS_MIGRATE_SMOKE"] = "1"
     env.update(
         {
-            "KERAS_BACKEND": backend,
+            "KERAS_BACKEND": "tensorflow" if keras2 else backend,
             "CUDA_VISIBLE_DEVICES": "" if device.kind == "cpu" else str(device.index),
             # nvidia-smi numbers GPUs in PCI order; make CUDA number them the same way.
             "CUDA_DEVICE_ORDER": "PCI_BUS_ID",
@@ -103,6 +121,8 @@ class RunRequest:
     """The file the user sees, when ``file`` is a temporary copy of an unsaved buffer."""
     env: dict[str, str] | None = None
     """Base environment (default: this process's)."""
+    smoke: bool = False
+    """A smoke run: training capped, data sets synthetic (see ``smoke.py``)."""
 
 
 @dataclass
@@ -122,6 +142,10 @@ class RunResult:
     """Why it did not run (an environment problem), else None."""
     error_location: ErrorLocation | None = None
     bootstrap: dict = field(default_factory=dict)
+    smoke: bool = False
+    """Asked for as a smoke run."""
+    smoke_summary: list[str] = field(default_factory=list)
+    """The smoke run's summary lines (what was capped), without their prefix."""
 
     @property
     def ok(self) -> bool:
@@ -177,6 +201,8 @@ class RunResult:
             "devices": list(self.devices),
             "cancelled": self.cancelled,
             "notRun": self.not_run,
+            "smoke": self.smoke,
+            "smokeSummary": list(self.smoke_summary),
         }
 
 
@@ -199,7 +225,7 @@ class Run:
     def __init__(self, request: RunRequest, on_output: OutputCallback | None = None):
         self.request = request
         self.on_output = on_output
-        self.result = RunResult(backend=request.backend, device=request.device)
+        self.result = RunResult(backend=request.backend, device=request.device, smoke=request.smoke)
         self.proc: subprocess.Popen | None = None
         self._lock = threading.Lock()
         self._callback_lock = threading.Lock()
@@ -234,7 +260,7 @@ class Run:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 cwd=req.cwd,
-                env=child_environment(req.backend, req.device, req.env),
+                env=child_environment(req.backend, req.device, req.env, smoke=req.smoke),
                 **kwargs,
             )
         for name, stream in (("stdout", self.proc.stdout), ("stderr", self.proc.stderr)):
@@ -296,6 +322,10 @@ class Run:
             lines = (self._stderr_partial + text).split("\n")
             self._stderr_partial = lines.pop()
             self._stderr.extend(line + "\n" for line in lines)
+            if self.request.smoke:
+                self.result.smoke_summary.extend(
+                    strip_ansi(l)[len(SMOKE_PREFIX):].rstrip() for l in lines
+                    if l.startswith(SMOKE_PREFIX))
         self._emit(name, text)
 
     def _take_marker(self, payload: str) -> None:
@@ -367,6 +397,8 @@ class Run:
         if returncode == 0 or res.cancelled:
             return
         lines = [*self._stderr, self._stderr_partial]
+        if self.request.smoke:  # the smoke summary is not part of the error
+            lines = [l for l in lines if not l.startswith(SMOKE_PREFIX)]
         parsed = parse_traceback(lines)
         if parsed is not None:
             res.first_error_line = parsed.exception_line
@@ -379,7 +411,7 @@ class Run:
         roots = [*req.roots, os.path.dirname(real), os.path.dirname(os.path.abspath(req.file))]
         path_map = {os.path.abspath(req.file): real} if req.display_file else None
         res.error_location = locate_error(
-            parsed, roots, backend=req.backend, path_map=path_map, exclude=[BOOTSTRAP]
+            parsed, roots, backend=req.backend, path_map=path_map, exclude=[BOOTSTRAP, SMOKE]
         )
 
 

@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .environment import BACKENDS, EnvironmentReport, check_environment
+from .environment import BACKENDS, KERAS2, EnvironmentReport, check_environment
 from .process import Device, Run, RunRequest, RunResult
 
 SessionOutput = Callable[[str, str, str], None]
@@ -23,19 +23,25 @@ SessionEvent = Callable[[str, str, object], None]
 :class:`RunRequest`) and ``"end"`` (payload: the :class:`RunResult`)."""
 
 
-def expand_backends(backend: str) -> tuple[str, ...]:
+def expand_backends(backend: str | None, keras2: bool = False) -> tuple[str, ...]:
+    """The runs, in order; ``keras2`` puts a Keras 2 (tf-keras) run first, for comparison."""
+    first = (KERAS2,) if keras2 else ()
+    if backend is None or backend == KERAS2:
+        if keras2 or backend == KERAS2:
+            return (KERAS2,)
+        raise ValueError("choose a backend: jax, torch, tensorflow or all")
     if backend == "all":
-        return BACKENDS
+        return first + BACKENDS
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}: choose one of {', '.join(BACKENDS)} or all")
-    return (backend,)
+    return first + (backend,)
 
 
 @dataclass
 class RunSession:
     file: str
-    backend: str
-    """One of ``jax``, ``torch``, ``tensorflow`` or ``all``."""
+    backend: str | None
+    """One of ``jax``, ``torch``, ``tensorflow`` or ``all`` (None: only ``keras2``)."""
     device: Device = field(default_factory=Device.cpu)
     python: str | None = None
     args: list[str] = field(default_factory=list)
@@ -45,6 +51,10 @@ class RunSession:
     on_output: SessionOutput | None = None
     on_event: SessionEvent | None = None
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    smoke: bool = False
+    """Smoke runs: training capped, ``keras.datasets`` synthetic (``smoke.py``)."""
+    keras2: bool = False
+    """Also (first) run on Keras 2, tf-keras, for comparison."""
 
     environment: EnvironmentReport | None = field(default=None, init=False)
     results: list[RunResult] = field(default_factory=list, init=False)
@@ -54,7 +64,7 @@ class RunSession:
 
     @property
     def backends(self) -> tuple[str, ...]:
-        return expand_backends(self.backend)
+        return expand_backends(self.backend, self.keras2)
 
     def check(self) -> EnvironmentReport:
         folder = os.path.dirname(os.path.abspath(self.display_file or self.file))
@@ -84,13 +94,13 @@ class RunSession:
         for backend in self.backends:
             problems = report.problems_for(backend)
             if problems:
-                result = RunResult(backend=backend, device=self.device)
+                result = RunResult(backend=backend, device=self.device, smoke=self.smoke)
                 result.not_run = "; ".join(p.text() for p in problems)
                 self.results.append(result)
                 self._event("end", backend, result)
                 continue
             if self._cancel.is_set():
-                result = RunResult(backend=backend, device=self.device, cancelled=True)
+                result = RunResult(backend=backend, device=self.device, cancelled=True, smoke=self.smoke)
                 self.results.append(result)
                 self._event("end", backend, result)
                 continue
@@ -103,6 +113,7 @@ class RunSession:
                 cwd=self.cwd,
                 roots=list(self.roots),
                 display_file=self.display_file,
+                smoke=self.smoke,
             )
             out = self.on_output
 
@@ -117,7 +128,7 @@ class RunSession:
                 else:
                     self._current = run
             if run is None:
-                result = RunResult(backend=backend, device=self.device, cancelled=True)
+                result = RunResult(backend=backend, device=self.device, cancelled=True, smoke=self.smoke)
                 self.results.append(result)
                 self._event("end", backend, result)
                 continue

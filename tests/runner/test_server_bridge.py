@@ -267,3 +267,29 @@ async def test_untitled_buffer_runs_from_a_scratch_folder(workspace, tmp_path):
         assert diag.range.start.line == 2 and diag.message == "jax: RuntimeError: from an untitled buffer"
         scratch = s.text().split('File "', 1)[1].split('"', 1)[0]
         assert scratch.endswith("Untitled-1.py") and not os.path.exists(os.path.dirname(scratch))
+
+
+@pytest.mark.conformance
+async def test_smoke_argument_caps_the_run_and_reports_what_was_capped(workspace, tmp_path):
+    """``smoke: true`` (the editor's smoke switch): the 100-epoch MNIST script runs capped on
+    synthetic data; each result's ``smokeSummary`` says what was capped; a non-boolean
+    ``smoke`` is refused before anything runs."""
+    target = workspace / "smoke" / "mnist_100_epochs.py"
+    uri = from_fs_path(str(target))
+    async with bridge(workspace, tmp_path) as s:
+        with pytest.raises(Exception, match="'smoke' must be true or false"):
+            await s.command("keras-migrate.run", {
+                "uri": uri, "backend": "jax", "device": {"kind": "cpu"}, "args": [], "smoke": "yes"})
+        assert s.started == []
+        reply = await s.command("keras-migrate.run", {
+            "uri": uri, "backend": "jax", "device": {"kind": "cpu"}, "args": [], "smoke": True})
+        (result,) = reply["results"]
+        assert result["status"] == "ok" and result["smoke"] is True, reply
+        assert result["smokeSummary"][:2] == [
+            "keras.datasets.mnist.load_data: 1 call answered with synthetic data, nothing "
+            "downloaded (60000 + 10000 images 28x28 uint8, labels 0-9)",
+            "fit: 1 call: 1 capped to 1 epoch of at most 2 steps (asked for up to 100 epochs, "
+            "60000 samples, 10000 validation samples)",
+        ]
+        assert "fit ran: 1 epoch(s), 2 batch(es)" in s.text("jax")
+        assert field(s.started[0], "smoke") is True
