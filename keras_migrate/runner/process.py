@@ -203,6 +203,10 @@ class RunResult:
             "notRun": self.not_run,
             "smoke": self.smoke,
             "smokeSummary": list(self.smoke_summary),
+            "errorLocation": (
+                {"path": self.error_location.path, "line": self.error_location.line}
+                if self.error_location is not None else None
+            ),
         }
 
 
