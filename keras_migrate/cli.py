@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import hashlib
 import json
+import os
+import re
 import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
 from . import __version__
 from . import formats
-from .config import BACKENDS, Config, ConfigError, config_for, is_excluded, load_pyproject, rule_enabled
+from .config import BACKENDS, Config, ConfigError, ConfigResolver, config_for, exclusion, rule_enabled
 from .discovery import iter_files
 from .engine.analyze import noqa_line
 from .engine.model import Finding
@@ -128,66 +131,183 @@ def check_file(linter: Linter, path: Path, report: Report, text: Optional[str] =
 
 
 # -- commands -------------------------------------------------------------------------------------
+def _split(value: Optional[str]) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else []
+
+
 def _overrides(args) -> dict:
     o = {}
     if getattr(args, "select", None):
-        o["select"] = args.select.split(",")
+        o["select"] = _split(args.select)
+    if getattr(args, "extend_select", None):
+        o["extend-select"] = _split(args.extend_select)
     if getattr(args, "ignore", None):
-        o["ignore"] = args.ignore.split(",")
+        o["ignore"] = _split(args.ignore)
     if getattr(args, "target_backends", None):
-        o["target-backends"] = args.target_backends.split(",")
+        o["target-backends"] = _split(args.target_backends)
     if getattr(args, "keras_version", None):
         o["keras-version"] = args.keras_version
     if getattr(args, "exclude", None):
-        o["exclude"] = args.exclude.split(",")
+        o["exclude"] = _split(args.exclude)
     if getattr(args, "unsafe_fixes", False):
         o["unsafe-fixes"] = True
     return o
 
 
-def _config(args, anchor: Path) -> Config:
-    if getattr(args, "config", None):
-        cfg = load_pyproject(Path(args.config))
-        o = _overrides(args)
-        return cfg.merged(o, "command line") if o else cfg
-    return config_for(anchor, _overrides(args))
+class Session:
+    """One run's configuration model and linters: each file gets the nearest
+    ``[tool.keras-migrate]`` above it (or ``--config``), the flags on top; one ``Linter`` per
+    configuration, one cross-file workspace index per configuration root."""
+
+    def __init__(self, args) -> None:
+        config = getattr(args, "config", None)
+        if config and not Path(config).is_file():
+            raise ConfigError("--config", f"{config}: no such file")
+        self.resolver = ConfigResolver(_overrides(args), Path(config) if config else None)
+        self.rules = registry()
+        self._linters: dict[Config, Linter] = {}
+        self._indexes: dict[str, object] = {}
+
+    def config(self, path: Path, default_root: Optional[Path] = None) -> Config:
+        return self.resolver.for_path(path, default_root)
+
+    def linter(self, cfg: Config) -> Linter:
+        """A Linter with cross-file knowledge of the project (bases and factories defined in
+        other modules), rooted where the configuration is.  The index parses; it imports nothing."""
+        lin = self._linters.get(cfg)
+        if lin is None:
+            from .engine.workspace import WorkspaceIndex
+            root = cfg.root or "."
+            index = self._indexes.get(root)
+            if index is None:
+                # batch work: no editor is waiting, so a loaded machine gets time rather than blanks
+                index = self._indexes[root] = WorkspaceIndex(root, timeout_s=30.0)
+            lin = self._linters[cfg] = Linter(cfg, self.rules, workspace=index)
+        return lin
 
 
-def _linter(cfg: Config, rules) -> Linter:
-    """A Linter with cross-file knowledge of the project (bases and factories defined in other
-    modules), rooted where the configuration is.  The index parses files; it imports nothing."""
-    from .engine.workspace import WorkspaceIndex
-    # batch work: no editor is waiting, so a slow (loaded) machine gets time rather than blanks
-    return Linter(cfg, rules, workspace=WorkspaceIndex(cfg.root or ".", timeout_s=30.0))
+def _read_files_from(name: str) -> list[Path]:
+    try:
+        text = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError("--files-from", f"{name}: cannot be read: {exc}") from None
+    return [Path(line.strip()) for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
 
 
 def _targets(args) -> list[Path]:
-    return [Path(p) for p in (args.paths or ["."])]
+    paths = [Path(p) for p in (getattr(args, "paths", None) or [])]
+    if getattr(args, "files_from", None):
+        paths += _read_files_from(args.files_from)
+    return paths or ([] if getattr(args, "files_from", None) else [Path(".")])
+
+
+def parse_shard(value: Optional[str]) -> Optional[tuple[int, int]]:
+    if not value:
+        return None
+    m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", value)
+    if not m or not (1 <= int(m.group(1)) <= int(m.group(2))):
+        raise ConfigError("--shard", f"{value!r}: expected K/N with 1 <= K <= N, e.g. 2/4")
+    return int(m.group(1)), int(m.group(2))
+
+
+def shard_of(path: Path, n: int) -> int:
+    """1-based shard of a file: a hash of its path relative to the working directory, so
+    every machine of a CI matrix puts each file in the same shard whatever the walk order."""
+    p = os.path.abspath(path)
+    try:
+        p = os.path.relpath(p)
+    except ValueError:  # another drive (Windows)
+        pass
+    digest = hashlib.sha256(Path(p).as_posix().encode("utf-8", "surrogateescape")).digest()
+    return int.from_bytes(digest[:8], "big") % n + 1
+
+
+def collect(args, session: Session, errors: list[str]) -> list[tuple[Path, Config]]:
+    """Every file the arguments name, with its configuration: discovery (gitignore,
+    excludes, --force-exclude), --files-from and --shard, in a stable order."""
+    shard = parse_shard(getattr(args, "shard", None))
+    force = bool(getattr(args, "force_exclude", False))
+    jobs: list[tuple[Path, Config]] = []
+    seen: set[str] = set()
+    for target in _targets(args):
+        if not target.exists():
+            errors.append(f"{target}: no such file or directory")
+            continue
+        root = target if target.is_dir() else target.parent
+        for f in iter_files([target], exclusion(lambda d: session.config(d, root)), force_exclude=force):
+            key = os.path.realpath(f)
+            if key in seen:
+                continue
+            seen.add(key)
+            if shard is not None and shard_of(f, shard[1]) != shard[0]:
+                continue
+            jobs.append((f, session.config(f, root)))
+    return jobs
+
+
+def run_checks(session: Session, jobs: Sequence[tuple[Path, Config]], report: Report) -> None:
+    """The execution step: analyse each (file, configuration).  Sequential here; one place
+    to run files another way (a process pool, a cache)."""
+    for path, cfg in jobs:
+        check_file(session.linter(cfg), path, report)
 
 
 def cmd_check(args, out=None, err=None) -> int:
     out, err = out or sys.stdout, err or sys.stderr
     report = Report(want_edits=formats.needs_edits(formats.ALIASES.get(args.format, args.format)))
-    rules = registry()
+    session = Session(args)
     if args.stdin_filename:
         path = Path(args.stdin_filename)
-        cfg = _config(args, path.parent if str(path.parent) else Path("."))
-        check_file(_linter(cfg, rules), path, report, sys.stdin.read())
+        cfg = session.config(path, path.parent if str(path.parent) else Path("."))
+        check_file(session.linter(cfg), path, report, sys.stdin.read())
     else:
-        for target in _targets(args):
-            if not target.exists():
-                report.errors.append(f"{target}: no such file or directory")
-                continue
-            cfg = _config(args, target)
-            linter = _linter(cfg, rules)
-            for f in iter_files([target], lambda p: is_excluded(cfg, p)):
-                check_file(linter, f, report)
-    formats.write(report, args.format, out, unsafe=getattr(args, "unsafe_fixes", False), rules=rules)
+        run_checks(session, collect(args, session, report.errors), report)
+    formats.write(report, args.format, out, unsafe=getattr(args, "unsafe_fixes", False), rules=session.rules)
     for e in report.errors:
         err.write(f"error: {e}\n")
     if report.errors:
         return 2
     return 1 if (report.items or report.unparsable) else 0
+
+
+def cmd_report(args, out=None, err=None) -> int:
+    """The migration report: per rule, family and file, which files are ready per backend."""
+    from . import report as migration
+    out, err = out or sys.stdout, err or sys.stderr
+    errors: list[str] = []
+    if args.merge:
+        parts = []
+        for name in args.merge:
+            try:
+                parts.append(json.loads(Path(name).read_text(encoding="utf-8")))
+            except (OSError, UnicodeDecodeError, ValueError) as exc:
+                errors.append(f"{name}: cannot be read as JSON: {exc}")
+        if errors:
+            for e in errors:
+                err.write(f"error: {e}\n")
+            return 2
+        try:
+            data = migration.merge(parts)
+        except ValueError as exc:
+            err.write(f"error: {exc}\n")
+            return 2
+    else:
+        session = Session(args)
+        jobs = collect(args, session, errors)
+        configs = {str(p): c for p, c in jobs}
+        data = migration.scan(_targets(args), lambda p: configs.get(str(p)) or session.config(p),
+                              lambda cfg, path: session.linter(cfg), files=[p for p, _ in jobs])
+    text = migration.render(data, args.format)
+    if args.output:
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            errors.append(f"{args.output}: cannot write: {exc}")
+    else:
+        out.write(text)
+    for e in errors:
+        err.write(f"error: {e}\n")
+    return 2 if errors else 0
 
 
 def _write(path: Path, original_bytes: bytes, text: str) -> None:
@@ -206,7 +326,7 @@ def _diff(path: str, old: str, new: str, label: str = "") -> str:
 
 def cmd_fix(args, out=None, err=None) -> int:
     out, err = out or sys.stdout, err or sys.stderr
-    rules = registry()
+    session = Session(args)
     unsafe = bool(args.unsafe_fixes)
     fixed_findings = 0
     changed_files = 0
@@ -215,55 +335,50 @@ def cmd_fix(args, out=None, err=None) -> int:
     problems: list[str] = []
     if args.stdin_filename:
         path = Path(args.stdin_filename)
-        cfg = _config(args, path.parent if str(path.parent) else Path("."))
+        cfg = session.config(path, path.parent if str(path.parent) else Path("."))
         text = sys.stdin.read()
-        outcome = _linter(cfg, rules).fix_source(text, path, unsafe)
+        outcome = session.linter(cfg).fix_source(text, path, unsafe)
         out.write(_diff(str(path), text, outcome.text) if args.diff else outcome.text)
         for p in outcome.failed:
             err.write(f"{path}: {p}\n")
         return 1 if (args.diff and outcome.text != text) else 0
-    for target in _targets(args):
-        if not target.exists():
-            errors.append(f"{target}: no such file or directory")
+    for path, cfg in collect(args, session, errors):
+        linter = session.linter(cfg)
+        try:
+            raw = path.read_bytes()
+            if path.suffix == ".ipynb":
+                text = raw.decode("utf-8")
+                new, outcome = linter.fix_notebook(text, path, unsafe)
+            else:
+                text = decode_source(raw)
+                outcome = linter.fix_source(text, path, unsafe)
+                new = outcome.text
+        except (OSError, DecodeError, UnicodeDecodeError) as exc:
+            errors.append(f"{path}: cannot read: {exc}")
             continue
-        cfg = _config(args, target)
-        linter = _linter(cfg, rules)
-        for path in iter_files([target], lambda p: is_excluded(cfg, p)):
-            try:
-                raw = path.read_bytes()
+        except NotebookError as exc:
+            problems.append(f"{path}: {exc}")
+            continue
+        for p in outcome.failed:
+            problems.append(f"{path}: {p}")
+        if new != text:
+            changed_files += 1
+            fixed_findings += len(outcome.applied)
+            if args.diff:
                 if path.suffix == ".ipynb":
-                    text = raw.decode("utf-8")
-                    new, outcome = linter.fix_notebook(text, path, unsafe)
+                    out.write(_notebook_diff(linter, path, text, new))
                 else:
-                    text = decode_source(raw)
-                    outcome = linter.fix_source(text, path, unsafe)
-                    new = outcome.text
-            except (OSError, DecodeError, UnicodeDecodeError) as exc:
-                errors.append(f"{path}: cannot read: {exc}")
-                continue
-            except NotebookError as exc:
-                problems.append(f"{path}: {exc}")
-                continue
-            for p in outcome.failed:
-                problems.append(f"{path}: {p}")
-            if new != text:
-                changed_files += 1
-                fixed_findings += len(outcome.applied)
-                if args.diff:
-                    if path.suffix == ".ipynb":
-                        out.write(_notebook_diff(linter, path, text, new))
-                    else:
-                        out.write(_diff(str(path), text, new))
-                else:
-                    try:
-                        _write(path, raw, new)
-                    except OSError as exc:
-                        errors.append(f"{path}: cannot write: {exc}")
-                        continue
-            # what is left after fixing
-            rep = Report()
-            check_file(linter, path, rep, new)
-            remaining += len(rep.items)
+                    out.write(_diff(str(path), text, new))
+            else:
+                try:
+                    _write(path, raw, new)
+                except OSError as exc:
+                    errors.append(f"{path}: cannot write: {exc}")
+                    continue
+        # what is left after fixing
+        rep = Report()
+        check_file(linter, path, rep, new)
+        remaining += len(rep.items)
     for p in problems:
         err.write(f"{p}\n")
     verb = "Would fix" if args.diff else "Fixed"
@@ -361,15 +476,33 @@ def cmd_rule(args, out=None, err=None) -> int:
 
 
 # -- argument parsing -------------------------------------------------------------------------------
-def _common(p: argparse.ArgumentParser) -> None:
+def _common(p: argparse.ArgumentParser, fixes: bool = True) -> None:
     p.add_argument("paths", nargs="*", help="files or directories (default: .)")
-    p.add_argument("--select", help="rule codes or prefixes to enable, comma-separated (e.g. K1,K501)")
-    p.add_argument("--ignore", help="rule codes or prefixes to disable, comma-separated")
-    p.add_argument("--target-backends", help=f"comma-separated: {', '.join(BACKENDS)}")
-    p.add_argument("--keras-version", help="the Keras 3 release the code will run on (e.g. 3.15.1)")
-    p.add_argument("--exclude", help="glob patterns to skip, comma-separated")
-    p.add_argument("--config", help="path to a pyproject.toml to use")
-    p.add_argument("--stdin-filename", help="read the source from stdin, reporting it under this name")
+    p.add_argument("--select", metavar="CODES",
+                   help="rule codes or prefixes to enable instead of the defaults, comma-separated (e.g. K1,K501; "
+                        "ALL for every rule); an unknown code is an error")
+    p.add_argument("--extend-select", metavar="CODES",
+                   help="rule codes or prefixes to enable on top of the selection, comma-separated")
+    p.add_argument("--ignore", metavar="CODES", help="rule codes or prefixes to disable, comma-separated")
+    p.add_argument("--target-backends", metavar="BACKENDS",
+                   help=f"the Keras backends the code must run on, comma-separated: {', '.join(BACKENDS)} "
+                        "(jax or torch turn the portability rules on)")
+    p.add_argument("--keras-version", metavar="VERSION",
+                   help="the Keras 3 release the code will run on (e.g. 3.15.1)")
+    p.add_argument("--exclude", metavar="PATTERNS",
+                   help="gitignore-style patterns of files and folders to skip, comma-separated")
+    p.add_argument("--force-exclude", action="store_true",
+                   help="apply the excludes to files named on the command line too (for pre-commit)")
+    p.add_argument("--config", metavar="PYPROJECT",
+                   help="a pyproject.toml to use for every file, instead of each file's nearest one")
+    p.add_argument("--files-from", metavar="FILE",
+                   help="read the paths to check from FILE, one a line (- for stdin)")
+    p.add_argument("--shard", metavar="K/N",
+                   help="check only the K-th of N shards of the files (a stable split by path, for CI matrices)")
+    if not fixes:
+        return
+    p.add_argument("--stdin-filename", metavar="PATH",
+                   help="read the source from stdin, reporting it under (and configuring it as) PATH")
     p.add_argument("--unsafe-fixes", action="store_true", help="include fixes that may change behaviour")
 
 
@@ -389,6 +522,16 @@ def build_parser() -> argparse.ArgumentParser:
     _common(f)
     f.add_argument("--diff", action="store_true", help="print a unified diff and write nothing")
     f.set_defaults(func=cmd_fix)
+    rep = sub.add_parser("report", help="the migration report: per rule, family and file, which files are "
+                                        "ready for each backend and what blocks the others")
+    _common(rep, fixes=False)
+    rep.add_argument("--format", "--output-format", dest="format", choices=("markdown", "json", "html"),
+                     default="markdown", help="markdown (default), json (mergeable with --merge) or a "
+                                              "self-contained html page with charts")
+    rep.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout")
+    rep.add_argument("--merge", nargs="+", metavar="JSON",
+                     help="merge reports written with --format json (e.g. one per --shard) instead of scanning")
+    rep.set_defaults(func=cmd_report)
     r = sub.add_parser("rules", help="list every rule")
     r.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     r.add_argument("--coverage", action="store_true", help="how much of the Keras 2 API the data covers")

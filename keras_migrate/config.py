@@ -5,11 +5,16 @@ here (``enabled_rules``), from the registry the caller passes in.
 """
 from __future__ import annotations
 
-import fnmatch
+import difflib
+import os
 import re
+import threading
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Sequence
+
+import pathspec
 
 try:  # Python 3.11+
     import tomllib
@@ -21,11 +26,12 @@ from .engine.model import Group
 
 LATEST_KERAS = "3.15.1"
 BACKENDS = ("tensorflow", "jax", "torch")
-_SELECTOR = re.compile(r"^K(\d{0,3})$")
+_SELECTOR = re.compile(r"^K\d*$")
 
 # key as written in pyproject (kebab) -> attribute; editor settings use camelCase of the same
 _KEYS = {
     "select": "select",
+    "extend-select": "extend_select",
     "ignore": "ignore",
     "per-file-ignores": "per_file_ignores",
     "exclude": "exclude",
@@ -54,6 +60,7 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class Config:
     select: Optional[tuple[str, ...]] = None
+    extend_select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     exclude: tuple[str, ...] = ()
@@ -87,20 +94,49 @@ def _strings(key: str, value: Any, origin: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+@lru_cache(maxsize=1)
+def known_codes() -> tuple[str, ...]:
+    """Every rule code there is (the registry's), to tell a typo from a selector."""
+    try:
+        from keras_migrate.rules import all_rules
+    except ImportError:  # pragma: no cover - a build without rules validates syntax only
+        return ()
+    return tuple(r.code for r in all_rules())
+
+
+def closest_code(selector: str, known: Sequence[str] = ()) -> Optional[str]:
+    """The known code or prefix nearest to a mistyped selector (difflib), if any is close."""
+    known = tuple(known) or known_codes()
+    prefixes = sorted({c[:2] for c in known} | {c[:3] for c in known})
+    hit = difflib.get_close_matches(selector, list(known), n=1, cutoff=0.6) or \
+        difflib.get_close_matches(selector, prefixes, n=1, cutoff=0.5)
+    return hit[0] if hit else None
+
+
+def unknown_selector_message(sel: str) -> str:
+    near = closest_code(sel)
+    return f"unknown rule selector `{sel}`" + (f" (did you mean `{near}`?)" if near else "") + \
+        " - see `keras-migrate rules`"
+
+
 def _selectors(key: str, value: Any, origin: str) -> tuple[str, ...]:
     out = []
+    known = known_codes()
     for v in _strings(key, value, origin):
         v = v.strip().upper()
         if v == "ALL":
             v = "K"
         if not _SELECTOR.match(v):
             raise ConfigError(key, f"{v!r} is not a rule code or prefix such as K101 or K5", origin)
+        if known and not any(c.startswith(v) for c in known):
+            # ruff: "Unknown rule selector"; silently selecting nothing would pass every check
+            raise ConfigError(key, unknown_selector_message(v), origin)
         out.append(v)
     return tuple(out)
 
 
 def _validate(key: str, value: Any, origin: str) -> Any:
-    if key in ("select", "ignore"):
+    if key in ("select", "ignore", "extend-select"):
         return _selectors(key, value, origin)
     if key == "exclude":
         return _strings(key, value, origin)
@@ -165,6 +201,59 @@ def config_for(path: Path, overrides: Optional[Mapping[str, Any]] = None) -> Con
     return cfg
 
 
+class ConfigResolver:
+    """The configuration model every adapter shares: each file gets the nearest
+    ``pyproject.toml`` above it that has a ``[tool.keras-migrate]`` table (as ruff), or the
+    ``config_file`` for every file when one is given (``--config``), with ``base`` under it
+    and ``overrides`` (command-line flags) on top.  Without any table, the settings are
+    ``base`` rooted at ``default_root`` (the folder the user pointed at).  Cached per
+    folder; thread-safe.  ``ConfigError`` propagates: a broken table is the caller's to report.
+    """
+
+    def __init__(self, overrides: Optional[Mapping[str, Any]] = None, config_file: Optional[Path] = None,
+                 base: Optional[Config] = None, origin: str = "command line") -> None:
+        self.overrides = dict(overrides or {})
+        self.config_file = Path(config_file) if config_file else None
+        self.base = base or Config()
+        self.origin = origin
+        self._lock = threading.RLock()
+        self._pyproject_at: dict[str, Optional[Path]] = {}
+        self._configs: dict[tuple, Config] = {}
+
+    def pyproject_for(self, directory: Path) -> Optional[Path]:
+        if self.config_file is not None:
+            return self.config_file
+        key = os.path.abspath(directory)
+        with self._lock:
+            if key in self._pyproject_at:
+                return self._pyproject_at[key]
+        try:
+            found = find_pyproject(Path(key))
+        except OSError:
+            found = None
+        with self._lock:
+            self._pyproject_at[key] = found
+        return found
+
+    def for_path(self, path: Path, default_root: Optional[Path] = None) -> Config:
+        p = Path(path)
+        directory = p if p.is_dir() else p.parent
+        pp = self.pyproject_for(directory)
+        root = os.path.abspath(default_root if default_root is not None else directory)
+        key = (str(pp) if pp else None, None if pp else root)
+        with self._lock:
+            cfg = self._configs.get(key)
+        if cfg is None:
+            cfg = load_pyproject(pp, self.base) if pp else replace(self.base, root=root)
+            if self.overrides:
+                cfg = cfg.merged(self.overrides, self.origin)
+            with self._lock:
+                self._configs[key] = cfg
+        return cfg
+
+    __call__ = for_path
+
+
 # -- rule selection ------------------------------------------------------------------------------
 def _longest(code: str, selectors: Iterable[str]) -> int:
     return max((len(s) for s in selectors if code.startswith(s)), default=-1)
@@ -179,7 +268,7 @@ def version_in_range(version: str, rng) -> bool:
 
 
 def rule_enabled(rule, cfg: Config, extra_ignores: Sequence[str] = ()) -> bool:
-    select = cfg.select if cfg.select is not None else ("K",)
+    select = (cfg.select if cfg.select is not None else ("K",)) + tuple(cfg.extend_select)
     s = _longest(rule.code, select)
     i = _longest(rule.code, tuple(cfg.ignore) + tuple(extra_ignores))
     if s < 0 or i >= s:
@@ -193,34 +282,58 @@ def rule_enabled(rule, cfg: Config, extra_ignores: Sequence[str] = ()) -> bool:
     return rule.default_enabled
 
 
+@lru_cache(maxsize=256)
+def _spec(patterns: tuple[str, ...]) -> pathspec.PathSpec:
+    return pathspec.GitIgnoreSpec.from_lines(patterns)
+
+
+def _relative(cfg: Config, path: Path) -> Optional[str]:
+    """``path`` relative to the configuration's root, ``/``-separated; None outside it."""
+    for norm in (os.path.abspath, os.path.realpath):   # as given first, then through symlinks
+        root = norm(cfg.root or ".")
+        p = norm(path)
+        if p == root:
+            return ""
+        if p.startswith(root.rstrip(os.sep) + os.sep):
+            return Path(os.path.relpath(p, root)).as_posix()
+    return None
+
+
+def _matches(patterns: tuple[str, ...], cfg: Config, path: Path, is_dir: Optional[bool] = None) -> bool:
+    """gitignore semantics (git's wildmatch, as ruff's globs and .gitignore): a pattern
+    without ``/`` matches a name at any depth (``legacy``, ``*.gen.py``), one with ``/`` is
+    relative to the configuration's root (``legacy/*``, ``**/test_*.py`` - which matches a
+    top-level ``test_top.py`` too), a pattern matching a folder covers what is inside it."""
+    rel = _relative(cfg, path)
+    if rel is None:  # outside the root: match the name alone
+        rel = Path(path).name
+    if not rel:
+        return False
+    if is_dir is None:
+        is_dir = os.path.isdir(path)
+    return _spec(patterns).match_file(rel + ("/" if is_dir else ""))
+
+
 def file_ignores(cfg: Config, path: Path) -> tuple[str, ...]:
     if not cfg.per_file_ignores:
         return ()
-    rel = _relative(cfg, path)
     out: list[str] = []
     for glob, codes in cfg.per_file_ignores:
-        if fnmatch.fnmatch(rel, glob) or fnmatch.fnmatch(path.name, glob):
+        if _matches((glob,), cfg, path, False):
             out.extend(codes)
     return tuple(out)
-
-
-def _relative(cfg: Config, path: Path) -> str:
-    try:
-        return path.resolve().relative_to(Path(cfg.root or ".").resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
 
 
 def is_excluded(cfg: Config, path: Path) -> bool:
     if not cfg.exclude:
         return False
-    rel = _relative(cfg, path)
-    parts = rel.split("/")
-    for glob in cfg.exclude:
-        g = glob.rstrip("/")
-        if fnmatch.fnmatch(rel, g) or fnmatch.fnmatch(path.name, g) or any(fnmatch.fnmatch(p, g) for p in parts):
-            return True
-    return False
+    return _matches(tuple(cfg.exclude), cfg, path)
+
+
+def exclusion(config_for) -> "Callable[[Path], bool]":
+    """The walker's ``is_excluded`` for a configuration model: an entry (file or folder) is
+    judged by the configuration of the folder that holds it (CLI, report and editor alike)."""
+    return lambda p: is_excluded(config_for(Path(p).parent), Path(p))
 
 
 def enabled_rules(all_rules: Sequence[type], cfg: Config, path: Optional[Path] = None) -> list:

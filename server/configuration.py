@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from keras_migrate.config import Config, ConfigError, find_pyproject, load_pyproject
+from keras_migrate.config import Config, ConfigError, ConfigResolver
 from keras_migrate.service import Linter, registry
 
 log = logging.getLogger("keras_migrate.server")
@@ -28,8 +28,10 @@ class Configurations:
         self.show_once = report           # tell the user about a broken pyproject.toml, once
         self.base = Config()              # from the editor settings alone
         self._lock = threading.RLock()
-        self._pyproject_at: dict[str, Optional[Path]] = {}
-        self._configs: dict[tuple, Config] = {}
+        # the CLI's configuration model: the nearest [tool.keras-migrate] per file, on top of
+        # the editor settings here (the pyproject wins, as ruff's configurationPreference default)
+        self._resolver = ConfigResolver(base=self.base)
+        self._fallback: dict[str, Config] = {}
         self._linters: dict[tuple, Linter] = {}
         self._indexes: dict[str, Any] = {}
 
@@ -39,8 +41,8 @@ class Configurations:
 
     def clear(self) -> None:
         with self._lock:
-            self._pyproject_at.clear()
-            self._configs.clear()
+            self._resolver = ConfigResolver(base=self.base)
+            self._fallback.clear()
             self._linters.clear()
 
     def folder_for(self, path: Optional[Path]) -> Optional[Path]:
@@ -62,29 +64,21 @@ class Configurations:
         base = self.base
         if path is None:
             return base
-        key_dir = str(path.parent)
-        with self._lock:
-            if key_dir not in self._pyproject_at:
-                try:
-                    self._pyproject_at[key_dir] = find_pyproject(path.parent)
-                except OSError:
-                    self._pyproject_at[key_dir] = None
-            pp = self._pyproject_at[key_dir]
         root = self.folder_for(path) or path.parent
-        if pp is None:
-            return replace(base, root=str(root))
-        key = (str(pp), base)
-        with self._lock:
-            cfg = self._configs.get(key)
-        if cfg is None:
-            try:
-                cfg = load_pyproject(pp, base)
-            except ConfigError as exc:
-                self.show_once(f"{exc}; using the editor settings and defaults")
-                cfg = replace(base, root=str(pp.parent))
+        resolver = self._resolver
+        try:
+            return resolver.for_path(path, default_root=root)
+        except ConfigError as exc:
+            pp = resolver.pyproject_for(path.parent)
+            key = str(pp)
             with self._lock:
-                self._configs[key] = cfg
-        return cfg
+                cfg = self._fallback.get(key)
+            if cfg is None:
+                self.show_once(f"{exc}; using the editor settings and defaults")
+                cfg = replace(base, root=str(pp.parent if pp else root))
+                with self._lock:
+                    self._fallback[key] = cfg
+            return cfg
 
     def workspace_index(self, path: Optional[Path]):
         if WorkspaceIndex is None:

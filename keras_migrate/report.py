@@ -1,0 +1,354 @@
+"""The migration report (``keras-migrate report`` and the editor's ``keras-migrate.report``
+command): findings per rule, per rule family and per file, and per target backend which
+files are ready and which block, with the rules that block them.
+
+A file is *ready* for a backend when, analysed with that backend as the only target, it has
+no enabled finding.  Files that cannot be read, decoded or parsed are listed, never skipped
+silently.  The data is built from one record per file, so reports of shards (``--shard``)
+merge exactly (:func:`merge`).  Formats: Markdown, JSON and a self-contained HTML page (no
+script, no network: the charts are inline SVG).
+"""
+from __future__ import annotations
+
+import html as _html
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable, Iterable, Optional, Sequence
+
+from . import __version__
+from .config import BACKENDS, Config, exclusion
+from .discovery import iter_files
+from .engine.source import DecodeError, decode_source
+
+MAX_BYTES = 5_000_000
+DOCS_URL = "https://github.com/keras-migrate/keras-migrate/blob/main/docs/rules.md"
+FAMILY_OF_PREFIX = {"K1": "imports", "K2": "saving", "K3": "layers", "K4": "training", "K5": "api",
+                    "K6": "portability", "K9": "noqa"}
+
+
+def _rule(code: str):
+    try:
+        from keras_migrate.rules import rule_by_code
+    except ImportError:  # pragma: no cover
+        return None
+    return rule_by_code(code)
+
+
+def family(code: str) -> str:
+    r = _rule(code)
+    if r is not None:
+        parts = r.__module__.split(".")
+        if len(parts) >= 4 and parts[-3] == "rules":
+            return parts[-2]
+    return FAMILY_OF_PREFIX.get(code[:2], "other")
+
+
+def rule_href(code: str) -> str:
+    r = _rule(code)
+    return f"{DOCS_URL}#{r.anchor()}" if r is not None else DOCS_URL
+
+
+# -- one file ---------------------------------------------------------------------------------------
+def read_for_analysis(path: Path) -> tuple[Optional[str], Optional[str]]:
+    """(text, None) or (None, why not): the bytes decoded as Python does, notebooks as UTF-8."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return None, f"cannot be read: {exc.strerror or exc}"
+    if len(data) > MAX_BYTES:
+        return None, f"skipped: larger than {MAX_BYTES // 1_000_000} MB"
+    try:
+        return (data.decode("utf-8") if path.suffix == ".ipynb" else decode_source(data)), None
+    except (DecodeError, UnicodeDecodeError) as exc:
+        msg = str(exc) if isinstance(exc, DecodeError) else f"not valid UTF-8 JSON: {exc.reason} at byte {exc.start}"
+        return None, f"cannot be decoded: {msg}"
+
+
+def _findings(linter, path: Path, text: str):
+    """(findings, None) or (None, why the file could not be analysed)."""
+    if path.suffix == ".ipynb":
+        res = linter.check_notebook(text, path)
+        if res.error:
+            return None, res.error
+        if res.result is not None and res.result.error is not None:
+            return None, res.result.error.message
+        return (res.result.findings if res.result else []), None
+    res = linter.check_source(text, path)
+    if res.error is not None:
+        return None, f"{res.error.message} (line {res.error.line + 1})"
+    return res.findings, None
+
+
+def _counts(found) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for f in found:
+        out[f.code] = out.get(f.code, 0) + 1
+    return dict(sorted(out.items()))
+
+
+def file_record(linter_for: Callable[[Config], object], cfg: Config, path: Path, rel: str) -> dict:
+    """``{"file", "findings": {code: n}, "targets": [...], "backends": {backend: {code: n}}}``
+    or ``{"file", "problem"}`` - everything the report says about one file."""
+    text, why = read_for_analysis(path)
+    if why is not None:
+        return {"file": rel, "problem": why}
+    found, err = _findings(linter_for(cfg), path, text)
+    if err is not None:
+        return {"file": rel, "problem": err}
+    backends = {}
+    for backend in BACKENDS:
+        bcfg = replace(cfg, target_backends=(backend,))
+        if bcfg == cfg:
+            bfound = found
+        else:
+            bfound, berr = _findings(linter_for(bcfg), path, text)
+            if berr is not None:  # pragma: no cover - the same text parsed above
+                bfound = found
+        backends[backend] = _counts(bfound)
+    return {"file": rel, "findings": _counts(found), "targets": list(cfg.target_backends), "backends": backends}
+
+
+# -- the whole report -------------------------------------------------------------------------------
+def build(records: Iterable[dict], files: Optional[int] = None) -> dict:
+    """The report's data from per-file records (``file_record``), in a stable order."""
+    by_file: dict[str, dict] = {}
+    for r in records:
+        by_file[r["file"]] = r   # a file seen twice (overlapping merges) counts once
+    recs = [by_file[k] for k in sorted(by_file)]
+    ok = [r for r in recs if "problem" not in r]
+    per_rule: dict[str, int] = {}
+    per_family: dict[str, int] = {}
+    per_file: dict[str, dict[str, int]] = {}
+    ready: dict[str, list[str]] = {b: [] for b in BACKENDS}
+    blocking: dict[str, dict[str, dict[str, int]]] = {b: {} for b in BACKENDS}
+    targets: set[str] = set()
+    for r in ok:
+        targets.update(r.get("targets") or ())
+        for code, n in r["findings"].items():
+            per_rule[code] = per_rule.get(code, 0) + n
+            fam = family(code)
+            per_family[fam] = per_family.get(fam, 0) + n
+        if r["findings"]:
+            per_file[r["file"]] = dict(r["findings"])
+        for b in BACKENDS:
+            counts = r["backends"].get(b, {})
+            if counts:
+                blocking[b][r["file"]] = dict(counts)
+            else:
+                ready[b].append(r["file"])
+    rules = {}
+    for code in sorted(set(per_rule) | {c for b in blocking.values() for cs in b.values() for c in cs}):
+        rc = _rule(code)
+        rules[code] = {"name": rc.name if rc else "", "family": family(code),
+                       "fix": (rc.fix.value if rc.fix else "guidance") if rc else "", "url": rule_href(code)}
+    return {
+        "version": __version__,
+        "files": len(recs) if files is None else files,
+        "scanned": len(ok),
+        "perRule": dict(sorted(per_rule.items())),
+        "perFamily": dict(sorted(per_family.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "perFile": dict(sorted(per_file.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))),
+        "ready": ready,
+        "blocking": blocking,
+        "targetBackends": sorted(targets) or ["tensorflow"],
+        "problems": [{"file": r["file"], "problem": r["problem"]} for r in recs if "problem" in r],
+        "rules": rules,
+        "records": recs,
+    }
+
+
+def merge(reports: Sequence[dict]) -> dict:
+    """One report from several (the JSON of ``report`` runs on shards or repositories)."""
+    records: list[dict] = []
+    for d in reports:
+        if not isinstance(d, dict) or not isinstance(d.get("records"), list):
+            raise ValueError("not a keras-migrate report (no per-file records): write it with "
+                             "`keras-migrate report --format json`")
+        records.extend(d["records"])
+    return build(records)
+
+
+def scan(roots: Sequence[Path], config_for: Callable[[Path], Config], linter_for: Callable[[Config, Path], object],
+         progress: Callable[[int, int, str], None] = lambda *a: None, cancelled: Callable[[], bool] = lambda: False,
+         files: Optional[Sequence[Path]] = None, force_exclude: bool = False) -> dict:
+    """Walk ``roots`` with the CLI's walker (or take ``files``), one record per file."""
+    if files is None:
+        files = list(iter_files(list(roots), exclusion(config_for), force_exclude=force_exclude))
+    total = len(files)
+    records: list[dict] = []
+    for i, path in enumerate(files):
+        if cancelled():
+            break
+        rel = _rel(path, roots)
+        progress(i, total, rel)
+        try:
+            cfg = config_for(path)
+        except Exception as exc:  # a broken pyproject: the file is listed, the scan goes on
+            records.append({"file": rel, "problem": f"configuration: {exc}"})
+            continue
+        records.append(file_record(lambda c, path=path: linter_for(c, path), cfg, path, rel))
+    progress(total, total, "done")
+    return build(records, total)
+
+
+def _rel(path: Path, roots: Sequence[Path]) -> str:
+    for r in roots:
+        try:
+            rel = path.relative_to(r).as_posix()
+            return rel if rel != "." else path.name
+        except ValueError:
+            continue
+    return path.as_posix()
+
+
+# -- formats ----------------------------------------------------------------------------------------
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' * (n != 1)}"
+
+
+def markdown(d: dict, max_files: int = 50) -> str:
+    lines = ["# Keras migration report", ""]
+    findings = sum(d["perRule"].values())
+    lines.append(f"{d['scanned']} of {_plural(d['files'], 'file')} analysed, {_plural(findings, 'finding')} "
+                 f"in {_plural(len(d['perFile']), 'file')}.")
+    if d["problems"]:
+        lines.append(f"**{_plural(len(d['problems']), 'file')} could not be analysed** (listed at the end).")
+    lines += ["", "## Ready per backend", "", "| Backend | Ready files | Of | Blocking rules |", "|---|---|---|---|"]
+    for b, files in d["ready"].items():
+        mark = " (target)" if b in d["targetBackends"] else ""
+        why: dict[str, int] = {}
+        for counts in d.get("blocking", {}).get(b, {}).values():
+            for c, n in counts.items():
+                why[c] = why.get(c, 0) + n
+        top = ", ".join(f"{c}×{n}" for c, n in sorted(why.items(), key=lambda kv: (-kv[1], kv[0]))[:8]) or "-"
+        lines.append(f"| {b}{mark} | {len(files)} | {d['scanned']} | {top} |")
+    if d.get("perFamily"):
+        lines += ["", "## Findings per family", "", "| Family | Count |", "|---|---|"]
+        for fam, n in d["perFamily"].items():
+            lines.append(f"| {fam} | {n} |")
+    if d["perRule"]:
+        lines += ["", "## Findings per rule", "", "| Rule | Name | Family | Count |", "|---|---|---|---|"]
+        for code, n in d["perRule"].items():
+            info = d.get("rules", {}).get(code, {})
+            lines.append(f"| [{code}]({info.get('url', rule_href(code))}) | {info.get('name', '')} | "
+                         f"{info.get('family', family(code))} | {n} |")
+    for b in d["ready"]:
+        blocked = d.get("blocking", {}).get(b, {})
+        if not blocked or b not in d["targetBackends"]:
+            continue
+        lines += ["", f"## Blocking {b}", "", "| File | Rules |", "|---|---|"]
+        for f, counts in sorted(blocked.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))[:max_files]:
+            lines.append(f"| `{f}` | {', '.join(f'{c}×{n}' for c, n in counts.items())} |")
+        if len(blocked) > max_files:
+            lines.append(f"| … {len(blocked) - max_files} more | |")
+    if d["perFile"]:
+        lines += ["", "## Findings per file", "", "| File | Findings | Rules |", "|---|---|---|"]
+        for f, counts in list(d["perFile"].items())[:max_files]:
+            rules = ", ".join(f"{c}×{n}" for c, n in counts.items())
+            lines.append(f"| `{f}` | {sum(counts.values())} | {rules} |")
+        if len(d["perFile"]) > max_files:
+            lines.append(f"| … {len(d['perFile']) - max_files} more | | |")
+    if d["problems"]:
+        lines += ["", "## Files not analysed", ""]
+        for p in d["problems"]:
+            lines.append(f"- `{p['file']}`: {p['problem']}")
+    return "\n".join(lines) + "\n"
+
+
+def to_json(d: dict) -> str:
+    return json.dumps(d, indent=2) + "\n"
+
+
+_FAMILY_COLOURS = {"imports": "#4e79a7", "saving": "#f28e2b", "layers": "#59a14f", "training": "#e15759",
+                   "api": "#76b7b2", "portability": "#b07aa1", "noqa": "#9c755f", "other": "#bab0ac"}
+
+
+def _bar_chart(title: str, rows: Sequence[tuple[str, int, str]], chart_id: str) -> str:
+    """A horizontal bar chart as inline SVG: (label, value, colour) rows."""
+    if not rows:
+        return f'<figure id="{chart_id}"><figcaption>{_html.escape(title)}</figcaption><p>No findings.</p></figure>'
+    bar_h, gap, label_w, width = 22, 6, 200, 720
+    top = max(v for _, v, _ in rows) or 1
+    height = len(rows) * (bar_h + gap) + gap
+    parts = [f'<svg role="img" aria-label="{_html.escape(title)}" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">']
+    for i, (label, value, colour) in enumerate(rows):
+        y = gap + i * (bar_h + gap)
+        w = max(2, int((width - label_w - 60) * value / top))
+        parts.append(f'<text x="{label_w - 8}" y="{y + bar_h - 6}" text-anchor="end" class="label">'
+                     f'{_html.escape(label)}</text>')
+        parts.append(f'<rect class="bar" data-label="{_html.escape(label)}" data-value="{value}" x="{label_w}" '
+                     f'y="{y}" width="{w}" height="{bar_h}" fill="{colour}"><title>{_html.escape(label)}: '
+                     f'{value}</title></rect>')
+        parts.append(f'<text x="{label_w + w + 6}" y="{y + bar_h - 6}" class="value">{value}</text>')
+    parts.append("</svg>")
+    return (f'<figure id="{chart_id}"><figcaption>{_html.escape(title)}</figcaption>' + "".join(parts) +
+            "</figure>")
+
+
+def html(d: dict, max_files: int = 200) -> str:
+    e = _html.escape
+    findings = sum(d["perRule"].values())
+    rule_rows = [(f"{code} {d.get('rules', {}).get(code, {}).get('name', '')}".strip(), n,
+                  _FAMILY_COLOURS.get(d.get("rules", {}).get(code, {}).get("family", family(code)), "#bab0ac"))
+                 for code, n in sorted(d["perRule"].items(), key=lambda kv: (-kv[1], kv[0]))]
+    fam_rows = [(fam, n, _FAMILY_COLOURS.get(fam, "#bab0ac")) for fam, n in d.get("perFamily", {}).items()]
+    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
+           # self-contained: no script, no request for anything
+           "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">",
+           "<title>Keras migration report</title><style>",
+           "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2rem;color:#222;max-width:70rem}",
+           "table{border-collapse:collapse;margin:.5rem 0 1.5rem}td,th{border:1px solid #ccc;padding:.25rem .6rem;"
+           "text-align:left}th{background:#f3f3f3}.num{text-align:right}.ready{color:#1a7f37;font-weight:600}"
+           ".blocked{color:#b3261e;font-weight:600}figure{margin:1rem 0}figcaption{font-weight:600;margin-bottom:.3rem}"
+           "svg .label,svg .value{font-size:13px;fill:#222}code{background:#f3f3f3;padding:0 .2rem}"
+           ".problem{color:#b3261e}",
+           "</style></head><body>",
+           "<h1>Keras migration report</h1>",
+           f'<p id="summary">{d["scanned"]} of {_plural(d["files"], "file")} analysed, '
+           f'{_plural(findings, "finding")} in {_plural(len(d["perFile"]), "file")}.'
+           + (f' <span class="problem">{_plural(len(d["problems"]), "file")} could not be analysed.</span>'
+              if d["problems"] else "") + "</p>",
+           "<h2>Ready per backend</h2>",
+           '<table id="backends"><tr><th>Backend</th><th>Ready</th><th>Blocked</th><th>Of</th></tr>']
+    for b, files in d["ready"].items():
+        blocked = len(d.get("blocking", {}).get(b, {}))
+        mark = " (target)" if b in d["targetBackends"] else ""
+        out.append(f'<tr><td>{e(b)}{mark}</td><td class="num ready">{len(files)}</td>'
+                   f'<td class="num blocked">{blocked}</td><td class="num">{d["scanned"]}</td></tr>')
+    out.append("</table>")
+    out.append(_bar_chart("Findings per family", fam_rows, "chart-families"))
+    out.append(_bar_chart("Findings per rule", rule_rows, "chart-rules"))
+    if d["perRule"]:
+        out.append('<h2>Rules</h2><table id="rules"><tr><th>Rule</th><th>Name</th><th>Family</th><th>Fix</th>'
+                   '<th>Count</th></tr>')
+        for code, n in d["perRule"].items():
+            info = d.get("rules", {}).get(code, {})
+            out.append(f'<tr><td><a href="{e(info.get("url", rule_href(code)))}">{e(code)}</a></td>'
+                       f'<td>{e(info.get("name", ""))}</td><td>{e(info.get("family", ""))}</td>'
+                       f'<td>{e(info.get("fix", ""))}</td><td class="num">{n}</td></tr>')
+        out.append("</table>")
+    for b in d["ready"]:
+        blocked = d.get("blocking", {}).get(b, {})
+        if not blocked or b not in d["targetBackends"]:
+            continue
+        out.append(f'<h2>Blocking {e(b)}</h2><table class="blocking"><tr><th>File</th><th>Rules</th></tr>')
+        for f, counts in sorted(blocked.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))[:max_files]:
+            out.append(f"<tr><td><code>{e(f)}</code></td><td>{e(', '.join(f'{c}×{n}' for c, n in counts.items()))}"
+                       "</td></tr>")
+        if len(blocked) > max_files:
+            out.append(f"<tr><td>… {len(blocked) - max_files} more</td><td></td></tr>")
+        out.append("</table>")
+    if d["problems"]:
+        out.append('<h2>Files not analysed</h2><ul id="problems">')
+        for p in d["problems"]:
+            out.append(f'<li><code>{e(p["file"])}</code>: <span class="problem">{e(p["problem"])}</span></li>')
+        out.append("</ul>")
+    out.append(f'<footer><p>keras-migrate {e(str(d.get("version", __version__)))}</p></footer></body></html>')
+    return "\n".join(out) + "\n"
+
+
+def render(d: dict, fmt: str) -> str:
+    return {"markdown": markdown, "json": to_json, "html": html}[fmt](d)
