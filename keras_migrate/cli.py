@@ -252,21 +252,158 @@ def run_checks(session: Session, jobs: Sequence[tuple[Path, Config]], report: Re
         check_file(session.linter(cfg), path, report)
 
 
+def _noqa_text(text: str, wanted: dict[int, set[str]]) -> tuple[str, int]:
+    """``text`` with ``# noqa: CODES`` on the given 0-based lines, merged into a ``# noqa``
+    comment already there (its codes first, as written); the number of codes added."""
+    from .engine.analyze import _NOQA_RE
+    lines = text.splitlines(keepends=True)
+    added = 0
+    for ln in sorted(wanted):
+        if ln >= len(lines):
+            continue
+        line = lines[ln]
+        body = line.rstrip("\r\n")
+        ending = line[len(body):]
+        m = _NOQA_RE.search(body) if "#" in body else None
+        if m and not m.group("codes"):
+            continue  # a bare ``# noqa`` already covers every code
+        if m:
+            have = [c.upper() for c in re.findall(r"[A-Za-z]+[0-9]+", m.group("codes"))]
+            new = sorted(wanted[ln] - set(have))
+            if not new:
+                continue
+            body = body[:m.start("codes")] + ", ".join(have + new) + body[m.end("codes"):]
+        else:
+            new = sorted(wanted[ln])
+            body = body.rstrip() + "  # noqa: " + ", ".join(new)
+        added += len(new)
+        lines[ln] = body + ending
+    return "".join(lines), added
+
+
+def _skip_in_baseline(code: str) -> bool:
+    return code == "K900"  # a noqa for the unused-noqa finding itself would be circular
+
+
+def add_noqa_file(linter: Linter, path: Path) -> tuple[Optional[str], Optional[str], int]:
+    """(original text, new text, codes added) for ``--add-noqa``; raises OSError/DecodeError."""
+    from .engine.analyze import noqa_line, parse
+    raw = path.read_bytes()
+    if path.suffix == ".ipynb":
+        from .engine.notebook import load_notebook, write_cells
+        text = raw.decode("utf-8")
+        nr = linter.check_notebook(text, path)
+        if nr.error or nr.result is None or nr.result.error or nr.result.source is None:
+            return text, None, 0
+        vs = nr.vsource
+        per_cell: dict[object, dict[int, set[str]]] = {}
+        for f in nr.result.findings:
+            if _skip_in_baseline(f.code):
+                continue
+            vline = noqa_line(vs.text, f.range.start.line)
+            cell, line, _ = vs.line_in_cell(nr.result.source.offset(vline, 0))
+            per_cell.setdefault(cell.key, {}).setdefault(line, set()).add(f.code)
+        changed: dict = {}
+        total = 0
+        for cell in vs.cells:
+            if cell.key in per_cell:
+                new_src, n = _noqa_text(cell.text, per_cell[cell.key])
+                if n:
+                    changed[cell.key], total = new_src, total + n
+        if not changed:
+            return text, text, 0
+        return text, write_cells(text, load_notebook(text), changed), total
+    text = decode_source(raw)
+    res = linter.check_source(text, path)
+    if res.error:
+        return text, None, 0
+    wanted: dict[int, set[str]] = {}
+    for f in res.findings:
+        if not _skip_in_baseline(f.code):
+            wanted.setdefault(noqa_line(text, f.range.start.line), set()).add(f.code)
+    new, n = _noqa_text(text, wanted)
+    if n and parse(new)[0] is None:  # never write a file that no longer parses
+        return text, None, 0
+    return text, new, n
+
+
+def cmd_add_noqa(args, session: "Session", out, err) -> int:
+    errors: list[str] = []
+    added = files = 0
+    for path, cfg in collect(args, session, errors):
+        try:
+            text, new, n = add_noqa_file(session.linter(cfg), path)
+        except (OSError, DecodeError, UnicodeDecodeError) as exc:
+            errors.append(f"{path}: cannot read: {exc}")
+            continue
+        except NotebookError as exc:
+            err.write(f"{path}: {exc}\n")
+            continue
+        if new is None:
+            err.write(f"{path}: not changed: it could not be analysed\n")
+            continue
+        if n:
+            try:
+                _write(path, path.read_bytes(), new)
+            except OSError as exc:
+                errors.append(f"{path}: cannot write: {exc}")
+                continue
+            added += n
+            files += 1
+    out.write(f"Added {added} noqa directive{'s' * (added != 1)} in {files} file{'s' * (files != 1)}.\n")
+    for e in errors:
+        err.write(f"error: {e}\n")
+    return 2 if errors else 0
+
+
+def write_statistics(report: Report, fmt: str, unsafe: bool, out) -> None:
+    """ruff's ``--statistics``: one line per rule with findings, most frequent first."""
+    rows: dict[str, list] = {}
+    for it in report.items:
+        f = it.finding
+        r = rows.setdefault(f.code, [f.name, 0, 0])
+        r[1] += 1
+        r[2] += f.fixable(unsafe)
+    ordered = sorted(rows.items(), key=lambda kv: (-kv[1][1], kv[0]))
+    if fmt in ("json", "json-lines"):
+        data = [{"code": c, "name": n, "count": k, "fixable": fx == k, "fixable_count": fx}
+                for c, (n, k, fx) in ordered]
+        out.write(json.dumps(data, indent=2) + "\n" if fmt == "json" else "".join(json.dumps(d) + "\n" for d in data))
+        return
+    width = max((len(str(k)) for _, (_, k, _) in ordered), default=1)
+    for code, (name, count, fixable) in ordered:
+        mark = "[*]" if fixable == count else ("[-]" if fixable else "[ ]")
+        out.write(f"{count:>{width}}\t{code}\t{mark} {name}\n")
+    if report.unparsable:
+        out.write(f"{len(report.unparsable)} file(s) could not be analysed.\n")
+
+
 def cmd_check(args, out=None, err=None) -> int:
     out, err = out or sys.stdout, err or sys.stderr
     report = Report(want_edits=formats.needs_edits(formats.ALIASES.get(args.format, args.format)))
     session = Session(args)
+    if getattr(args, "add_noqa", False):
+        if args.stdin_filename:
+            err.write("error: --add-noqa writes files; it cannot be used with --stdin-filename\n")
+            return 2
+        return cmd_add_noqa(args, session, out, err)
     if args.stdin_filename:
         path = Path(args.stdin_filename)
         cfg = session.config(path, path.parent if str(path.parent) else Path("."))
         check_file(session.linter(cfg), path, report, sys.stdin.read())
     else:
         run_checks(session, collect(args, session, report.errors), report)
-    formats.write(report, args.format, out, unsafe=getattr(args, "unsafe_fixes", False), rules=session.rules)
+    unsafe = getattr(args, "unsafe_fixes", False)
+    if getattr(args, "statistics", False):
+        write_statistics(report, formats.ALIASES.get(args.format, args.format), unsafe, out)
+    else:
+        formats.write(report, args.format, out, unsafe=unsafe, rules=session.rules)
     for e in report.errors:
         err.write(f"error: {e}\n")
     if report.errors:
         return 2
+    if getattr(args, "exit_zero", False):
+        return 0
     return 1 if (report.items or report.unparsable) else 0
 
 
@@ -342,7 +479,19 @@ def cmd_fix(args, out=None, err=None) -> int:
         for p in outcome.failed:
             err.write(f"{path}: {p}\n")
         return 1 if (args.diff and outcome.text != text) else 0
-    for path, cfg in collect(args, session, errors):
+    outdir = Path(args.outdir) if getattr(args, "outdir", None) else None
+    targets = _targets(args)
+    copies: list[tuple[Path, Config]] = []
+    if outdir is not None:
+        bad = _outdir_problem(outdir, targets)
+        if bad:
+            err.write(f"error: --outdir: {bad}\n")
+            return 2
+    jobs = collect(args, session, errors)
+    if outdir is not None:   # copies from an earlier run inside the tree are not originals
+        real_out = Path(os.path.realpath(outdir))
+        jobs = [(p, c) for p, c in jobs if real_out not in Path(os.path.realpath(p)).parents]
+    for path, cfg in jobs:
         linter = session.linter(cfg)
         try:
             raw = path.read_bytes()
@@ -369,18 +518,39 @@ def cmd_fix(args, out=None, err=None) -> int:
                     out.write(_notebook_diff(linter, path, text, new))
                 else:
                     out.write(_diff(str(path), text, new))
-            else:
+            elif outdir is None:
                 try:
                     _write(path, raw, new)
                 except OSError as exc:
                     errors.append(f"{path}: cannot write: {exc}")
                     continue
+        if outdir is not None and not args.diff:
+            dest = outdir / _rel_to_targets(path, targets)
+            try:
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                _write(dest, raw, new)
+            except OSError as exc:
+                errors.append(f"{dest}: cannot write: {exc}")
+                continue
+            copies.append((dest, cfg))
         # what is left after fixing
         rep = Report()
         check_file(linter, path, rep, new)
         remaining += len(rep.items)
     for p in problems:
         err.write(f"{p}\n")
+    if outdir is not None and not args.diff:
+        from . import report as migration
+        configs = {str(p): c for p, c in copies}
+        data = migration.scan([outdir], lambda p: configs.get(str(p)) or session.config(p),
+                              lambda cfg, p: session.linter(cfg), files=[p for p, _ in copies])
+        try:
+            (outdir / "keras-migrate-report.md").write_text(migration.markdown(data), encoding="utf-8")
+            (outdir / "keras-migrate-report.json").write_text(migration.to_json(data), encoding="utf-8")
+        except OSError as exc:
+            errors.append(f"{outdir}: cannot write the report: {exc}")
+        out.write(f"Wrote {len(copies)} file{'s' * (len(copies) != 1)} and the report "
+                  f"(keras-migrate-report.md) to {outdir}.\n")
     verb = "Would fix" if args.diff else "Fixed"
     summary = (f"{verb} {fixed_findings} finding{'s' * (fixed_findings != 1)} in {changed_files} "
                f"file{'s' * (changed_files != 1)}; {remaining} remaining"
@@ -393,6 +563,31 @@ def cmd_fix(args, out=None, err=None) -> int:
     if args.diff:
         return 1 if changed_files else 0
     return 1 if remaining else 0
+
+
+def _rel_to_targets(path: Path, targets: Sequence[Path]) -> Path:
+    """Where a file goes under ``--outdir``: its path below the folder argument it was found
+    in (a file argument: its name), as tf_upgrade_v2's ``--outtree``."""
+    ap = Path(os.path.abspath(path))
+    best: Optional[Path] = None
+    for t in targets:
+        at = Path(os.path.abspath(t))
+        base = at if at.is_dir() else at.parent
+        if base == ap.parent or base in ap.parents:
+            rel = ap.relative_to(base)
+            if best is None or len(rel.parts) < len(best.parts):
+                best = rel
+    return best if best is not None else Path(ap.name)
+
+
+def _outdir_problem(outdir: Path, targets: Sequence[Path]) -> Optional[str]:
+    o = Path(os.path.realpath(outdir))
+    for t in targets:
+        rt = Path(os.path.realpath(t))
+        base = rt if rt.is_dir() else rt.parent
+        if o == base:
+            return f"{outdir} is where the originals are: the copies would overwrite them"
+    return None
 
 
 def _notebook_diff(linter: Linter, path: Path, old_raw: str, new_raw: str) -> str:
@@ -517,10 +712,21 @@ def build_parser() -> argparse.ArgumentParser:
                    choices=formats.FORMATS + tuple(formats.ALIASES),
                    help=f"how findings are written: {', '.join(formats.FORMATS)} (default: concise; "
                         f"--format is the same option, and `text` means concise)")
+    c.add_argument("--statistics", action="store_true",
+                   help="print the number of findings per rule (and how many are fixable) instead of each one")
+    c.add_argument("--exit-zero", action="store_true",
+                   help="exit 0 even when there are findings (2 still means a usage, config or I/O error)")
+    c.add_argument("--add-noqa", action="store_true",
+                   help="write `# noqa: K...` on every line with a finding (a baseline for a long migration); "
+                        "merges with noqa comments already there; running it again changes nothing")
     c.set_defaults(func=cmd_check)
     f = sub.add_parser("fix", help="apply fixes in place (safe ones; --unsafe-fixes for all)")
     _common(f)
     f.add_argument("--diff", action="store_true", help="print a unified diff and write nothing")
+    f.add_argument("--outdir", metavar="DIR",
+                   help="leave the originals alone: write migrated copies of every file checked under DIR "
+                        "(the tree below each folder argument), with the migration report of the copies "
+                        "(keras-migrate-report.md and .json) next to them")
     f.set_defaults(func=cmd_fix)
     rep = sub.add_parser("report", help="the migration report: per rule, family and file, which files are "
                                         "ready for each backend and what blocks the others")
@@ -533,13 +739,15 @@ def build_parser() -> argparse.ArgumentParser:
                      help="merge reports written with --format json (e.g. one per --shard) instead of scanning")
     rep.set_defaults(func=cmd_report)
     r = sub.add_parser("rules", help="list every rule")
-    r.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    r.add_argument("--format", "--output-format", dest="format", choices=("text", "json", "markdown"),
+                   default="text", help="text (a table, default), json, or markdown (docs/rules.md)")
     r.add_argument("--coverage", action="store_true", help="how much of the Keras 2 API the data covers")
-    r.add_argument("--target-backends")
-    r.add_argument("--keras-version")
+    r.add_argument("--target-backends", metavar="BACKENDS",
+                   help="show which rules are on for these backends (comma-separated)")
+    r.add_argument("--keras-version", metavar="VERSION", help="show which rules are on for this Keras 3 release")
     r.set_defaults(func=cmd_rules)
     d = sub.add_parser("rule", help="print a rule's documentation")
-    d.add_argument("code")
+    d.add_argument("code", help="a rule code or name, e.g. K101 or tensorflow-keras-import")
     d.set_defaults(func=cmd_rule)
     s = sub.add_parser("server", help="start the language server (stdio by default)")
     try:
@@ -555,6 +763,7 @@ def build_parser() -> argparse.ArgumentParser:
         run.set_defaults(func=lambda a: runner_cli.main(a))
     except ImportError:
         run.set_defaults(func=lambda a: _unavailable("run"))
+    parser.km_subparsers = dict(sub.choices)  # type: ignore[attr-defined]
     return parser
 
 
@@ -570,7 +779,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if "--" in argv and argv and argv[0] == "run":
         i = argv.index("--")
         argv, extra = argv[:i], argv[i + 1:]
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        # the usage of the subcommand the flag was given to, not the top-level one
+        sub = getattr(parser, "km_subparsers", {}).get(getattr(args, "command", None))
+        (sub or parser).error(f"unrecognized arguments: {' '.join(unknown)}")
     if extra:
         args.program_args = extra
     if not getattr(args, "func", None):

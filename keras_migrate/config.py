@@ -108,8 +108,10 @@ def closest_code(selector: str, known: Sequence[str] = ()) -> Optional[str]:
     """The known code or prefix nearest to a mistyped selector (difflib), if any is close."""
     known = tuple(known) or known_codes()
     prefixes = sorted({c[:2] for c in known} | {c[:3] for c in known})
-    hit = difflib.get_close_matches(selector, list(known), n=1, cutoff=0.6) or \
-        difflib.get_close_matches(selector, prefixes, n=1, cutoff=0.5)
+    if len(selector) >= 4:   # a full code (K1020, K9999): only a close full code helps
+        hit = difflib.get_close_matches(selector, list(known), n=1, cutoff=0.75)
+    else:                    # a prefix (K7): the nearest family or code prefix
+        hit = difflib.get_close_matches(selector, prefixes, n=1, cutoff=0.5)
     return hit[0] if hit else None
 
 

@@ -21,6 +21,11 @@ if ! command -v nvim >/dev/null 2>&1; then
   (apt-get update -qq && apt-get install -y -qq neovim >/dev/null) || echo "could not install neovim"
 fi
 
+if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+  echo "== chromium (Debian) for the HTML report test"
+  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "could not install chromium"
+fi
+
 if [ -f package.json ] && command -v npm >/dev/null 2>&1; then
   echo "== VS Code client: npm ci, unit tests, .vsix"
   npm ci --no-audit --no-fund --loglevel=error

@@ -24,6 +24,10 @@ from .source import SourceText
 log = logging.getLogger("keras_migrate.engine")
 
 _NOQA_RE = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:\s*,\s*[A-Z]+[0-9]+)*))?", re.IGNORECASE)
+# file-level exemption, as ruff's ``# ruff: noqa[: codes]``: the whole file (every cell of a notebook)
+_FILE_NOQA_RE = re.compile(r"#\s*keras-migrate\s*:\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:\s*,\s*[A-Z]+[0-9]+)*))?",
+                           re.IGNORECASE)
+_CODE_RE = re.compile(r"[A-Z]+[0-9]+", re.IGNORECASE)
 
 
 @dataclass
@@ -140,6 +144,64 @@ def noqa_map(source: SourceText, statements=None) -> dict[int, Optional[set[str]
     return out
 
 
+@dataclass(frozen=True)
+class NoqaDirective:
+    """One ``# noqa: CODES`` comment: where it is (offsets of the match), its codes with
+    their offsets, and the physical lines of the logical line it covers (0-based)."""
+    line: int
+    start: int
+    end: int
+    codes: tuple[tuple[str, int, int], ...]
+    first: int
+    last: int
+
+
+def noqa_directives(source: SourceText, statements=None) -> list[NoqaDirective]:
+    """Every ``# noqa`` comment that names codes (bare ones suppress everything: not listed)."""
+    text = source.text
+    if "noqa" not in text and "NOQA" not in text:
+        return []
+    found = []
+    for i in range(source.line_count):
+        line = source.line_text(i)
+        if "#" not in line:
+            continue
+        m = _NOQA_RE.search(line)
+        if m and m.group("codes"):
+            base = source.line_starts[i]
+            cs = m.start("codes")
+            codes = tuple((c.group(0).upper(), base + cs + c.start(), base + cs + c.end())
+                          for c in _CODE_RE.finditer(m.group("codes")))
+            found.append((i, base + m.start(), base + m.end(), codes))
+    if not found:
+        return []
+    lines = {f[0] for f in found}
+    spans = _statement_spans(statements, lines) if statements is not None else _logical_lines(text)
+    out = []
+    for i, s, e, codes in found:
+        first = last = i
+        for a, b in spans or ():
+            if a <= i <= b:
+                first, last = a, b
+                break
+        out.append(NoqaDirective(i, s, e, codes, first, last))
+    return out
+
+
+def file_noqa(text: str) -> tuple[bool, Optional[set[str]]]:
+    """``# keras-migrate: noqa`` (True, None: nothing reported) or ``# keras-migrate: noqa:
+    K101,K102`` (True, those codes), anywhere in the file; (False, None) without one."""
+    codes: Optional[set[str]] = set()
+    hit = False
+    for m in _FILE_NOQA_RE.finditer(text):
+        hit = True
+        if not m.group("codes"):
+            codes = None
+        elif codes is not None:
+            codes |= {c.group(0).upper() for c in _CODE_RE.finditer(m.group("codes"))}
+    return hit, (codes if hit else None)
+
+
 def noqa_line(text: str, line: int) -> int:
     """The physical line where a ``# noqa`` for a finding on ``line`` belongs: the last line
     of its logical line (after a backslash continuation or a multi-line string)."""
@@ -209,8 +271,29 @@ class Engine:
                 result.rule_errors.append(f"{rule.code}: internal error {type(exc).__name__}: {exc}")
         sys.setrecursionlimit(old_limit)
         findings = ctx.findings
-        noqa = noqa_map(source, [n for t, ns in ctx.node_buckets().items() if issubclass(t, ast.stmt)
-                                 for n in ns] if "noqa" in text or "NOQA" in text else None)
+        has_noqa = "noqa" in text or "NOQA" in text
+        statements = [n for t, ns in ctx.node_buckets().items() if issubclass(t, ast.stmt)
+                      for n in ns] if has_noqa else None
+        noqa = noqa_map(source, statements)
+        exempt: set[str] = set()
+        hooks = [r for r in self.rules if hasattr(r, "check_noqa")] if has_noqa else []
+        if hooks:  # rules about the noqa comments themselves (K900), once the others have run
+            directives = noqa_directives(source, statements)
+            if directives:
+                before = list(findings)
+                enabled = frozenset(r.code for r in self.rules)
+                for rule in hooks:
+                    try:
+                        rule.check_noqa(ctx, directives, before, enabled)
+                    except Exception as exc:
+                        log.exception("rule %s failed on %s", rule.code, path)
+                        result.rule_errors.append(f"{rule.code}: internal error {type(exc).__name__}: {exc}")
+            exempt = {r.code for r in hooks if getattr(r, "noqa_exempt", False)}
+            findings = ctx.findings
+        whole_file, file_codes = file_noqa(text) if has_noqa else (False, None)
+        if whole_file and file_codes is None:
+            result.findings = []
+            return result
         seen = set()
         kept = []
         for f in sorted(findings, key=Finding.sort_key):
@@ -218,7 +301,9 @@ class Engine:
             if key in seen:
                 continue
             seen.add(key)
-            if f.range.start.line in noqa:
+            if file_codes and f.code in file_codes:
+                continue
+            if f.range.start.line in noqa and f.code not in exempt:
                 codes = noqa[f.range.start.line]
                 if codes is None or f.code in codes:
                     continue

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from functools import lru_cache
 from typing import Optional
 
@@ -40,6 +41,24 @@ def _names() -> tuple[frozenset, frozenset]:
     methods = {key.split(".", 1)[1] for key in d.get("method_kwargs", {})}
     return frozenset(kws), frozenset(methods)
 
+
+
+def _message(template: str, what: str, guidance: str) -> str:
+    """``{what}: {guidance}`` without saying the same thing twice: the data's guidance often
+    repeats what the message starts with ("Keras 3 rejects `lr=`: Use `learning_rate=` (Keras
+    3 rejects `lr=`: ValueError ...)", "... `alpha=` is deprecated and warns in Keras 3")."""
+    g = guidance.strip()
+    if not g:
+        return what
+    if g.lower().startswith(what.lower()):
+        return g   # the guidance already opens with it
+    kw = re.escape(what.split("`")[1]) if what.count("`") >= 2 else None
+    g = re.sub(r"\(\s*" + re.escape(what) + r"\s*[:;,]\s*", "(", g)
+    g = g.replace(f"({what})", "").replace(f"; {what}.", ".").replace(f" {what}.", ".")
+    if kw is not None:   # "; `alpha=` is deprecated and warns in Keras 3" after "`alpha=` is deprecated"
+        g = re.sub(r";\s*`" + kw + r"`\s+is deprecated[^.;]*", "", g)
+    g = re.sub(r"\s+\.", ".", g).strip()
+    return template.format(what=what, guidance=g)
 
 class RemovedArgument(Rule):
     """Passes a keyword argument that Keras 3 rejects, ignores or deprecates.
@@ -280,7 +299,7 @@ class RemovedArgument(Rule):
     def _report(self, ctx, call, kw, entry):
         status = entry.get("status", "rejected")
         what = _WHAT.get(status, _WHAT["rejected"]).format(kw=kw.arg)
-        msg = self.message.format(what=what, guidance=entry.get("guidance", ""))
+        msg = _message(self.message, what, entry.get("guidance", ""))
         sev = _SEVERITY.get(status, Severity.ERROR)
         span = ctx.span(kw)
         made = self._fix(ctx, call, kw, entry)

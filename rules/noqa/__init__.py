@@ -1,0 +1,1 @@
+"""K9xx: about the tool's own suppression comments (``# noqa``), as ruff's RUF100."""
