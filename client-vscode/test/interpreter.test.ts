@@ -13,6 +13,7 @@ import {
   parseImportStrategy,
   parseProbeJson,
   probeLaunch,
+  safeModuleArgs,
 } from '../src/interpreter';
 
 const never = async (): Promise<string | undefined> => {
@@ -109,12 +110,14 @@ test('the server starts isolated (-I), bundled by default, from the extension fo
     command: '/venv/bin/python',
     args: ['-I', '/ext/bundled/tool/launch.py', 'server'],
   });
+  // fromEnvironment: isolated too, through SAFE_LAUNCH (the user site re-added at the end)
   assert.deepEqual(launch('fromEnvironment', '/venv/bin/python', '/ext', ['server']), {
     command: '/venv/bin/python',
-    args: ['-I', '-m', 'keras_migrate', 'server'],
+    args: safeModuleArgs(['server']),
   });
+  assert.equal(safeModuleArgs(['server'])[0], '-I');
   assert.deepEqual(probeLaunch('useBundled', 'python3', '/ext').args, ['-I', '/ext/bundled/tool/launch.py', '--probe']);
-  assert.deepEqual(probeLaunch('fromEnvironment', 'python3', '/ext').args, ['-I', '-m', 'keras_migrate', '--version']);
+  assert.deepEqual(probeLaunch('fromEnvironment', 'python3', '/ext').args, safeModuleArgs(['--version']));
   // never a workspace folder
   assert.equal(launchCwd('/ext'), '/ext');
   // a run: the runner CLI with its arguments, each one argument (no shell)

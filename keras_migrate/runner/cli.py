@@ -237,6 +237,8 @@ def _main(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, file: str, device: Device, display_file: str | None = None,
          script=None) -> int:
+    keras2 = bool(getattr(args, "keras2", False))
+    smoke = bool(getattr(args, "smoke", False))
 
     def on_output(backend: str, stream: str, line: str) -> None:
         target = sys.stdout if stream == "stdout" else sys.stderr
