@@ -92,42 +92,63 @@ def check_file(linter: Linter, path: Path, report: Report, text: Optional[str] =
         report.errors.append(f"{display}: cannot read: {exc}")
         return
     if path.suffix == ".ipynb":
-        nr = linter.check_notebook(text, path)
-        if nr.error:
-            report.unparsable.append(Problem(display, nr.error))
-            return
-        if nr.result.error:
-            cell, line, col = nr.vsource.line_in_cell(nr.vsource.text and
-                                                      nr.result.source.offset(nr.result.error.line, 0)
-                                                      if nr.result.source else 0)
-            report.unparsable.append(Problem(display, nr.result.error.message, line + 1,
-                                             nr.result.error.col + 1, cell.key + 1))
-            return
-        vs = nr.vsource
-
-        def cell_pos(offset: int) -> tuple[int, int]:
-            _, ln, cl = vs.line_in_cell(offset)
-            return ln, cl
-
-        for f, key, line, col in nr.cell_findings():
-            cell = vs.locate(f.start)[0]
-            cell_lines = cell.text.splitlines() or [""]
-            _, eline, ecol = vs.line_in_cell(f.end)
-            sl = cell_lines[line] if line < len(cell_lines) else ""
-            el = cell_lines[eline] if eline < len(cell_lines) else ""
-            it = Item(display, f, line + 1, col + 1, eline + 1, ecol + 1, key + 1,
-                      (_utf16_col(sl, col) + 1, _utf16_col(el, ecol) + 1), source_line=sl)
-            if report.want_edits:
-                it.edits = _fix_edits(vs.text, f, cell_pos)
-                it.noqa_row = cell_pos(nr.result.source.offset(noqa_line(vs.text, f.range.start.line), 0))[0] + 1 \
-                    if nr.result.source else line + 1
-            report.items.append(it)
+        _check_notebook(linter, path, display, text, report)
         return
     res = linter.check_source(text, path)
-    if res.error:
-        report.unparsable.append(Problem(display, res.error.message, res.error.line + 1, res.error.col + 1))
+    for e in res.errors:  # each top-level statement that does not parse; the rest is analysed
+        report.unparsable.append(Problem(display, e.message, e.line + 1, e.col + 1))
+    if res.failed:
         return
     report.items.extend(_items_for_text(display, text, res.findings, report.want_edits))
+
+
+def _check_notebook(linter: Linter, path: Path, display: str, text: str, report: Report) -> None:
+    from .engine.notebook import RawLocator, cell_id, load_notebook
+    nr = linter.check_notebook(text, path)
+    if nr.error:
+        report.unparsable.append(Problem(display, nr.error))
+        return
+    nb = load_notebook(text) if (nr.cell_errors or nr.result.findings) else None
+    locator = RawLocator(text) if nb is not None else None
+
+    def file_pos(key, offset: int) -> Optional[tuple[int, int]]:
+        try:
+            return locator.position(key, offset) if locator is not None else None
+        except (IndexError, ValueError, KeyError):
+            return None
+
+    for ce in nr.cell_errors:  # cells that do not parse (or cannot be read): each once, at its place
+        cell_text = next((c.text for c in nr.vsource.cells if c.key == ce.key), "")
+        st = SourceText(cell_text)
+        report.unparsable.append(Problem(display, ce.message, ce.line + 1, ce.col + 1, ce.key + 1,
+                                         ce.key, cell_id(nb, ce.key),
+                                         file_pos(ce.key, st.offset(ce.line, ce.col))))
+    if nr.result.failed:
+        return
+    vs = nr.vsource
+
+    def cell_pos(offset: int) -> tuple[int, int]:
+        _, ln, cl = vs.line_in_cell(offset)
+        return ln, cl
+
+    for f, key, line, col in nr.cell_findings():
+        cell = vs.locate(f.start)[0]
+        cell_lines = cell.text.splitlines() or [""]
+        _, eline, ecol = vs.line_in_cell(f.end)
+        sl = cell_lines[line] if line < len(cell_lines) else ""
+        el = cell_lines[eline] if eline < len(cell_lines) else ""
+        it = Item(display, f, line + 1, col + 1, eline + 1, ecol + 1, key + 1,
+                  (_utf16_col(sl, col) + 1, _utf16_col(el, ecol) + 1), source_line=sl)
+        it.cell_index, it.cell_id = key, cell_id(nb, key)
+        start = file_pos(key, f.start - cell.start)
+        end = file_pos(key, min(f.end - cell.start, len(cell.text))) if f.end - cell.start <= len(cell.text) + 1 else None
+        if start is not None:
+            it.file_pos = start + (end if end is not None else start)
+        if report.want_edits:
+            it.edits = _fix_edits(vs.text, f, cell_pos)
+            it.noqa_row = cell_pos(nr.result.source.offset(noqa_line(vs.text, f.range.start.line), 0))[0] + 1 \
+                if nr.result.source else line + 1
+        report.items.append(it)
 
 
 # -- commands -------------------------------------------------------------------------------------
@@ -293,7 +314,7 @@ def add_noqa_file(linter: Linter, path: Path) -> tuple[Optional[str], Optional[s
         from .engine.notebook import load_notebook, write_cells
         text = raw.decode("utf-8")
         nr = linter.check_notebook(text, path)
-        if nr.error or nr.result is None or nr.result.error or nr.result.source is None:
+        if nr.error or nr.result is None or nr.result.failed or nr.result.source is None:
             return text, None, 0
         vs = nr.vsource
         per_cell: dict[object, dict[int, set[str]]] = {}
@@ -315,7 +336,7 @@ def add_noqa_file(linter: Linter, path: Path) -> tuple[Optional[str], Optional[s
         return text, write_cells(text, load_notebook(text), changed), total
     text = decode_source(raw)
     res = linter.check_source(text, path)
-    if res.error:
+    if res.errors:
         return text, None, 0
     wanted: dict[int, set[str]] = {}
     for f in res.findings:

@@ -37,6 +37,10 @@ class Item:
     source_line: str = ""        # the text of the finding's first line (``full``)
     edits: Optional[list[dict]] = None   # the fix as ruff's JSON edits (filled when asked for)
     noqa_row: Optional[int] = None       # 1-based line where a ``# noqa`` for it belongs
+    cell_index: Optional[int] = None     # notebooks: 0-based index in the notebook's ``cells``
+    cell_id: Optional[str] = None        # notebooks: the cell's nbformat 4.5 ``id``
+    file_pos: Optional[tuple[int, int, int, int]] = None  # notebooks: 1-based (line, col, end line,
+    #                                      end col) in the .ipynb file's JSON text (SARIF, github)
 
 
 @dataclass
@@ -48,6 +52,9 @@ class Problem:
     line: Optional[int] = None   # 1-based
     col: Optional[int] = None
     cell: Optional[int] = None   # 1-based notebook cell
+    cell_index: Optional[int] = None   # 0-based index in nb["cells"]
+    cell_id: Optional[str] = None
+    file_pos: Optional[tuple[int, int]] = None   # 1-based (line, col) in the .ipynb JSON text
 
     def __str__(self) -> str:
         if self.line is None:
@@ -64,6 +71,9 @@ class Problem:
             d["line"], d["column"] = self.line, self.col or 1
         if self.cell is not None:
             d["cell"] = self.cell
+            d["cell_index"] = self.cell_index if self.cell_index is not None else self.cell - 1
+            if self.cell_id is not None:
+                d["cell_id"] = self.cell_id
         return d
 
 
@@ -109,10 +119,20 @@ def summary(report: Report, unsafe: bool, out) -> None:
         if unsafe_only:
             out.write(f"[-] {unsafe_only} more fixable with `keras-migrate fix --unsafe-fixes` "
                       f"(may change behaviour; review them).\n")
+    elif report.unparsable or report.errors:
+        out.write(f"No findings in what was analysed ({report.files} file{'s' * (report.files != 1)} checked).\n")
     else:
         out.write(f"All checks passed! ({report.files} file{'s' * (report.files != 1)} checked)\n")
     if report.unparsable:
-        out.write(f"{len(report.unparsable)} file(s) could not be analysed.\n")
+        whole = sum(1 for u in report.unparsable if not isinstance(u, Problem) or u.cell is None)
+        parts = len(report.unparsable) - whole
+        bits = []
+        if whole:
+            bits.append(f"{whole} file(s) could not be analysed")
+        if parts:
+            nbs = len({u.path for u in report.unparsable if isinstance(u, Problem) and u.cell is not None})
+            bits.append(f"{parts} notebook cell(s) in {nbs} notebook(s) were not analysed (the rest was)")
+        out.write("; ".join(bits) + " (listed above).\n")
 
 
 # -- concise / full -------------------------------------------------------------------------------
@@ -178,6 +198,9 @@ def json_item(it: Item) -> dict:
         d["noqa_row"] = it.noqa_row
     if it.cell is not None:
         d["cell"] = it.cell
+        d["cell_index"] = it.cell_index if it.cell_index is not None else it.cell - 1
+        if it.cell_id is not None:
+            d["cell_id"] = it.cell_id
     return d
 
 
@@ -230,18 +253,27 @@ def sarif_log(report: Report, rules: Sequence[type]) -> dict:
     results = []
     for it in report.items:
         f = it.finding
+        if it.file_pos is not None:  # notebooks: the place in the .ipynb file's JSON text
+            region = {"startLine": it.file_pos[0], "startColumn": it.file_pos[1],
+                      "endLine": it.file_pos[2], "endColumn": it.file_pos[3]}
+        else:
+            region = {"startLine": it.line, "startColumn": it.utf16[0],
+                      "endLine": it.end_line, "endColumn": it.utf16[1]}
         res = {
             "ruleId": f.code, "level": _SARIF_LEVEL[f.severity.value],
             "message": {"text": f.message},
             "locations": [{"physicalLocation": {
                 "artifactLocation": {"uri": Path(it.path).as_posix()},
-                "region": {"startLine": it.line, "startColumn": it.utf16[0],
-                           "endLine": it.end_line, "endColumn": it.utf16[1]}}}],
+                "region": region}}],
         }
         if f.code in index:
             res["ruleIndex"] = index[f.code]
         if it.cell is not None:
-            res["properties"] = {"notebookCell": it.cell}
+            props = {"notebookCell": it.cell, "cellIndex": it.cell_index if it.cell_index is not None else it.cell - 1,
+                     "cellLine": it.line, "cellColumn": it.col}
+            if it.cell_id is not None:
+                props["cellId"] = it.cell_id
+            res["properties"] = props
         results.append(res)
     # files that could not be analysed are tool execution notifications of the invocation
     # (SARIF 3.20.21): code scanning shows them as tool errors, not as findings
@@ -251,6 +283,8 @@ def sarif_log(report: Report, rules: Sequence[type]) -> dict:
         loc: dict = {"artifactLocation": {"uri": Path(p.path).as_posix()}}
         if p.line is not None and p.cell is None:
             loc["region"] = {"startLine": p.line, "startColumn": p.col or 1}
+        elif p.file_pos is not None:
+            loc["region"] = {"startLine": p.file_pos[0], "startColumn": p.file_pos[1]}
         note = {"level": "error", "message": {"text": str(p)},
                 "locations": [{"physicalLocation": loc}],
                 "descriptor": {"id": "not-analysed"}}
@@ -296,12 +330,14 @@ def format_github(report: Report, out) -> None:
     for it in report.items:
         f = it.finding
         title = f"{f.code} ({f.name})" + (f" cell {it.cell}" if it.cell else "")
-        out.write(f"::{level[f.severity.value]} file={gh_escape_property(it.path)},line={it.line},col={it.col},"
-                  f"endLine={it.end_line},endColumn={it.end_col},title={gh_escape_property(title)}"
+        line, col, end_line, end_col = it.file_pos or (it.line, it.col, it.end_line, it.end_col)
+        out.write(f"::{level[f.severity.value]} file={gh_escape_property(it.path)},line={line},col={col},"
+                  f"endLine={end_line},endColumn={end_col},title={gh_escape_property(title)}"
                   f"::{gh_escape_data(f.message)}\n")
     for u in report.unparsable:
         if isinstance(u, Problem):
-            pos = f",line={u.line},col={u.col or 1}" if u.line is not None and u.cell is None else ""
+            pos = f",line={u.line},col={u.col or 1}" if u.line is not None and u.cell is None else (
+                f",line={u.file_pos[0]},col={u.file_pos[1]}" if u.file_pos is not None else "")
             out.write(f"::error file={gh_escape_property(u.path)}{pos},title=not analysed"
                       f"::{gh_escape_data(str(u))}\n")
         else:

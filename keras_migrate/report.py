@@ -73,6 +73,9 @@ def _findings(linter, path: Path, text: str):
             return None, res.error
         if res.result is not None and res.result.error is not None:
             return None, res.result.error.message
+        if res.cell_errors:  # partly analysed: never called ready; counted as not analysed
+            e = res.cell_errors[0]
+            return None, f"cell {e.key + 1}, line {e.line + 1}: {e.message}"
         return (res.result.findings if res.result else []), None
     res = linter.check_source(text, path)
     if res.error is not None:

@@ -3,7 +3,7 @@ for Python text and notebooks.  No I/O policy, no protocol, no output format her
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
@@ -11,7 +11,8 @@ from .config import Config, enabled_rules
 from .engine.analyze import AnalysisResult, Engine
 from .engine.fixer import FixOutcome, apply_edits, fix_text, minimal_edits
 from .engine.model import Finding
-from .engine.notebook import (NotebookError, VirtualSource, code_cells, load_notebook,
+from .engine.source import SourceText
+from .engine.notebook import (NotebookError, VirtualSource, code_cells, load_notebook, malformed_cells,
                               notebook_is_python, write_cells)
 
 
@@ -34,11 +35,26 @@ def module_name_for(path: Optional[Path], root: Optional[str]) -> Optional[str]:
 
 
 @dataclass
+class CellError:
+    """A code cell that was not analysed: its key (index in nb["cells"]), 0-based line and
+    column in the cell, and why."""
+    key: object
+    line: int
+    col: int
+    message: str
+
+
+@dataclass
 class NotebookResult:
     path: str
     vsource: Optional[VirtualSource]
     result: Optional[AnalysisResult]
-    error: Optional[str] = None
+    error: Optional[str] = None          # the notebook as a whole could not be read
+    cell_errors: list = field(default_factory=list)   # CellError per cell left out
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.cell_errors)
 
     def cell_findings(self):
         """(finding, nb cell index, line in cell, col) for each finding."""
@@ -73,17 +89,31 @@ class Linter:
         return eng.analyze(text, str(path) if path else "<stdin>", module_name_for(path, self.config.root))
 
     def fix_source(self, text: str, path: Optional[Path] = None, unsafe: Optional[bool] = None,
-                   select: Optional[Callable[[Finding], bool]] = None) -> FixOutcome:
+                   select: Optional[Callable[[Finding], bool]] = None, chunks=None) -> FixOutcome:
+        """``chunks`` (notebook cell starts): parts fixed independently; one that does not
+        parse is left as it is and the others fixed."""
         eng = self.engine(path)
         name = str(path) if path else "<stdin>"
         mod = module_name_for(path, self.config.root)
-        return fix_text(text, lambda t: eng.analyze(t, name, mod),
-                        unsafe=self.config.unsafe_fixes if unsafe is None else unsafe, select=select)
+        return fix_text(text, lambda t: eng.analyze(t, name, mod, chunks=chunks),
+                        unsafe=self.config.unsafe_fixes if unsafe is None else unsafe, select=select,
+                        partial_ok=chunks is not None)
 
     # -- notebooks -------------------------------------------------------------------------
     def check_cells(self, cells: list[tuple[object, str]], path: Optional[Path] = None) -> NotebookResult:
+        """Every cell that parses (IPython syntax masked) is analysed, in order, as one
+        module; a cell that does not is reported in ``cell_errors`` and left out."""
         vs = VirtualSource.build(cells)
-        return NotebookResult(str(path), vs, self.check_source(vs.text, path))
+        eng = self.engine(path)
+        res = eng.analyze(vs.text, str(path) if path else "<stdin>", module_name_for(path, self.config.root),
+                          chunks=vs.starts)
+        nr = NotebookResult(str(path), vs, res)
+        if res.errors:
+            src = res.source if res.source is not None else SourceText(vs.text)
+            for e in res.errors:
+                cell, line, _ = vs.line_in_cell(src.offset(e.line, 0))
+                nr.cell_errors.append(CellError(cell.key, line, e.col, e.message))
+        return nr
 
     def check_notebook(self, raw: str, path: Optional[Path] = None) -> NotebookResult:
         try:
@@ -92,13 +122,17 @@ class Linter:
             return NotebookResult(str(path), None, None, str(exc))
         if not notebook_is_python(nb):
             return NotebookResult(str(path), VirtualSource.build([]), AnalysisResult(str(path), ""))
-        return self.check_cells(code_cells(nb), path)
+        nr = self.check_cells(code_cells(nb), path)
+        bad = [CellError(i, 0, 0, why) for i, why in malformed_cells(nb)]
+        if bad:
+            nr.cell_errors = sorted(nr.cell_errors + bad, key=lambda e: e.key)
+        return nr
 
     def fix_cells(self, cells: list[tuple[object, str]], path: Optional[Path] = None,
                   unsafe: Optional[bool] = None, select=None) -> tuple[dict[object, str], FixOutcome]:
         """New text per cell key (only changed cells) and the outcome."""
         vs = VirtualSource.build(cells)
-        outcome = self.fix_source(vs.text, path, unsafe, select)
+        outcome = self.fix_source(vs.text, path, unsafe, select, chunks=vs.starts)
         if not outcome.changed:
             return {}, outcome
         per_cell = vs.split_edits(minimal_edits(vs.text, outcome.text))
@@ -107,11 +141,7 @@ class Linter:
             outcome.applied.clear()
             outcome.text = vs.text
             return {}, outcome
-        changed = {}
-        for pos, edits in per_cell.items():
-            cell = vs.cells[pos]
-            changed[cell.key] = apply_edits(cell.text, edits)
-        return changed, outcome
+        return vs.apply(per_cell, apply_edits), outcome
 
     def fix_notebook(self, raw: str, path: Optional[Path] = None, unsafe: Optional[bool] = None
                      ) -> tuple[str, FixOutcome]:

@@ -34,8 +34,11 @@ class Analysis:
     cells: list[tuple[str, str]] = field(default_factory=list)   # notebooks: (cell uri, text)
     vsource: Any = None
     per_uri: dict[str, list[tuple[Finding, types.Diagnostic]]] = field(default_factory=dict)
-    error: Optional[str] = None                      # does not parse
+    error: Optional[str] = None                      # nothing parses: the last diagnostics stay
     excluded: bool = False
+    not_analysed: list[str] = field(default_factory=list)   # parts left out (a cell, a statement)
+    analysed_text: Optional[str] = None              # the text with those parts blanked
+    chunks: Optional[list[int]] = None               # notebooks: where each cell starts
 
     @property
     def ok(self) -> bool:
@@ -55,9 +58,12 @@ def analyse_text(uri: str, version: int, path: Optional[Path], cfg: Config, lint
     for msg in result.rule_errors:
         log.error("%s: %s", uri, msg)
     a = Analysis(version, path, cfg, linter, text=text)
-    if result.error is not None:
+    if result.failed:
         a.error = f"{result.error.message} (line {result.error.line + 1})"
         return a
+    # a statement that does not parse (being typed) is left out: the rest stays fresh
+    a.not_analysed = [f"{e.message} (line {e.line + 1})" for e in result.errors]
+    a.analysed_text = result.analysed_text
     diags = text_diagnostics(result.findings, Lines(text, num_units), lsp_version(uri))
     a.per_uri = {uri: list(zip(result.findings, diags))}
     return a
@@ -67,13 +73,19 @@ def analyse_cells(version: int, path: Optional[Path], cfg: Config, linter: Linte
                   num_units, lsp_version: Callable[[str], Optional[int]]) -> Analysis:
     """A notebook's cells analysed as one module, in order; diagnostics per cell URI."""
     res = linter.check_cells(list(cells), path)
-    a = Analysis(version, path, cfg, linter, text=res.vsource.text, cells=list(cells), vsource=res.vsource)
-    if res.result is not None and res.result.error is not None:
+    a = Analysis(version, path, cfg, linter, text=res.vsource.text, cells=list(cells), vsource=res.vsource,
+                 chunks=res.vsource.starts)
+    if res.result is not None and res.result.failed:
         e = res.result.error
         src = res.result.source or SourceText(res.vsource.text)
         cell, line, _ = res.vsource.line_in_cell(src.offset(e.line, e.col))
         a.error = f"{e.message} (cell {cell.position + 1}, line {line + 1})"
         return a
+    # a cell that does not parse is left out (its diagnostics: none); the others stay fresh
+    position = {c.key: c.position for c in res.vsource.cells}
+    a.not_analysed = [f"{ce.message} (cell {position.get(ce.key, 0) + 1}, line {ce.line + 1})"
+                      for ce in res.cell_errors]
+    a.analysed_text = res.result.analysed_text if res.result is not None else None
     lines = {u: Lines(t, num_units) for u, t in cells}
     per_cell = notebook_diagnostics(res, lines, None)
     findings = res.result.findings if res.result is not None else []
@@ -103,7 +115,7 @@ def fix_edits(analysis: Analysis, notebook: bool, uri: str, kind: str, data: dic
         finding = find_finding(analysis, uri, data)
         if finding is None:
             return None
-        new = act.fix_text(analysis.text, finding)
+        new = _fix_one(analysis, finding)
         if new is None:
             return None
         per_uri = split_edits(analysis, notebook, uri, analysis.text, new, num_units)
@@ -113,9 +125,9 @@ def fix_edits(analysis: Analysis, notebook: bool, uri: str, kind: str, data: dic
             code = data.get("code")
             select = lambda f: f.code == code  # noqa: E731
         if notebook:
-            # the fix loop over the cells as one module, split back per cell (not fix_cells:
-            # its plain diff would put an added import at the top of the next cell)
-            outcome = linter.fix_source(analysis.text, path, unsafe, select)
+            # the fix loop over the cells as one module, split back per cell (cells that do
+            # not parse are left as they are)
+            outcome = linter.fix_source(analysis.text, path, unsafe, select, chunks=analysis.chunks)
             for failure in outcome.failed:
                 log.info("%s: %s", uri, failure)
             if outcome.changed:
@@ -129,6 +141,18 @@ def fix_edits(analysis: Analysis, notebook: bool, uri: str, kind: str, data: dic
     else:
         return None
     return per_uri
+
+
+def _fix_one(analysis: Analysis, finding: Finding) -> Optional[str]:
+    """One finding's fix; where parts do not parse, applied to the analysed text (those parts
+    blanked) and the parts put back, untouched."""
+    if not analysis.not_analysed or analysis.analysed_text is None:
+        return act.fix_text(analysis.text, finding)
+    from keras_migrate.engine.fixer import _holes, _restore
+    new = act.fix_text(analysis.analysed_text, finding)
+    if new is None:
+        return None
+    return _restore(analysis.analysed_text, new, analysis.text, _holes(analysis.text, analysis.analysed_text))
 
 
 def split_edits(analysis: Analysis, notebook: bool, uri: str, old: str, new: str, num_units

@@ -39,16 +39,36 @@ class ParseError:
 
 @dataclass
 class AnalysisResult:
+    """Findings of one text.  ``errors``: every part that does not parse (a top-level
+    statement of a file, a notebook cell), in text order; what parses is still analysed
+    (``partial``), unless nothing does (``source`` is None then).  ``analysed_text``: the text
+    the rules saw, the parts that do not parse blanked (same length, same line breaks)."""
     path: str
     text: str
     findings: list[Finding] = field(default_factory=list)
-    error: Optional[ParseError] = None
+    errors: list[ParseError] = field(default_factory=list)
     source: Optional[SourceText] = None
     rule_errors: list[str] = field(default_factory=list)
+    analysed_text: Optional[str] = None
+
+    @property
+    def error(self) -> Optional[ParseError]:
+        """The first parse error (None when everything parses)."""
+        return self.errors[0] if self.errors else None
+
+    @property
+    def partial(self) -> bool:
+        """Some of the text was analysed, some could not be parsed."""
+        return bool(self.errors) and self.source is not None
+
+    @property
+    def failed(self) -> bool:
+        """Nothing could be analysed: the text does not parse at all."""
+        return bool(self.errors) and self.source is None
 
     @property
     def ok(self) -> bool:
-        return self.error is None
+        return not self.errors
 
 
 def _logical_lines(text: str) -> Optional[list[tuple[int, int]]]:
@@ -225,6 +245,89 @@ def parse(text: str) -> tuple[Optional[ast.Module], Optional[ParseError]]:
         return None, ParseError("cannot parse: the code is nested too deeply", 0, 0)
 
 
+_CONTINUES = ("else", "elif", "except", "finally")
+
+
+def top_level_starts(text: str) -> list[int]:
+    """0-based lines where a top-level statement starts (decorators with their definition;
+    ``else``/``except``... with theirs): the tokenizer's logical lines at column 0, and
+    after a point it cannot tokenize past, lines that start at column 0 with a name or ``@``."""
+    starts: list[int] = []
+    lines = text.splitlines(keepends=True)
+    prev_decorator = False
+    resume = None
+    fresh = True
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(text, newline=None).readline):
+            if tok.type in (tokenize.NEWLINE, tokenize.ENDMARKER):
+                fresh = True
+                continue
+            if tok.type in (tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT):
+                continue
+            if fresh:
+                fresh = False
+                if tok.start[1] == 0:
+                    row = tok.start[0] - 1
+                    if not (tok.string in _CONTINUES or prev_decorator):
+                        starts.append(row)
+                    prev_decorator = tok.string == "@"
+                else:
+                    prev_decorator = False
+    except (tokenize.TokenError, IndentationError, SyntaxError, ValueError) as exc:
+        pos = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], tuple) else None
+        resume = (pos[0] if pos else len(lines))  # 1-based line of the trouble: after it, by shape
+        if starts and starts[-1] >= resume - 1:
+            resume = starts[-1] + 1
+    if resume is not None:
+        prev_decorator = False
+        for row in range(max(resume, (starts[-1] + 1) if starts else 0), len(lines)):
+            line = lines[row]
+            if line[:1].isidentifier() or line[:1] == "@":
+                word = re.match(r"\w*", line).group(0)
+                if word not in _CONTINUES and not prev_decorator:
+                    starts.append(row)
+                prev_decorator = line[:1] == "@"
+    if not starts or starts[0] != 0:
+        starts.insert(0, 0)
+    return starts
+
+
+def blank(text: str) -> str:
+    """The same length and line breaks, everything else a space."""
+    return re.sub(r"[^\r\n]", " ", text)
+
+
+def parse_resilient(text: str, chunks: Optional[Sequence[int]] = None
+                    ) -> tuple[Optional[ast.Module], list[ParseError], str]:
+    """(tree, errors, analysed text): when the text does not parse, each chunk (``chunks``:
+    start offsets; default: the top-level statements) is parsed alone, those that fail are
+    blanked, and the rest is parsed.  The tree is None when nothing can be parsed."""
+    tree, err = parse(text)
+    if err is None:
+        return tree, [], text
+    if chunks is None:
+        source = SourceText(text)
+        chunks = [source.line_starts[r] for r in top_level_starts(text) if r < source.line_count]
+    bounds = sorted(set(c for c in chunks if 0 <= c < len(text)) | {0})
+    bounds.append(len(text))
+    errors: list[ParseError] = []
+    pieces = []
+    line = 0
+    for s, e in zip(bounds, bounds[1:]):
+        piece = text[s:e]
+        _, perr = parse(piece)
+        if perr is not None:
+            errors.append(ParseError(perr.message, line + perr.line, perr.col))
+            piece = blank(piece)
+        pieces.append(piece)
+        line += len(SourceText(piece).line_starts) - 1
+    analysed = "".join(pieces)
+    tree, err2 = parse(analysed)
+    if err2 is not None or not errors:  # the parts do not make a whole: report the first error
+        return None, [err], text
+    return tree, errors, analysed
+
+
 class Engine:
     """Runs a fixed set of rule instances over source text."""
 
@@ -240,18 +343,24 @@ class Engine:
     def mentions(self, text: str) -> bool:
         return any(n in text for n in self._needles)
 
-    def analyze(self, text: str, path: str = "<stdin>", module_name: Optional[str] = None) -> AnalysisResult:
+    def analyze(self, text: str, path: str = "<stdin>", module_name: Optional[str] = None,
+                chunks: Optional[Sequence[int]] = None) -> AnalysisResult:
+        """``chunks``: offsets where independent parts start (notebook cells); a part that
+        does not parse is reported and left out, the others analysed.  By default the parts
+        are the top-level statements."""
         result = AnalysisResult(path=path, text=text)
         if not self.rules or not self.mentions(text):
             return result
         with GC_HOLD:  # linear: see gchold.py
-            return self._analyze(result, text, path, module_name)
+            return self._analyze(result, text, path, module_name, chunks)
 
-    def _analyze(self, result: AnalysisResult, text: str, path: str, module_name: Optional[str]) -> AnalysisResult:
-        tree, err = parse(text)
-        if err is not None:
-            result.error = err
+    def _analyze(self, result: AnalysisResult, text: str, path: str, module_name: Optional[str],
+                 chunks: Optional[Sequence[int]] = None) -> AnalysisResult:
+        tree, errors, text = parse_resilient(text, chunks)
+        result.errors = errors
+        if tree is None:
             return result
+        result.analysed_text = text
         source = SourceText(text)
         result.source = source
         ctx = FileContext(source, tree, path, self.settings, self.workspace, module_name)

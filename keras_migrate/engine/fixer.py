@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Optional, Sequence
 
@@ -57,8 +58,17 @@ def _import_present(tree: ast.Module, resolver: Resolver, stmt: str) -> Optional
     return False
 
 
-def import_insert_offset(tree: ast.Module, source: SourceText) -> tuple[int, str]:
-    """Where new imports go: after the leading import block (or docstring/__future__)."""
+def _masked_no_op(node: ast.AST) -> bool:
+    """``0`` alone: a notebook's masked magic or shell line (``0#...``), never real code."""
+    return (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+            and type(node.value.value) is int and node.value.value == 0)
+
+
+def import_insert_offset(tree: ast.Module, source: SourceText, before: Optional[int] = None) -> tuple[int, str]:
+    """Where new imports go: after the leading import block (or docstring/__future__;
+    masked notebook magics between imports are passed over).  Without one, after the first
+    block of top-level imports that ends before ``before`` (the first edit that needs them:
+    a notebook's imports cell after a ``!pip install`` cell), else at the top."""
     anchor = None
     body = tree.body
     i = 0
@@ -66,9 +76,20 @@ def import_insert_offset(tree: ast.Module, source: SourceText) -> tuple[int, str
             and isinstance(body[0].value.value, str):
         anchor = body[0]
         i = 1
-    while i < len(body) and isinstance(body[i], (ast.Import, ast.ImportFrom)):
-        anchor = body[i]
+    while i < len(body) and (isinstance(body[i], (ast.Import, ast.ImportFrom)) or _masked_no_op(body[i])):
+        if not _masked_no_op(body[i]):
+            anchor = body[i]
         i += 1
+    if anchor is None and before is not None:
+        k = next((j for j, n in enumerate(body) if isinstance(n, (ast.Import, ast.ImportFrom))), None)
+        while k is not None and k < len(body) and (isinstance(body[k], (ast.Import, ast.ImportFrom))
+                                                   or _masked_no_op(body[k])):
+            if not _masked_no_op(body[k]):
+                cand = body[k]
+                if source.line_end(cand.end_lineno - 1) > before:
+                    break
+                anchor = cand
+            k += 1
     if anchor is None:
         return 0, ""
     offset = source.line_end(anchor.end_lineno - 1)
@@ -78,7 +99,8 @@ def import_insert_offset(tree: ast.Module, source: SourceText) -> tuple[int, str
     return offset, prefix
 
 
-def import_edits(text: str, tree: ast.Module, imports: Sequence[str]) -> Optional[list[Edit]]:
+def import_edits(text: str, tree: ast.Module, imports: Sequence[str], before: Optional[int] = None
+                 ) -> Optional[list[Edit]]:
     """Edits adding the needed imports; None when a needed name is taken by something else."""
     if not imports:
         return []
@@ -93,7 +115,7 @@ def import_edits(text: str, tree: ast.Module, imports: Sequence[str]) -> Optiona
             needed.append(stmt)
     if not needed:
         return []
-    offset, prefix = import_insert_offset(tree, source)
+    offset, prefix = import_insert_offset(tree, source, before)
     nl = source.newline()
     return [Edit(offset, offset, prefix + "".join(s + nl for s in needed))]
 
@@ -175,7 +197,7 @@ def apply_fix(text: str, fix: Fix) -> Optional[str]:
     tree, err = parse(text)
     if tree is None:
         return None
-    imp = import_edits(text, tree, fix.imports)
+    imp = import_edits(text, tree, fix.imports, min((e.start for e in fix.edits), default=None))
     if imp is None:
         return None
     edits = list(fix.edits) + imp
@@ -203,17 +225,72 @@ class FixOutcome:
         return bool(self.applied)
 
 
+def _holes(text: str, analysed: str) -> list[tuple[int, int]]:
+    """The blanked parts: ranges where ``analysed`` differs from ``text``, merged across
+    whitespace (a blanked part keeps its line breaks and its spaces)."""
+    out: list[list[int]] = []
+    for m in re.finditer(r"\S+", text):
+        s, e = m.span()
+        if analysed[s:e] == text[s:e]:
+            continue
+        if out and not text[out[-1][1]:s].strip() and not analysed[out[-1][1]:s].strip():
+            out[-1][1] = e
+        else:
+            out.append([s, e])
+    return [(s, e) for s, e in out]
+
+
+def _restore(blanked: str, new: str, original: str, holes: list[tuple[int, int]]) -> Optional[str]:
+    """``new`` (fixed from ``blanked``) with the blanked parts of ``original`` put back;
+    None when an edit reaches into one of them."""
+    edits = minimal_edits(blanked, new)
+    pieces = []
+    for hs, he in holes:
+        shift = 0
+        for e in edits:
+            if e.start < he and e.end > hs:
+                return None
+            if e.end <= hs:
+                shift += len(e.new_text) - (e.end - e.start)
+        pieces.append((hs + shift, he + shift, hs, he))
+    out = new
+    for ns, ne, hs, he in sorted(pieces, reverse=True):
+        if out[ns:ne] != blanked[hs:he]:
+            return None
+        out = out[:ns] + original[hs:he] + out[ne:]
+    return out
+
+
 def fix_text(text: str, analyze: Callable[[str], AnalysisResult], unsafe: bool = False,
-             select: Optional[Callable[[Finding], bool]] = None) -> FixOutcome:
-    """Apply every allowed fix until none is left.  ``analyze`` maps text -> findings."""
+             select: Optional[Callable[[Finding], bool]] = None, partial_ok: bool = False) -> FixOutcome:
+    """Apply every allowed fix until none is left.  ``analyze`` maps text -> findings.
+
+    ``partial_ok`` (notebooks): parts that do not parse (cells) are left exactly as they are
+    and the others fixed; otherwise a text with a syntax error is not fixed."""
     outcome = FixOutcome(text)
+    first = analyze(text)
+    if first.errors:
+        if first.failed or not partial_ok or first.analysed_text is None:
+            outcome.failed.append(f"not fixed: {first.error.message} (line {first.error.line + 1})")
+            return outcome
+        holes = _holes(text, first.analysed_text)
+        inner = fix_text(first.analysed_text, analyze, unsafe, select)
+        if not inner.changed:
+            inner.text = text
+            return inner
+        restored = _restore(first.analysed_text, inner.text, text, holes)
+        if restored is None:
+            inner.failed.append("not fixed: a fix reaches into code that does not parse")
+            inner.applied.clear()
+            inner.text = text
+            return inner
+        inner.text = restored
+        return inner
     bad: set[tuple[str, str]] = set()   # (code, segment) whose fix failed: don't retry forever
     current = text
     for round_no in range(MAX_ROUNDS):
-        result = analyze(current)
-        if result.error is not None:
-            if round_no == 0:
-                outcome.failed.append(f"not fixed: {result.error.message} (line {result.error.line + 1})")
+        result = first if round_no == 0 else analyze(current)
+        if result.errors:
             break
         tree, err = parse(current)
         if tree is None:  # the analysis may have skipped parsing (nothing Keras in the text)
@@ -235,7 +312,8 @@ def fix_text(text: str, analyze: Callable[[str], AnalysisResult], unsafe: bool =
         if not chosen:
             break
         imports = [i for _, fx in chosen for i in fx.imports]
-        imp = import_edits(current, tree, imports)
+        imp = import_edits(current, tree, imports,
+                           min((e.start for _, fx in chosen if fx.imports for e in fx.edits), default=None))
         new = None
         if imp is not None and not any(e.overlaps(t) for e in imp for t in taken):
             candidate = cleanup_imports(current, apply_edits(current, taken + imp))
