@@ -257,27 +257,32 @@ def top_level_starts(text: str) -> list[int]:
     prev_decorator = False
     resume = None
     fresh = True
+    pending = None  # first line of the logical line being read
     try:
         for tok in tokenize.generate_tokens(io.StringIO(text, newline=None).readline):
             if tok.type in (tokenize.NEWLINE, tokenize.ENDMARKER):
-                fresh = True
+                fresh, pending = True, None
                 continue
             if tok.type in (tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT):
                 continue
             if fresh:
                 fresh = False
+                pending = tok.start[0] - 1
                 if tok.start[1] == 0:
-                    row = tok.start[0] - 1
                     if not (tok.string in _CONTINUES or prev_decorator):
-                        starts.append(row)
+                        starts.append(pending)
                     prev_decorator = tok.string == "@"
                 else:
                     prev_decorator = False
     except (tokenize.TokenError, IndentationError, SyntaxError, ValueError) as exc:
-        pos = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], tuple) else None
-        resume = (pos[0] if pos else len(lines))  # 1-based line of the trouble: after it, by shape
-        if starts and starts[-1] >= resume - 1:
-            resume = starts[-1] + 1
+        # from the line after the statement it stopped in (an unclosed bracket or string runs
+        # to the end), or after the line it could not indent
+        if pending is not None:
+            resume = pending + 1
+        elif isinstance(exc, SyntaxError) and exc.lineno:
+            resume = exc.lineno
+        else:
+            resume = (starts[-1] + 1) if starts else 0
     if resume is not None:
         prev_decorator = False
         for row in range(max(resume, (starts[-1] + 1) if starts else 0), len(lines)):
@@ -297,6 +302,27 @@ def blank(text: str) -> str:
     return re.sub(r"[^\r\n]", " ", text)
 
 
+def _blank_failing(piece: str) -> str:
+    """The piece with its top-level statements that do not parse blanked (all of it when
+    they each parse but not together)."""
+    rows = top_level_starts(piece)
+    if len(rows) < 2:
+        return blank(piece)
+    src = SourceText(piece)
+    bounds = [src.line_starts[r] for r in rows if r < src.line_count] + [len(piece)]
+    out = []
+    hit = False
+    for s, e in zip(bounds, bounds[1:]):
+        part = piece[s:e]
+        if parse(part)[1] is not None:
+            part, hit = blank(part), True
+        out.append(part)
+    joined = "".join(out)
+    if not hit or parse(joined)[1] is not None:
+        return blank(piece)
+    return joined
+
+
 def parse_resilient(text: str, chunks: Optional[Sequence[int]] = None
                     ) -> tuple[Optional[ast.Module], list[ParseError], str]:
     """(tree, errors, analysed text): when the text does not parse, each chunk (``chunks``:
@@ -305,6 +331,7 @@ def parse_resilient(text: str, chunks: Optional[Sequence[int]] = None
     tree, err = parse(text)
     if err is None:
         return tree, [], text
+    explicit = chunks is not None
     if chunks is None:
         source = SourceText(text)
         chunks = [source.line_starts[r] for r in top_level_starts(text) if r < source.line_count]
@@ -317,10 +344,12 @@ def parse_resilient(text: str, chunks: Optional[Sequence[int]] = None
         piece = text[s:e]
         _, perr = parse(piece)
         if perr is not None:
+            # one error per part; inside it, the statements that parse are kept (a notebook
+            # cell's imports still bind their names for the cells after it)
             errors.append(ParseError(perr.message, line + perr.line, perr.col))
-            piece = blank(piece)
+            piece = _blank_failing(piece) if explicit else blank(piece)
         pieces.append(piece)
-        line += len(SourceText(piece).line_starts) - 1
+        line += piece.count("\n") + piece.count("\r") - piece.count("\r\n")
     analysed = "".join(pieces)
     tree, err2 = parse(analysed)
     if err2 is not None or not errors:  # the parts do not make a whole: report the first error

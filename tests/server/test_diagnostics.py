@@ -58,13 +58,17 @@ async def test_half_typed_keeps_last_good_moved(client: LanguageClient, tmp_path
     change(client, uri, 3, (2, 8), (2, 8), "1, ")
     diags = await wait_for_diagnostics(client, uri, lambda d: True, version=3)
     assert [x.range.start.line for x in diags] == [1, 4, 5]
-    # edit the line of a diagnostic while broken: that one is dropped
-    change(client, uri, 4, (4, 0), (4, 1), "N")
+    # the statements that parse are analysed afresh while the call stays open (issue 12): a
+    # finding typed below the broken line shows up at once
+    change(client, uri, 4, (4, 0), (4, 1), "o = tf.keras.Input((1,)); N")
     diags = await wait_for_diagnostics(client, uri, lambda d: True, version=4)
-    assert [x.range.start.line for x in diags] == [1, 5]
+    assert [x.range.start.line for x in diags] == [1, 4, 4, 5]
+    change(client, uri, 5, (4, 0), (4, 26), "")
+    diags = await wait_for_diagnostics(client, uri, lambda d: True, version=5)
+    assert [x.range.start.line for x in diags] == [1, 4, 5]
     # finish the call: fresh analysis
-    change(client, uri, 5, (2, 11), (2, 11), ")")
-    diags = await wait_for_diagnostics(client, uri, lambda d: len(d) == 3, version=5)
+    change(client, uri, 6, (2, 11), (2, 11), ")")
+    diags = await wait_for_diagnostics(client, uri, lambda d: len(d) == 3, version=6)
     assert [x.range.start.line for x in diags] == [1, 4, 5]
 
 

@@ -116,3 +116,28 @@ async def test_cells_added_and_removed(client: LanguageClient, tmp_path):
         cell_text_documents=[types.TextDocumentIdentifier(uri=u) for u in (cells[0], new_uri, cells[1])]))
     await wait_for_diagnostics(client, cells[1], lambda d: d == [])
     await wait_for_diagnostics(client, new_uri, lambda d: d == [])
+
+
+async def test_a_cell_that_stops_parsing_leaves_the_others_fresh(client: LanguageClient, tmp_path):
+    """Issue 12: while one cell does not parse, the other cells are analysed afresh (not the
+    last good diagnostics): a finding typed into another cell shows up at once."""
+    cells = ["import tensorflow as tf\nm = tf.keras.Sequential()\n", "x = 1\n", "y = 2\n"]
+    nb_uri, uris = open_notebook(client, tmp_path, cells)
+    await wait_for_diagnostics(client, uris[0], lambda d: len(d) == 1)
+    # cell 2 half-typed: an open call
+    edit_cell(client, nb_uri, 2, uris[1], 2, "x = foo(\n", cells[1])
+    # cell 3 gets a new finding while cell 2 is broken
+    edit_cell(client, nb_uri, 3, uris[2], 2, "layer = tf.keras.layers.Dense(1)\n", cells[2])
+    d3 = await wait_for_diagnostics(client, uris[2], lambda d: len(d) == 1)
+    assert d3[0].code == "K102" and d3[0].range.start.line == 0 and d3[0].range.start.character == 8
+    assert len(await wait_for_diagnostics(client, uris[0], lambda d: len(d) == 1)) == 1
+    assert await wait_for_diagnostics(client, uris[1]) == []
+    # fix all in the notebook: cell 2 is left as it is, the others fixed
+    actions = await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uris[2]), range=d3[0].range,
+        context=types.CodeActionContext(diagnostics=d3)))
+    fix = next(a for a in actions if a.title.startswith("K102: "))
+    resolved = await client.code_action_resolve_async(fix) if fix.edit is None else fix
+    assert edits_for(resolved.edit, uris[1]) == []
+    assert apply_text_edits("layer = tf.keras.layers.Dense(1)\n", edits_for(resolved.edit, uris[2])) == \
+        "layer = keras.layers.Dense(1)\n"
