@@ -302,33 +302,53 @@ class VirtualSource:
         return cell, line, col
 
     def _cut(self, e: Edit) -> Optional[list[Edit]]:
-        """An edit that crosses cell boundaries, as one edit per cell: the boundaries are
-        mapped into the new text through a character diff (None when a boundary falls inside
-        a changed stretch)."""
-        old = self.text[e.start:e.end]
-        inner = [b for b in self._starts() if e.start < b < e.end]
-        sm = difflib.SequenceMatcher(None, old, e.new_text, autojunk=False)
-        ops = sm.get_opcodes()
-        cuts_old = [e.start] + inner + [e.end]
-        cuts_new = [0]
-        for b in inner:
-            p = b - e.start
+        """An edit that crosses cell boundaries, as one edit per cell: the edit is widened to
+        whole lines, the lines diffed, and each boundary (a line start) mapped into the new
+        lines (an unchanged line, or a line of a changed stretch as long as the old one);
+        None when a boundary falls where old and new lines cannot be paired."""
+        text = self.text
+        s = text.rfind("\n", 0, e.start) + 1
+        if e.end == 0 or text[e.end - 1] == "\n":
+            end = e.end
+        else:
+            nl = text.find("\n", e.end)
+            end = len(text) if nl < 0 else nl + 1
+        old = text[s:end]
+        new = text[s:e.start] + e.new_text + text[e.end:end]
+        a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
+        a_starts = [0]
+        for ln in a:
+            a_starts.append(a_starts[-1] + len(ln))
+        b_starts = [0]
+        for ln in b:
+            b_starts.append(b_starts[-1] + len(ln))
+        ops = difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+        inner = [c - s for c in self._starts() if s < c < s + len(old)]
+        cuts_new = []
+        for off in inner:
+            try:
+                k = a_starts.index(off)
+            except ValueError:
+                return None
             mapped = None
             for tag, i1, i2, j1, j2 in ops:
-                if tag == "equal" and i1 <= p < i2:
-                    mapped = j1 + (p - i1)
-                    break
-                if i1 == p:
+                if k == i1:
                     mapped = j1
+                    break
+                if i1 < k < i2:
+                    if tag == "equal" or (tag == "replace" and i2 - i1 == j2 - j1):
+                        mapped = j1 + (k - i1)
+                    elif tag == "delete":
+                        mapped = j1
                     break
             if mapped is None:
                 return None
-            cuts_new.append(mapped)
-        cuts_new.append(len(e.new_text))
+            cuts_new.append(b_starts[mapped])
+        cuts_old = [0] + inner + [len(old)]
+        cuts_new = [0] + cuts_new + [len(new)]
         out = []
         for k in range(len(cuts_old) - 1):
-            piece = _trim(cuts_old[k], self.text[cuts_old[k]:cuts_old[k + 1]],
-                          e.new_text[cuts_new[k]:cuts_new[k + 1]])
+            piece = _trim(s + cuts_old[k], old[cuts_old[k]:cuts_old[k + 1]], new[cuts_new[k]:cuts_new[k + 1]])
             if piece is not None:
                 out.append(piece)
         return out

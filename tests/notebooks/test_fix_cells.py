@@ -126,3 +126,14 @@ def test_write_cells_keeps_other_keys_order_and_spacing():
           ' "metadata": {}, "nbformat_minor": 5}'
     out = write_cells(raw, json.loads(raw), {0: "a = 2"})
     assert out == raw.replace('"a = 1"', '"a = 2"')
+
+
+def test_hundreds_of_cells_with_two_changed_lines_each_all_fixed():
+    # issue 18: the changed lines straddle every boundary; before, the whole fix was refused
+    cells = ["import tensorflow as tf\n"] + [
+        f"l{i} = tf.keras.layers.Dense({i})\no{i} = tf.keras.optimizers.Adam(lr=0.1)\n" for i in range(300)]
+    new, outcome = LINTER.fix_notebook(notebook(*cells), None, True)
+    assert not outcome.failed
+    src = sources(new)
+    assert all(src[i + 1] == f"l{i} = keras.layers.Dense({i})\no{i} = keras.optimizers.Adam(learning_rate=0.1)\n"
+               for i in range(300))
