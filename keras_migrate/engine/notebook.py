@@ -204,7 +204,11 @@ def mask_magics(src: str) -> str:
     if first is None:
         return src
     head, nl = _split_line(lines[first])
-    if head.lstrip().startswith("%%") and not re.match(r"\s*%%\w+\?", head):
+    # IPython first removes the indentation common to all lines (``leading_indent``): a cell
+    # magic is one whose first line then starts with ``%%``; `` %%time`` over unindented
+    # lines is a line magic, indented (IPython fails on it too)
+    common = min((len(ln) - len(ln.lstrip(" \t")) for ln in lines if ln.strip()), default=0)
+    if head[common:].startswith("%%") and not re.match(r"\s*%%\w+\?", head):
         name = re.match(r"\s*%%(\S*)", head).group(1)
         if name not in PYTHON_CELL_MAGICS:
             return "".join(_comment(b) + n for b, n in map(_split_line, lines))

@@ -135,3 +135,19 @@ def test_windows_line_endings_are_kept():
     src = "if x:\r\n    !pip install y\r\nz = 1\r\n"
     out = mask_magics(src)
     assert out == "if x:\r\n    0#ip install y\r\nz = 1\r\n"
+
+
+def test_indented_cell_magic_over_unindented_lines_is_not_a_cell_magic():
+    # IPython dedents the common indentation first: " %%time" stays indented, so IPython runs
+    # it as an indented line magic and fails ("unexpected indent"); so does the analysis
+    cell = " %%time\nx = 1\n"
+    assert masked_or_error(cell) == "unexpected indent"
+    assert mask_magics(" %%time\n x = 1\n").startswith(" #%time")  # all indented: a cell magic
+
+
+def masked_or_error(src):
+    try:
+        ast.parse(mask_magics(src))
+    except SyntaxError as exc:
+        return exc.msg
+    return None
