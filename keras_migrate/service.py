@@ -133,6 +133,12 @@ class Linter:
         """New text per cell key (only changed cells) and the outcome."""
         vs = VirtualSource.build(cells)
         outcome = self.fix_source(vs.text, path, unsafe, select, chunks=vs.starts)
+        if outcome.not_analysed:
+            src = SourceText(vs.text)
+            for e in outcome.not_analysed:
+                cell, line, _ = vs.line_in_cell(src.offset(e.line, 0))
+                outcome.failed.append(f"cell {cell.key + 1 if isinstance(cell.key, int) else cell.position + 1}, "
+                                      f"line {line + 1}: left as it is: {e.message}")
         if not outcome.changed:
             return {}, outcome
         per_cell = vs.split_edits(minimal_edits(vs.text, outcome.text))

@@ -219,6 +219,7 @@ class FixOutcome:
     applied: list[tuple[str, str]] = field(default_factory=list)   # (code, title)
     failed: list[str] = field(default_factory=list)
     rounds: int = 0
+    not_analysed: list = field(default_factory=list)   # ParseError of each part left as it was
 
     @property
     def changed(self) -> bool:
@@ -275,6 +276,7 @@ def fix_text(text: str, analyze: Callable[[str], AnalysisResult], unsafe: bool =
             return outcome
         holes = _holes(text, first.analysed_text)
         inner = fix_text(first.analysed_text, analyze, unsafe, select)
+        inner.not_analysed = list(first.errors)
         if not inner.changed:
             inner.text = text
             return inner

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import bisect
 import difflib
+import functools
 import json
 import re
 import tokenize
@@ -195,9 +196,14 @@ def _find_one(lines: list[str]) -> Optional[tuple[int, int, str, Optional[tuple[
     return row, col, kind, q
 
 
+# text that may hold IPython syntax: a line starting with an escape, a "?", "= !" / "= %"
+_MAYBE_IPYTHON = re.compile(r"^[ \t]*[!?%,;/]|\?|=[ \t]*[!%]", re.MULTILINE)
+
+
+@functools.lru_cache(maxsize=4096)
 def mask_magics(src: str) -> str:
     """The cell's text with IPython syntax masked to Python of the same length (see above)."""
-    if not src or not any(ch in src for ch in "%!?,;/"):
+    if not src or not _MAYBE_IPYTHON.search(src):
         return src
     lines = src.splitlines(keepends=True)
     first = next((i for i, ln in enumerate(lines) if ln.strip()), None)

@@ -61,7 +61,8 @@ def test_later_cells_use_names_from_earlier_good_cells_across_a_bad_one():
 def test_fix_leaves_the_bad_cell_byte_identical_and_fixes_the_others(capsys, tmp_path):
     p = tmp_path / "nb.ipynb"
     p.write_text(BAD_MIDDLE)
-    run(capsys, "fix", str(p))
+    _, _, err = run(capsys, "fix", str(p))
+    assert f"{p}: cell 3, line 1: left as it is: syntax error" in err
     new = sources(p.read_text())
     assert new[2] == "def broken(:\n    pass\n"
     assert "tf.keras" not in new[1] + new[4]
