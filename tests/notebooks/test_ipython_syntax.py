@@ -151,3 +151,27 @@ def masked_or_error(src):
     except SyntaxError as exc:
         return exc.msg
     return None
+
+
+def test_equals_percent_inside_a_string_is_python():
+    # a plotting cell: "= %" inside a format string is not a magic assignment
+    cell = "plt.text(px, py, \"x = %0.2f\\ny = %0.2f\"%(px, py), rotation=-30,\n         color='gray')\n"
+    assert mask_magics(cell) == cell
+
+
+def test_comment_ending_in_a_question_mark_inside_brackets_is_python():
+    # a keyword argument per line, each with a comment; one comment asks a question
+    cell = ("import tensorflow as tf\nv = tf.keras.layers.TextVectorization(max_tokens=None,\n"
+            "    ngrams=None, # create groups of n-words?\n    output_sequence_length=None) # how long?\n")
+    assert mask_magics(cell) == cell
+    assert [c for *_, c in codes_at([cell])] == ["K102"]
+
+
+def test_import_goes_to_the_imports_cell_after_a_colab_try_cell():
+    raw = [("try:\n    from google.colab import drive\n    COLAB = True\n    %tensorflow_version 2.x\n"
+            "except:\n    COLAB = False\n"),
+           "import os\nfrom tensorflow.keras.datasets import mnist\nimport tensorflow as tf\n",
+           "m = tf.keras.Sequential()\n"]
+    changed, _ = LINTER.fix_cells(list(enumerate(raw)), None, True)
+    assert 0 not in changed
+    assert "import keras\n" in changed[1] and changed[2] == "m = keras.Sequential()\n"
