@@ -17,12 +17,13 @@ from typing import Optional, Sequence
 
 from . import __version__
 from . import formats
+from . import fsio
 from .config import BACKENDS, Config, ConfigError, ConfigResolver, config_for, exclusion, rule_enabled
 from .discovery import iter_files
 from .engine.analyze import noqa_line
 from .engine.model import Finding
 from .engine.notebook import NotebookError
-from .engine.source import DecodeError, SourceText, decode_source
+from .engine.source import DecodeError, SourceText, decode_source  # noqa: F401 (API)
 from .formats import DOCS_URL, Item, Problem, Report, format_github, format_json, sarif_log  # noqa: F401 (API)
 from .service import Linter, registry
 
@@ -75,7 +76,21 @@ def _items_for_text(path: str, text: str, findings: Sequence[Finding], want_edit
 
 
 def read_text(path: Path) -> str:
-    return decode_source(path.read_bytes())
+    """A file's text as Python reads it; only a regular file, within the size limit
+    (``fsio.ReadError`` / ``DecodeError`` otherwise, each a one-line reason)."""
+    return fsio.read_source(path).text
+
+
+def _notebook_result(linter: Linter, text: str, path: Path):
+    """(result, None) or (None, one line why the notebook could not be analysed): a
+    malformed notebook must cost one line, never the run."""
+    try:
+        nr = linter.check_notebook(text, path)
+    except (RecursionError, MemoryError, ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
+        return None, fsio.notebook_problem(text, exc)
+    if nr.error:
+        return None, fsio.notebook_problem(text, nr.error)
+    return nr, None
 
 
 def check_file(linter: Linter, path: Path, report: Report, text: Optional[str] = None) -> None:
@@ -84,10 +99,10 @@ def check_file(linter: Linter, path: Path, report: Report, text: Optional[str] =
     report.checked_paths.append(display)
     try:
         if text is None:
-            if path.suffix == ".ipynb":
-                text = path.read_text(encoding="utf-8")
-            else:
-                text = read_text(path)
+            text = read_text(path)
+    except fsio.ReadError as exc:
+        report.errors.append(f"{display}: {exc}")
+        return
     except (OSError, DecodeError, UnicodeDecodeError) as exc:
         report.errors.append(f"{display}: cannot read: {exc}")
         return
@@ -104,9 +119,9 @@ def check_file(linter: Linter, path: Path, report: Report, text: Optional[str] =
 
 def _check_notebook(linter: Linter, path: Path, display: str, text: str, report: Report) -> None:
     from .engine.notebook import RawLocator, cell_id, load_notebook
-    nr = linter.check_notebook(text, path)
-    if nr.error:
-        report.unparsable.append(Problem(display, nr.error))
+    nr, why = _notebook_result(linter, text, path)
+    if why:
+        report.unparsable.append(Problem(display, why))
         return
     nb = load_notebook(text) if (nr.cell_errors or nr.result.findings) else None
     locator = RawLocator(text) if nb is not None else None
@@ -243,19 +258,37 @@ def shard_of(path: Path, n: int) -> int:
     return int.from_bytes(digest[:8], "big") % n + 1
 
 
-def collect(args, session: Session, errors: list[str]) -> list[tuple[Path, Config]]:
+def collect(args, session: Session, errors: list[str], warnings: Optional[list[str]] = None,
+            skipped: Optional[list] = None) -> list[tuple[Path, Config]]:
     """Every file the arguments name, with its configuration: discovery (gitignore,
-    excludes, --force-exclude), --files-from and --shard, in a stable order."""
+    excludes, --force-exclude), --files-from and --shard, in a stable order.  A path named
+    that is not a regular file or folder (a FIFO, a device) is an error; one met in a walk
+    (or an unreadable folder) is a warning, and the walk goes on."""
+
+    def on_skip(p: Path, why: str, named: bool) -> None:
+        if skipped is not None:
+            skipped.append((p, why))
+        if named or warnings is None:
+            errors.append(f"{p}: {why}")
+        else:
+            warnings.append(f"{p}: skipped: {why}")
+
     shard = parse_shard(getattr(args, "shard", None))
     force = bool(getattr(args, "force_exclude", False))
     jobs: list[tuple[Path, Config]] = []
     seen: set[str] = set()
     for target in _targets(args):
-        if not target.exists():
+        try:
+            exists, is_dir = target.exists(), target.is_dir()
+        except OSError as exc:
+            errors.append(f"{target}: cannot be read: {exc.strerror or exc}")
+            continue
+        if not exists:
             errors.append(f"{target}: no such file or directory")
             continue
-        root = target if target.is_dir() else target.parent
-        for f in iter_files([target], exclusion(lambda d: session.config(d, root)), force_exclude=force):
+        root = target if is_dir else target.parent
+        for f in iter_files([target], exclusion(lambda d: session.config(d, root)), force_exclude=force,
+                            on_skip=on_skip):
             key = os.path.realpath(f)
             if key in seen:
                 continue
@@ -306,14 +339,17 @@ def _skip_in_baseline(code: str) -> bool:
     return code == "K900"  # a noqa for the unused-noqa finding itself would be circular
 
 
-def add_noqa_file(linter: Linter, path: Path) -> tuple[Optional[str], Optional[str], int]:
+def add_noqa_file(linter: Linter, path: Path, source: Optional["fsio.SourceFile"] = None
+                  ) -> tuple[Optional[str], Optional[str], int]:
     """(original text, new text, codes added) for ``--add-noqa``; raises OSError/DecodeError."""
     from .engine.analyze import noqa_line, parse
-    raw = path.read_bytes()
+    source = source or fsio.read_source(path)
     if path.suffix == ".ipynb":
         from .engine.notebook import load_notebook, write_cells
-        text = raw.decode("utf-8")
-        nr = linter.check_notebook(text, path)
+        text = source.text
+        nr, why = _notebook_result(linter, text, path)
+        if why:
+            raise NotebookError(why)
         if nr.error or nr.result is None or nr.result.failed or nr.result.source is None:
             return text, None, 0
         vs = nr.vsource
@@ -334,7 +370,7 @@ def add_noqa_file(linter: Linter, path: Path) -> tuple[Optional[str], Optional[s
         if not changed:
             return text, text, 0
         return text, write_cells(text, load_notebook(text), changed), total
-    text = decode_source(raw)
+    text = source.text
     res = linter.check_source(text, path)
     if res.errors:
         return text, None, 0
@@ -350,10 +386,15 @@ def add_noqa_file(linter: Linter, path: Path) -> tuple[Optional[str], Optional[s
 
 def cmd_add_noqa(args, session: "Session", out, err) -> int:
     errors: list[str] = []
+    warnings: list[str] = []
     added = files = 0
-    for path, cfg in collect(args, session, errors):
+    for path, cfg in collect(args, session, errors, warnings):
         try:
-            text, new, n = add_noqa_file(session.linter(cfg), path)
+            source = fsio.read_source(path)
+            text, new, n = add_noqa_file(session.linter(cfg), path, source)
+        except fsio.ReadError as exc:
+            errors.append(f"{path}: {exc}")
+            continue
         except (OSError, DecodeError, UnicodeDecodeError) as exc:
             errors.append(f"{path}: cannot read: {exc}")
             continue
@@ -365,13 +406,15 @@ def cmd_add_noqa(args, session: "Session", out, err) -> int:
             continue
         if n:
             try:
-                _write(path, path.read_bytes(), new)
+                _write(path, source, new)
             except OSError as exc:
-                errors.append(f"{path}: cannot write: {exc}")
+                errors.append(f"{path}: {_write_reason(exc)}")
                 continue
             added += n
             files += 1
     out.write(f"Added {added} noqa directive{'s' * (added != 1)} in {files} file{'s' * (files != 1)}.\n")
+    for w in warnings:
+        err.write(f"warning: {w}\n")
     for e in errors:
         err.write(f"error: {e}\n")
     return 2 if errors else 0
@@ -402,6 +445,7 @@ def write_statistics(report: Report, fmt: str, unsafe: bool, out) -> None:
 def cmd_check(args, out=None, err=None) -> int:
     out, err = out or sys.stdout, err or sys.stderr
     report = Report(want_edits=formats.needs_edits(formats.ALIASES.get(args.format, args.format)))
+    warnings: list[str] = []
     session = Session(args)
     if getattr(args, "add_noqa", False):
         if args.stdin_filename:
@@ -413,12 +457,14 @@ def cmd_check(args, out=None, err=None) -> int:
         cfg = session.config(path, path.parent if str(path.parent) else Path("."))
         check_file(session.linter(cfg), path, report, sys.stdin.read())
     else:
-        run_checks(session, collect(args, session, report.errors), report)
+        run_checks(session, collect(args, session, report.errors, warnings), report)
     unsafe = getattr(args, "unsafe_fixes", False)
     if getattr(args, "statistics", False):
         write_statistics(report, formats.ALIASES.get(args.format, args.format), unsafe, out)
     else:
         formats.write(report, args.format, out, unsafe=unsafe, rules=session.rules)
+    for w in warnings:
+        err.write(f"warning: {w}\n")
     for e in report.errors:
         err.write(f"error: {e}\n")
     if report.errors:
@@ -451,16 +497,20 @@ def cmd_report(args, out=None, err=None) -> int:
             return 2
     else:
         session = Session(args)
-        jobs = collect(args, session, errors)
+        warnings: list[str] = []
+        skipped: list[tuple[Path, str]] = []
+        jobs = collect(args, session, errors, warnings, skipped)
+        for w in warnings:
+            err.write(f"warning: {w}\n")
         configs = {str(p): c for p, c in jobs}
         data = migration.scan(_targets(args), lambda p: configs.get(str(p)) or session.config(p),
-                              lambda cfg, path: session.linter(cfg), files=[p for p, _ in jobs])
+                              lambda cfg, path: session.linter(cfg), files=[p for p, _ in jobs], skipped=skipped)
     text = migration.render(data, args.format)
     if args.output:
         try:
-            Path(args.output).write_text(text, encoding="utf-8")
+            fsio.write_text(args.output, text)
         except OSError as exc:
-            errors.append(f"{args.output}: cannot write: {exc}")
+            errors.append(f"{args.output}: {_write_reason(exc)}")
     else:
         out.write(text)
     for e in errors:
@@ -468,9 +518,16 @@ def cmd_report(args, out=None, err=None) -> int:
     return 2 if errors else 0
 
 
-def _write(path: Path, original_bytes: bytes, text: str) -> None:
-    bom = b"\xef\xbb\xbf" if original_bytes.startswith(b"\xef\xbb\xbf") else b""
-    path.write_bytes(bom + text.encode("utf-8"))
+def _write(path: Path, source: "fsio.SourceFile", text: str, check: bool = True) -> None:
+    """Replace ``path`` with ``text`` in the encoding (and BOM) it was read with, atomically;
+    with ``check``, only if the file is still what was read (``fsio.ChangedOnDisk``)."""
+    fsio.atomic_write(path, source.encode(text), source.snapshot if check else None)
+
+
+def _write_reason(exc: OSError) -> str:
+    if isinstance(exc, fsio.WriteError):
+        return str(exc)
+    return f"not written: {exc.strerror or exc}"
 
 
 def _diff(path: str, old: str, new: str, label: str = "") -> str:
@@ -508,32 +565,38 @@ def cmd_fix(args, out=None, err=None) -> int:
         if bad:
             err.write(f"error: --outdir: {bad}\n")
             return 2
-    jobs = collect(args, session, errors)
+    warnings: list[str] = []
+    jobs = collect(args, session, errors, warnings)
     if outdir is not None:   # copies from an earlier run inside the tree are not originals
         real_out = Path(os.path.realpath(outdir))
         jobs = [(p, c) for p, c in jobs if real_out not in Path(os.path.realpath(p)).parents]
+    not_written = 0
     for path, cfg in jobs:
         linter = session.linter(cfg)
         try:
-            raw = path.read_bytes()
+            source = fsio.read_source(path)
+            text = source.text
             if path.suffix == ".ipynb":
-                text = raw.decode("utf-8")
-                new, outcome = linter.fix_notebook(text, path, unsafe)
+                try:
+                    new, outcome = linter.fix_notebook(text, path, unsafe)
+                except (RecursionError, MemoryError, ValueError, TypeError, AttributeError, KeyError,
+                        IndexError) as exc:
+                    raise NotebookError(fsio.notebook_problem(text, exc)) from None
             else:
-                text = decode_source(raw)
                 outcome = linter.fix_source(text, path, unsafe)
                 new = outcome.text
+        except fsio.ReadError as exc:
+            errors.append(f"{path}: {exc}")
+            continue
         except (OSError, DecodeError, UnicodeDecodeError) as exc:
             errors.append(f"{path}: cannot read: {exc}")
             continue
         except NotebookError as exc:
-            problems.append(f"{path}: {exc}")
+            problems.append(f"{path}: {fsio.notebook_problem(text, str(exc))}")
             continue
         for p in outcome.failed:
             problems.append(f"{path}: {p}")
         if new != text:
-            changed_files += 1
-            fixed_findings += len(outcome.applied)
             if args.diff:
                 if path.suffix == ".ipynb":
                     out.write(_notebook_diff(linter, path, text, new))
@@ -541,17 +604,20 @@ def cmd_fix(args, out=None, err=None) -> int:
                     out.write(_diff(str(path), text, new))
             elif outdir is None:
                 try:
-                    _write(path, raw, new)
-                except OSError as exc:
-                    errors.append(f"{path}: cannot write: {exc}")
+                    _write(path, source, new)
+                except OSError as exc:   # the original is intact: say so, count nothing as fixed
+                    errors.append(f"{path}: {_write_reason(exc)}")
+                    not_written += 1
                     continue
+            changed_files += 1
+            fixed_findings += len(outcome.applied)
         if outdir is not None and not args.diff:
             dest = outdir / _rel_to_targets(path, targets)
             try:
                 dest.parent.mkdir(parents=True, exist_ok=True)
-                _write(dest, raw, new)
+                _write(dest, source, new, check=False)
             except OSError as exc:
-                errors.append(f"{dest}: cannot write: {exc}")
+                errors.append(f"{dest}: {_write_reason(exc)}")
                 continue
             copies.append((dest, cfg))
         # what is left after fixing
@@ -566,8 +632,8 @@ def cmd_fix(args, out=None, err=None) -> int:
         data = migration.scan([outdir], lambda p: configs.get(str(p)) or session.config(p),
                               lambda cfg, p: session.linter(cfg), files=[p for p, _ in copies])
         try:
-            (outdir / "keras-migrate-report.md").write_text(migration.markdown(data), encoding="utf-8")
-            (outdir / "keras-migrate-report.json").write_text(migration.to_json(data), encoding="utf-8")
+            fsio.write_text(outdir / "keras-migrate-report.md", migration.markdown(data))
+            fsio.write_text(outdir / "keras-migrate-report.json", migration.to_json(data))
         except OSError as exc:
             errors.append(f"{outdir}: cannot write the report: {exc}")
         out.write(f"Wrote {len(copies)} file{'s' * (len(copies) != 1)} and the report "
@@ -577,6 +643,10 @@ def cmd_fix(args, out=None, err=None) -> int:
                f"file{'s' * (changed_files != 1)}; {remaining} remaining"
                f"{' (some need --unsafe-fixes or a manual change)' if remaining else ''}.\n")
     (err if args.diff else out).write(summary)
+    if not_written:
+        err.write(f"{not_written} file{'s' * (not_written != 1)} not written (left as they were); see below.\n")
+    for w in warnings:
+        err.write(f"warning: {w}\n")
     for e in errors:
         err.write(f"error: {e}\n")
     if errors:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from pathlib import Path
 from typing import Callable, Iterator, Optional, Sequence
 
@@ -32,16 +33,26 @@ Specs = list[tuple[Path, pathspec.PathSpec]]
 
 
 def _is_venv(d: Path) -> bool:
-    return (d / "pyvenv.cfg").is_file() or (d / "conda-meta").is_dir()
+    try:
+        return (d / "pyvenv.cfg").is_file() or (d / "conda-meta").is_dir()
+    except OSError:  # an unreadable folder: the walk reports it when it tries to list it
+        return False
 
 
 def skipped_dir_name(name: str) -> bool:
     return name in SKIP_DIRS or name.endswith(".egg-info")
 
 
+def _read_small(f: Path) -> str:
+    """A small text file (an ignore file, a git config) read safely: a FIFO named
+    ``.gitignore`` or a link to ``/dev/zero`` must not hang the walk (OSError then)."""
+    from .fsio import read_file
+    return read_file(f, 1_000_000).data.decode("utf-8", "replace")
+
+
 def _spec_from_file(f: Path) -> Optional[pathspec.PathSpec]:
     try:
-        lines = f.read_text(encoding="utf-8", errors="replace").splitlines()
+        lines = _read_small(f).splitlines()
     except OSError:
         return None
     try:
@@ -58,8 +69,11 @@ def git_top(start: Path) -> Optional[Path]:
     """The work tree containing ``start`` (a folder with ``.git``, a directory or a file as
     in worktrees and submodules), or None outside git."""
     for d in [start, *start.parents]:
-        if (d / ".git").exists():
-            return d
+        try:
+            if (d / ".git").exists():
+                return d
+        except OSError:
+            continue
     return None
 
 
@@ -68,7 +82,7 @@ def _git_dir(top: Path) -> Optional[Path]:
     if g.is_dir():
         return g
     try:  # ``gitdir: <path>`` in worktrees and submodules
-        m = re.match(r"gitdir:\s*(.+)", g.read_text(encoding="utf-8", errors="replace").strip())
+        m = re.match(r"gitdir:\s*(.+)", _read_small(g).strip())
     except OSError:
         return None
     if not m:
@@ -80,7 +94,7 @@ def _git_dir(top: Path) -> Optional[Path]:
 def _config_excludes_file(cfg: Path) -> Optional[str]:
     """``core.excludesFile`` from a git config file (the one key we need; no includes)."""
     try:
-        text = cfg.read_text(encoding="utf-8", errors="replace")
+        text = _read_small(cfg)
     except OSError:
         return None
     section = ""
@@ -169,12 +183,39 @@ def in_skipped_dir(path: Path, root: Optional[Path] = None) -> bool:
     return False
 
 
+# ``on_skip(path, reason, named)``: a path that is not read, and why ("not a regular file",
+# "cannot be read: Permission denied"); ``named`` when the user gave that path, not the walk
+OnSkip = Callable[[Path, str, bool], None]
+
+
+def _ignore_skip(path: Path, reason: str, named: bool) -> None:
+    pass
+
+
+def _kind(p: Path) -> Optional[str]:
+    """None for a regular file or a folder, else why the path is not read."""
+    try:
+        st = os.stat(p)
+    except FileNotFoundError:
+        return "no such file or directory"
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror or exc}"
+    if stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode):
+        return None
+    return "not a regular file"
+
+
 def iter_files(paths: Sequence[Path], is_excluded: Optional[Callable[[Path], bool]] = None, *,
-               force_exclude: bool = False) -> Iterator[Path]:
+               force_exclude: bool = False, on_skip: OnSkip = _ignore_skip) -> Iterator[Path]:
     """Files to check, in a stable order, each once.  ``is_excluded(path)`` is the
-    configuration's verdict (the nearest ``[tool.keras-migrate]`` of the path)."""
+    configuration's verdict (the nearest ``[tool.keras-migrate]`` of the path).  Only regular
+    files are yielded; anything else named or met is passed to ``on_skip`` with the reason."""
     seen: set[str] = set()
     for p in paths:
+        why = _kind(p)
+        if why is not None:
+            on_skip(p, why, True)
+            continue
         if p.is_file():
             if force_exclude and (in_skipped_dir(p, Path.cwd() if not p.is_absolute() else None)
                                   or (is_excluded and is_excluded(p))):
@@ -188,14 +229,14 @@ def iter_files(paths: Sequence[Path], is_excluded: Optional[Callable[[Path], boo
             continue
         if force_exclude and is_excluded and is_excluded(p):
             continue
-        yield from _walk(p, seen, is_excluded)
+        yield from _walk(p, seen, is_excluded, on_skip)
 
 
 def _inside(real: str, boundary: str) -> bool:
     return real == boundary or real.startswith(boundary.rstrip(os.sep) + os.sep)
 
 
-def _walk(root: Path, seen: set[str], is_excluded) -> Iterator[Path]:
+def _walk(root: Path, seen: set[str], is_excluded, on_skip: OnSkip = _ignore_skip) -> Iterator[Path]:
     """A directory's files.  A symlink (to a file or a folder) is followed only when its target
     lies inside the directory being walked: a link out of it (to ``/``, ``$HOME`` or another
     project) is never read, and never rewritten by ``fix``."""
@@ -217,7 +258,8 @@ def _walk(root: Path, seen: set[str], is_excluded) -> Iterator[Path]:
         abs_d = Path(os.path.abspath(d))
         try:
             entries = sorted(os.scandir(d), key=lambda e: e.name)
-        except OSError:
+        except OSError as exc:
+            on_skip(d, f"cannot be read: {exc.strerror or exc}", d is root)
             continue
         subdirs = []
         for e in entries:
@@ -240,8 +282,12 @@ def _walk(root: Path, seen: set[str], is_excluded) -> Iterator[Path]:
             else:
                 try:
                     if not e.is_file():
+                        why = _kind(path)
+                        on_skip(path, "a broken symlink" if why == "no such file or directory" else
+                                (why or "not a regular file"), False)
                         continue
-                except OSError:
+                except OSError as exc:
+                    on_skip(path, f"cannot be read: {exc.strerror or exc}", False)
                     continue
                 key = os.path.realpath(path)
                 if key not in seen:

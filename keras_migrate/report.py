@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Callable, Iterable, Optional, Sequence
 
 from . import __version__
+from . import fsio
 from .config import BACKENDS, Config, exclusion
 from .discovery import iter_files
-from .engine.source import DecodeError, decode_source
+from .engine.source import DecodeError
 
-MAX_BYTES = 5_000_000
+MAX_BYTES = fsio.DEFAULT_MAX_BYTES   # the limit in force is fsio.max_bytes() (configurable)
 DOCS_URL = "https://github.com/keras-migrate/keras-migrate/blob/main/docs/rules.md"
 FAMILY_OF_PREFIX = {"K1": "imports", "K2": "saving", "K3": "layers", "K4": "training", "K5": "api",
                     "K6": "portability", "K9": "noqa"}
@@ -51,26 +52,28 @@ def rule_href(code: str) -> str:
 
 # -- one file ---------------------------------------------------------------------------------------
 def read_for_analysis(path: Path) -> tuple[Optional[str], Optional[str]]:
-    """(text, None) or (None, why not): the bytes decoded as Python does, notebooks as UTF-8."""
+    """(text, None) or (None, why not): the bytes decoded as Python does, notebooks as UTF-8.
+    Only a regular file is opened (a FIFO named ``x.py`` would hang the report), within the
+    size limit (``fsio.max_bytes()``; a link to ``/dev/zero`` is not a regular file)."""
     try:
-        data = path.read_bytes()
+        return fsio.read_source(path).text, None
+    except fsio.ReadError as exc:
+        return None, str(exc)
     except OSError as exc:
         return None, f"cannot be read: {exc.strerror or exc}"
-    if len(data) > MAX_BYTES:
-        return None, f"skipped: larger than {MAX_BYTES // 1_000_000} MB"
-    try:
-        return (data.decode("utf-8") if path.suffix == ".ipynb" else decode_source(data)), None
     except (DecodeError, UnicodeDecodeError) as exc:
-        msg = str(exc) if isinstance(exc, DecodeError) else f"not valid UTF-8 JSON: {exc.reason} at byte {exc.start}"
-        return None, f"cannot be decoded: {msg}"
+        return None, f"cannot be decoded: {exc}"
 
 
 def _findings(linter, path: Path, text: str):
     """(findings, None) or (None, why the file could not be analysed)."""
     if path.suffix == ".ipynb":
-        res = linter.check_notebook(text, path)
+        try:
+            res = linter.check_notebook(text, path)
+        except (RecursionError, MemoryError, ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
+            return None, fsio.notebook_problem(text, exc)
         if res.error:
-            return None, res.error
+            return None, fsio.notebook_problem(text, res.error)
         if res.result is not None and res.result.error is not None:
             return None, res.result.error.message
         if res.cell_errors:  # partly analysed: never called ready; counted as not analysed
@@ -174,12 +177,16 @@ def merge(reports: Sequence[dict]) -> dict:
 
 def scan(roots: Sequence[Path], config_for: Callable[[Path], Config], linter_for: Callable[[Config, Path], object],
          progress: Callable[[int, int, str], None] = lambda *a: None, cancelled: Callable[[], bool] = lambda: False,
-         files: Optional[Sequence[Path]] = None, force_exclude: bool = False) -> dict:
-    """Walk ``roots`` with the CLI's walker (or take ``files``), one record per file."""
+         files: Optional[Sequence[Path]] = None, force_exclude: bool = False,
+         skipped: Sequence[tuple[Path, str]] = ()) -> dict:
+    """Walk ``roots`` with the CLI's walker (or take ``files``), one record per file; a path
+    the walk does not read (a FIFO, a device, an unreadable folder) is listed with why."""
+    skipped = list(skipped)
     if files is None:
-        files = list(iter_files(list(roots), exclusion(config_for), force_exclude=force_exclude))
+        files = list(iter_files(list(roots), exclusion(config_for), force_exclude=force_exclude,
+                                on_skip=lambda p, why, named: skipped.append((p, why))))
     total = len(files)
-    records: list[dict] = []
+    records: list[dict] = [{"file": _rel(p, roots), "problem": why} for p, why in skipped]
     for i, path in enumerate(files):
         if cancelled():
             break
@@ -190,7 +197,10 @@ def scan(roots: Sequence[Path], config_for: Callable[[Path], Config], linter_for
         except Exception as exc:  # a broken pyproject: the file is listed, the scan goes on
             records.append({"file": rel, "problem": f"configuration: {exc}"})
             continue
-        records.append(file_record(lambda c, path=path: linter_for(c, path), cfg, path, rel))
+        try:
+            records.append(file_record(lambda c, path=path: linter_for(c, path), cfg, path, rel))
+        except Exception as exc:  # one bad file (or an engine bug on it) never fails the report
+            records.append({"file": rel, "problem": f"internal error: {type(exc).__name__}: {exc}"})
     progress(total, total, "done")
     return build(records, total)
 

@@ -42,6 +42,8 @@ def decode_source(data: bytes) -> str:
         line = data.count(b"\n", 0, exc.start) + 1
         raise DecodeError(
             f"not valid {encoding} text: byte 0x{data[exc.start]:02x} at line {line}") from None
+    except (UnicodeError, TypeError):  # 'undefined' always fails; rot13 & co. are not text codecs
+        raise DecodeError(f"unknown source encoding {encoding!r}") from None
 
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")

@@ -297,8 +297,10 @@ class WorkspaceIndex:
         if entry is not None and entry.stamp == stamp:
             return entry
         try:
-            with open(path, "rb") as fh:
-                tree = ast.parse(fh.read(), filename=path)
+            # a regular file within the size limit only (a FIFO swapped in after the stat above,
+            # or a huge generated module, must not hang or exhaust the index)
+            from keras_migrate.fsio import read_file
+            tree = ast.parse(read_file(path).data, filename=path)
         except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
             return None
         self.stats["parsed"] += 1
