@@ -266,15 +266,19 @@ def _walk(root: Path, seen: set[str], is_excluded, on_skip: OnSkip = _ignore_ski
             path = Path(e.path)
             try:
                 is_dir = e.is_dir()
-                if e.is_symlink() and not _inside(os.path.realpath(path), boundary):
-                    continue
+                out_link = e.is_symlink() and not _inside(os.path.realpath(path), boundary)
             except OSError:
                 continue
-            if is_dir and (skipped_dir_name(e.name) or _is_venv(path)):
+            if is_dir and (skipped_dir_name(e.name) or (not out_link and _is_venv(path))):
                 continue
             if not is_dir and not e.name.endswith(EXTENSIONS):
                 continue
-            if git_ignored(abs_d / e.name, is_dir, active) or (is_excluded and is_excluded(path)):
+            if git_ignored(abs_d / e.name, is_dir, active):
+                continue
+            if out_link:   # never read, never rewritten; said once so nothing vanishes silently
+                on_skip(path, "a symlink out of the folder: not followed", False)
+                continue
+            if is_excluded and is_excluded(path):
                 continue
             if is_dir:
                 spec = _gitignore(abs_d / e.name)
