@@ -59,10 +59,33 @@ def main(args: argparse.Namespace) -> int:
         root.addHandler(fh)
         for name in ("pygls", "keras_migrate"):
             logging.getLogger(name).addHandler(fh)
-    logging.getLogger("pygls").setLevel(logging.WARNING)
+    pygls_log = logging.getLogger("pygls")
+    pygls_log.setLevel(logging.WARNING)
+    stderr = logging.StreamHandler(sys.stderr)
+    stderr.addFilter(_one_line)
+    pygls_log.addHandler(stderr)
+    pygls_log.propagate = False
+    for h in pygls_log.handlers:
+        h.addFilter(_one_line)
 
     server.start_io(sys.stdin.buffer, out)
-    return 0
+    # LSP: exit code 0 after a shutdown request, 1 for an exit (or a closed stdin) without one;
+    # pygls' own sys.exit(1) is swallowed by its start_io
+    return 0 if getattr(server.protocol, "_shutdown", False) else 1
+
+
+def _one_line(record: logging.LogRecord) -> bool:
+    """pygls logs a traceback for every message it cannot handle (bad params, not JSON); the
+    server answers those itself, so the log gets one line, never a traceback."""
+    msg = record.getMessage()
+    if record.exc_info or "\n" in msg:
+        exc = record.exc_info[1] if record.exc_info else None
+        first = msg.splitlines()[0] if msg else ""
+        if exc is not None:
+            first += f": {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        record.msg, record.args = first, None
+        record.exc_info = record.exc_text = None
+    return True
 
 
 def run(argv: Optional[Sequence[str]] = None) -> int:
