@@ -52,6 +52,25 @@ CODE_ACTION_KINDS = [act.QUICKFIX, act.FIX_ALL_KIND, act.NOTEBOOK_FIX_ALL_KIND]
 PYPROJECT = "pyproject.toml"
 MAX_CHARS = 5_000_000  # larger documents are not analysed (reported once)
 CACHE_SIZE = 8
+# memory over long sessions (issue 18): an analysis leaves its tree as cyclic garbage once its
+# cache entry goes, already promoted to the oldest generation, which Python collects rarely;
+# over 20,000 edits the garbage peaks grew RSS by 50 MB. A full collection runs once the
+# editor is idle for IDLE_GC_S, and at the latest after FULL_GC_EVERY analyses.
+IDLE_GC_S = 1.0
+FULL_GC_EVERY = 16
+
+
+def _malloc_trim():
+    """Give freed heap pages back to the system (glibc); a no-op elsewhere."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL("libc.so.6")
+        return libc.malloc_trim
+    except Exception:
+        return None
+
+
+MALLOC_TRIM = _malloc_trim() if sys.platform.startswith("linux") else None
 
 
 def uri_path(uri: str) -> Optional[Path]:
@@ -268,6 +287,8 @@ class KerasMigrateServer(LanguageServer):
         # -- configuration -------------------------------------------------------------------
         self.configs = Configurations(self.workspace_roots, self.show_once)
         self._warmed = False
+        self._analyses_since_gc = 0
+        self._gc_timer: Optional[asyncio.TimerHandle] = None
         self._reported: set[str] = set()
         self._lock = threading.RLock()
         # -- execution -----------------------------------------------------------------------
@@ -498,9 +519,33 @@ class KerasMigrateServer(LanguageServer):
         state.resolve_waiters()
         if not self.pull_mode:
             self.publish(state)
+        self.note_analysis()
         if not self._warmed:
             self._warmed = True  # a while after the first diagnostics, not competing with them
             asyncio.get_running_loop().call_later(5.0, lambda: self._analysis_pool.submit(self.warm_up_indexes))
+
+    def note_analysis(self) -> None:
+        """On the loop, after a publish: collect the garbage of past analyses soon (see IDLE_GC_S)."""
+        self._analyses_since_gc += 1
+        if self._gc_timer is not None:
+            self._gc_timer.cancel()
+            self._gc_timer = None
+        if self._analyses_since_gc >= FULL_GC_EVERY:
+            self.collect_garbage()
+        elif self.loop is not None:
+            self._gc_timer = self.loop.call_later(IDLE_GC_S, self.collect_garbage)
+
+    def collect_garbage(self) -> None:
+        self._gc_timer = None
+        if not self._analyses_since_gc:
+            return
+        self._analyses_since_gc = 0
+        gc.collect()
+        if MALLOC_TRIM is not None:
+            try:
+                MALLOC_TRIM(0)
+            except Exception:
+                pass
 
     def warm_up_indexes(self) -> None:
         for root in self.workspace_roots():
