@@ -41,6 +41,7 @@ class Client:
         self.cond = threading.Condition()
         self.responses: dict = {}
         self.published: dict[str, int] = {}
+        self.counts: dict[str, int] = {}       # publishDiagnostics per URI
         self.next_id = 0
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -64,6 +65,7 @@ class Client:
                     self.responses[msg["id"]] = msg
                 elif msg.get("method") == "textDocument/publishDiagnostics":
                     self.published[msg["params"]["uri"]] = msg["params"].get("version") or 0
+                    self.counts[msg["params"]["uri"]] = self.counts.get(msg["params"]["uri"], 0) + 1
                 elif "id" in msg:   # a request from the server: answer null
                     self.send({"jsonrpc": "2.0", "id": msg["id"], "result": None})
                 self.cond.notify_all()

@@ -31,13 +31,73 @@ def line_breaks(text: str) -> int:
     return text.count("\n") + text.count("\r") - text.count("\r\n")
 
 
+# documents from this size on get an incremental edit applied in place, in time that does not
+# grow with the document's lines (pygls splits the whole text into lines for each edit: a
+# keystroke in a 10 MB document cost ~250 ms, even though it is too large to be analysed)
+FAST_APPLY_CHARS = 200_000
+_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def _line_start(src: str, line: int) -> int:
+    """Offset where 0-based LSP ``line`` starts (``len(src)`` past the end)."""
+    if line <= 0:
+        return 0
+    if "\r" in src:   # rare: count every kind of break
+        n = 0
+        for m in _BREAK.finditer(src):
+            n += 1
+            if n == line:
+                return m.end()
+        return len(src)
+    pos, left, block = 0, line, 1 << 16
+    while True:   # whole blocks first, counted in C
+        nxt = min(len(src), pos + block)
+        n = src.count("\n", pos, nxt)
+        if n >= left or nxt == len(src):
+            break
+        left -= n
+        pos = nxt
+    for _ in range(left):
+        i = src.find("\n", pos)
+        if i < 0:
+            return len(src)
+        pos = i + 1
+    return pos
+
+
 class LspTextDocument(TextDocument):
     """pygls' TextDocument with LSP's line model (its ``lines`` uses ``str.splitlines``, so an
-    incremental edit below a form feed landed on the wrong line of the server's copy)."""
+    incremental edit below a form feed landed on the wrong line of the server's copy), and a
+    large document's incremental edits applied without splitting it into lines."""
+
+    last_break_delta: Optional[int] = None   # line breaks the last fast edit added (or removed)
 
     @property
     def lines(self):  # type: ignore[override]
         return lsp_lines(self.source)
+
+    def _offset(self, src: str, pos: types.Position) -> int:
+        start = _line_start(src, pos.line)
+        m = _BREAK.search(src, start)
+        end = m.start() if m else len(src)
+        line_text = src[start:end]
+        col = self._position_codec.position_from_client_units(
+            [line_text], types.Position(line=0, character=pos.character)).character
+        return start + min(max(col, 0), len(line_text))
+
+    def _apply_incremental_change(self, change) -> None:  # type: ignore[override]
+        src = self.source
+        if len(src) < FAST_APPLY_CHARS:
+            self.last_break_delta = None
+            return super()._apply_incremental_change(change)
+        a, b = self._offset(src, change.range.start), self._offset(src, change.range.end)
+        if b < a:
+            a, b = b, a
+        text = change.text
+        lo, hi = max(0, a - 1), min(len(src), b + 1)   # one character each side: \r|\n joins
+        new = src[:a] + text + src[b:]
+        self.last_break_delta = line_breaks(new[lo:hi + len(text) - (b - a)]) - line_breaks(src[lo:hi])
+        self._source = new
 
 
 class LspWorkspace(Workspace):
@@ -53,12 +113,14 @@ def applied_line_changes(doc: Optional[TextDocument], changes, apply: Callable[[
     out: list[LineChange] = []
     for ch in changes:
         rng = getattr(ch, "range", None)
-        before = line_breaks(doc.source) if doc is not None and rng is not None else 0
+        big = doc is not None and rng is not None and len(doc.source) >= FAST_APPLY_CHARS
+        before = line_breaks(doc.source) if doc is not None and rng is not None and not big else 0
         apply(ch)
         if rng is None or doc is None:
             out.append(None)
             continue
-        delta = line_breaks(doc.source) - before
+        fast = getattr(doc, "last_break_delta", None) if big else None
+        delta = fast if fast is not None else line_breaks(doc.source) - before
         out.append((rng.start.line, rng.end.line, delta + (rng.end.line - rng.start.line)))
     return out
 

@@ -287,6 +287,8 @@ class KerasMigrateServer(LanguageServer):
         # -- configuration -------------------------------------------------------------------
         self.configs = Configurations(self.workspace_roots, self.show_once)
         self._warmed = False
+        self._published: dict[str, tuple] = {}    # uri -> (version, diagnostics) last pushed
+        self._pending: set[str] = set()            # documents waiting for an analysis
         self._analyses_since_gc = 0
         self._gc_timer: Optional[asyncio.TimerHandle] = None
         self._reported: set[str] = set()
@@ -445,8 +447,10 @@ class KerasMigrateServer(LanguageServer):
     def closed(self, uri: str, cell_uris: list[str] = ()) -> None:
         state = self.docs.pop(uri, None)
         self.debouncer.cancel(uri)
+        self._pending.discard(uri)
         for u in [uri, *cell_uris]:
             self.extra_diagnostics.pop(u, None)
+            self._published.pop(u, None)
             if not self.pull_mode:
                 self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=u, diagnostics=[]))
         if state is not None:
@@ -456,7 +460,21 @@ class KerasMigrateServer(LanguageServer):
                 del self._cache[key]
 
     def schedule(self, state: DocState, delay_s: float) -> None:
+        self._pending.add(state.uri)
         self.debouncer.schedule(state.uri, delay_s, lambda: asyncio.ensure_future(self.run_analysis(state)))
+
+    def editor_busy(self) -> bool:
+        """Whether an open document waits for (or is in) an analysis: scans give way to it."""
+        return bool(self._pending)
+
+    def yield_to_editor(self, cap_s: float = 2.0) -> bool:
+        """Report thread, between two files: wait while the editor's documents are being
+        analysed (typing during a 5,000-file report had a p95 of 456 ms), at most ``cap_s``
+        per file so the report still ends.  Never cancels (returns False)."""
+        end = time.monotonic() + cap_s
+        while self._pending and time.monotonic() < end:
+            time.sleep(0.01)
+        return False
 
     def reanalyse_all(self) -> None:
         for state in list(self.docs.values()):
@@ -481,6 +499,13 @@ class KerasMigrateServer(LanguageServer):
         return (uri_path(state.uri), doc.source, {state.uri: doc.version})
 
     async def run_analysis(self, state: DocState) -> None:
+        try:
+            await self._run_analysis(state)
+        finally:
+            if not self.debouncer.pending(state.uri):   # a newer edit keeps it pending
+                self._pending.discard(state.uri)
+
+    async def _run_analysis(self, state: DocState) -> None:
         version = state.version
         snap = self.snapshot(state)
         if snap is None:
@@ -623,6 +648,9 @@ class KerasMigrateServer(LanguageServer):
         return list(state.shown.get(uri, [])) + list(self.extra_diagnostics.get(uri, []))
 
     def publish(self, state: DocState, only: Optional[str] = None) -> None:
+        """Push the diagnostics of a document (each cell of a notebook), only where they changed:
+        a cell whose version and diagnostics are those last published is skipped (a keystroke
+        in a 5,000-cell notebook published 5,000 cells)."""
         if state.notebook:
             uris = [u for u, _ in self.notebook_cells(state.uri)]
         else:
@@ -630,8 +658,17 @@ class KerasMigrateServer(LanguageServer):
         for uri in uris:
             if only is not None and uri != only:
                 continue
+            diags = self.diagnostics_for(state, uri)
+            version = self.lsp_version(uri)
+            if state.notebook:
+                # what the editor shows (data's offsets into the joined cells move with edits in
+                # earlier cells; the server never reads them back from the client)
+                seen = (version, [(d.range, d.code, d.message, d.severity, d.tags) for d in diags])
+                if self._published.get(uri) == seen:
+                    continue
+                self._published[uri] = seen
             self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
-                uri=uri, diagnostics=self.diagnostics_for(state, uri), version=self.lsp_version(uri)))
+                uri=uri, diagnostics=diags, version=version))
 
     def republish(self, uri: str) -> None:
         """Publish again (e.g. after the runner changed ``extra_diagnostics[uri]``)."""
@@ -807,6 +844,7 @@ def notebook_did_change(ls: KerasMigrateServer, params: types.DidChangeNotebookD
         if structure is not None:
             for closed in structure.did_close or []:
                 state.shown.pop(closed.uri, None)
+                ls._published.pop(closed.uri, None)
                 ls.extra_diagnostics.pop(closed.uri, None)
                 if not ls.pull_mode:
                     ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=closed.uri, diagnostics=[]))
@@ -1034,7 +1072,9 @@ async def cmd_report(ls: KerasMigrateServer, *args) -> dict:
     roots = ls.workspace_roots()
     loop = asyncio.get_running_loop()
     try:
-        result = await loop.run_in_executor(ls._report_pool, report.scan, roots, ls.config_for, ls.workspace_index, progress)
+        # open documents first: between two files the scan waits for their analyses
+        result = await loop.run_in_executor(ls._report_pool, report.scan, roots, ls.config_for, ls.workspace_index,
+                                            progress, ls.yield_to_editor)
     finally:
         if token is not None:
             ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message="done"))
