@@ -2,7 +2,7 @@
 
 Reading (:func:`read_file`, :func:`read_source`): only regular files are opened (a FIFO named
 ``x.py`` would block forever, ``zero.py -> /dev/zero`` would never end), the size is checked
-before a byte is read (``KERAS_MIGRATE_MAX_FILE_BYTES``, default 10 MB) and the read stops at
+before a byte is read (``KERAS_MIGRATE_MAX_FILE_BYTES``, default 5 MB) and the read stops at
 the limit even when the file grows meanwhile.  Every refusal is a :class:`ReadError` whose
 message is one short line ("not a regular file", "too large", "unknown encoding ...").
 
@@ -27,13 +27,13 @@ from typing import Optional, Union
 from .engine.source import _CODING_RE, DecodeError
 
 ENV_MAX_BYTES = "KERAS_MIGRATE_MAX_FILE_BYTES"
-DEFAULT_MAX_BYTES = 10_000_000
+DEFAULT_MAX_BYTES = 5_000_000   # as the report and the server (MAX_CHARS) already had
 
 PathLike = Union[str, os.PathLike]
 
 
 def max_bytes() -> int:
-    """The size limit for one file: ``$KERAS_MIGRATE_MAX_FILE_BYTES`` or 10 MB."""
+    """The size limit for one file: ``$KERAS_MIGRATE_MAX_FILE_BYTES`` or 5 MB."""
     raw = os.environ.get(ENV_MAX_BYTES, "").strip()
     if raw:
         try:
