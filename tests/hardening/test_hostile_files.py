@@ -38,8 +38,6 @@ CASES = {
     "non-utf8": (lambda d: _write(d / "latin.py", b"x = '\xff\xfe'\n"), "not valid utf-8 text: byte 0xff at line 1", 2),
     "deep-json": (lambda d: _write(d / "deep.ipynb", '{"cells":' + "[" * 100_000 + "]" * 100_000 + "}"),
                   "malformed notebook: its JSON is nested too deeply", 1),
-    "metadata-string": (lambda d: _write(d / "meta_str.ipynb", _nb(metadata="x")),
-                        "malformed notebook: `metadata` is a JSON string, not an object", 1),
     "nbformat-3": (lambda d: _write(d / "old.ipynb", json.dumps({"worksheets": [{"cells": []}], "metadata": {},
                                                                 "nbformat": 3, "nbformat_minor": 0})),
                    "nbformat 3 is not supported", 1),
@@ -105,6 +103,7 @@ def _hostile_folder(folder: Path) -> dict[str, Path]:
     (folder / "zero.py").symlink_to("/dev/zero")
     (folder / "dangling.py").symlink_to(folder / "gone.py")
     _write(folder / "meta_list.ipynb", _nb(metadata=[]))      # analysed: the metadata is not needed
+    _write(folder / "meta_str.ipynb", _nb(metadata="x"))
     _write(folder / "good.py", GOOD)
     return made
 
@@ -114,6 +113,7 @@ def test_walk_of_a_hostile_folder_goes_on(folder):
     r = _run(["check", "."], folder)
     out = r.stdout + r.stderr
     assert "good.py:1:1: K101" in r.stdout and "meta_list.ipynb:cell 1:1:1: K101" in r.stdout
+    assert "meta_str.ipynb:cell 1:1:1: K101" in r.stdout
     for case, path in made.items():
         lines = _lines_about(out, path.name)
         assert len(lines) == 1 and CASES[case][1] in lines[0], (case, out)
@@ -127,7 +127,7 @@ def test_fix_of_a_hostile_folder_fixes_the_rest_and_touches_nothing_else(folder)
     before = {p: p.read_bytes() for p in made.values() if p.is_file() and not p.is_symlink()}
     r = _run(["fix", "."], folder)
     assert (folder / "good.py").read_text() == "import keras\n"
-    assert "Fixed 2 findings in 2 files" in r.stdout, r.stdout + r.stderr
+    assert "Fixed 3 findings in 3 files" in r.stdout, r.stdout + r.stderr   # good.py and two notebooks
     for p, data in before.items():
         assert p.read_bytes() == data
     for case, path in made.items():
@@ -160,7 +160,7 @@ def test_workspace_report_of_the_editor_lists_each_hostile_file(folder):
     problems = {p["file"]: p["problem"] for p in data["problems"]}
     for case, path in made.items():
         assert CASES[case][1] in problems[path.name], (case, problems)
-    assert "good.py" in data["perFile"] and "meta_list.ipynb" in data["perFile"]
+    assert {"good.py", "meta_list.ipynb", "meta_str.ipynb"} <= set(data["perFile"])
 
 
 def _unreadable(folder: Path) -> tuple[Path, bool]:
