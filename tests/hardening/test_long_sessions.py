@@ -54,17 +54,26 @@ def test_fast_incremental_apply_equals_pygls(monkeypatch):
                                                                                and bool(fast.source))
 
 
-def test_a_keystroke_in_a_10_mb_document_costs_little():
+def test_a_keystroke_in_a_10_mb_document_costs_little(monkeypatch):
+    """Against pygls' own path on the same document, in the same process (so a loaded machine
+    slows both): at least 3 times faster (measured: ~15 ms against ~150 ms)."""
     line = "x = keras.layers.Dense(10)  # a generated module\n"
-    doc = _doc(line * (10_000_000 // len(line)))
     change = types.TextDocumentContentChangePartial(
         range=types.Range(types.Position(line=150_000, character=4), types.Position(line=150_000, character=4)), text="y")
-    t = time.perf_counter()
-    for _ in range(10):
-        applied_line_changes(doc, [change], doc.apply_change)
-    per_key = (time.perf_counter() - t) / 10
-    assert doc.source.count("x = yyyyyyyyyykeras") == 1
-    assert per_key < 0.04, f"{per_key * 1000:.0f} ms per keystroke (pygls' own path: ~150 ms)"
+
+    def per_key(doc) -> float:
+        t = time.perf_counter()
+        for _ in range(5):
+            applied_line_changes(doc, [change], doc.apply_change)
+        return (time.perf_counter() - t) / 5
+    fast_doc = _doc(line * (10_000_000 // len(line)))
+    fast = per_key(fast_doc)
+    assert fast_doc.source.count("x = yyyyykeras") == 1
+    monkeypatch.setattr(documents, "FAST_APPLY_CHARS", 10**9)
+    slow_doc = _doc(line * (10_000_000 // len(line)))
+    slow = per_key(slow_doc)
+    assert slow_doc.source == fast_doc.source
+    assert fast * 3 < slow, f"{fast * 1000:.0f} ms per keystroke, pygls' own path {slow * 1000:.0f} ms"
 
 
 def _client() -> soak.Client:
