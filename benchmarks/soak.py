@@ -43,6 +43,7 @@ class Client:
         self.published: dict[str, int] = {}
         self.counts: dict[str, int] = {}       # publishDiagnostics per URI
         self.next_id = 0
+        self.wlock = threading.Lock()
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
@@ -72,15 +73,17 @@ class Client:
 
     def send(self, msg: dict) -> None:
         body = json.dumps(msg).encode()
-        self.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
-        self.proc.stdin.flush()
+        with self.wlock:
+            self.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+            self.proc.stdin.flush()
 
-    def request(self, method: str, params) -> dict:
-        self.next_id += 1
-        rid = self.next_id
+    def request(self, method: str, params, timeout: float = 120) -> dict:
+        with self.wlock:
+            self.next_id += 1
+            rid = self.next_id
         self.send({"jsonrpc": "2.0", "id": rid, "method": method, "params": params})
         with self.cond:
-            self.cond.wait_for(lambda: rid in self.responses, timeout=120)
+            self.cond.wait_for(lambda: rid in self.responses, timeout=timeout)
             return self.responses.pop(rid)
 
     def notify(self, method: str, params) -> None:
