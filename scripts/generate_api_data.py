@@ -81,6 +81,10 @@ _POP_RE = re.compile(r"""kwargs\.(?:pop|get)\(\s*["'](\w+)["']""")
 _IN_RE = re.compile(r"""["'](\w+)["']\s+(?:not\s+)?in\s+kwargs""")
 _ALLOWED_RE = re.compile(r"allowed_kwargs\s*=\s*\{([^}]*)\}", re.S)
 _STR_RE = re.compile(r"""["'](\w+)["']""")
+# ``name(..., **kwargs)``: a call that forwards the caller's keyword arguments
+_FORWARD_RE = re.compile(r"([A-Za-z_][\w.]*)\((?:[^()]|\([^()]*\))*?\*\*kwargs\s*,?\s*\)")
+# ``kwargs.pop("name", None)`` as a statement of its own: the value is thrown away
+_DISCARD_RE = re.compile(r"""^[ \t]*kwargs\.pop\(\s*["'](\w+)["'][^()\n]*\)[ \t]*(?:#.*)?$""", re.M)
 _VALIDATE = ("validate_kwargs", "Unrecognized keyword argument", "not recognized",
              "Keyword argument not understood", "if kwargs:")
 
@@ -156,8 +160,65 @@ def _src(obj):
         return ""
 
 
-def _fn_kwargs(fn):
-    """(explicit names, popped names, has **kwargs, validated) for one function."""
+def _forwarded(fn, src, owner=None):
+    """The functions ``fn`` hands its ``**kwargs`` to: ``self._validate_compile(..., **kwargs)``
+    (a method of the same object) and ``saving_api.save_model(..., **kwargs)`` (a name in the
+    function's module). ``super().__init__`` is followed by :func:`_effective` (the MRO)."""
+    out = []
+    owner = getattr(fn, "__self__", owner)
+    glb = getattr(getattr(fn, "__func__", fn), "__globals__", {})
+    for m in _FORWARD_RE.finditer(src):
+        dotted = m.group(1)
+        parts = dotted.split(".")
+        if parts[0] == "super" or parts[-1] == "__init__":
+            continue
+        try:
+            if parts[0] == "self":
+                if owner is None or len(parts) != 2:
+                    continue
+                target = getattr(type(owner), parts[1], None)
+            else:
+                target = glb.get(parts[0])
+                for part in parts[1:]:
+                    target = getattr(target, part, None)
+        except Exception:
+            continue
+        if callable(target) and str(getattr(target, "__module__", "")).startswith(("tf_keras", "keras")):
+            out.append((target, _call_args(m.group(0)[len(dotted):])))
+    return out
+
+
+def _call_args(text):
+    """(number of leading positional arguments, keyword names) of ``(a, b, k=v, **kwargs)``."""
+    inner, depth, parts, cur = text.strip()[1:-1], 0, [], ""
+    for ch in inner:
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        if ch == "," and depth == 0:
+            parts.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    parts.append(cur.strip())
+    n_pos, names = 0, set()
+    for part in filter(None, parts):
+        kw = re.match(r"(\w+)\s*=(?!=)", part)
+        if kw:
+            names.add(kw.group(1))
+        elif not part.startswith("*"):
+            n_pos += 1
+    return n_pos, names
+
+
+def _fn_kwargs(fn, depth=0, seen=None, owner=None):
+    """(explicit names, popped names, has **kwargs, validated, discarded) for one function.
+
+    ``popped`` are the keys read out of ``**kwargs``, also by the functions it forwards
+    ``**kwargs`` to (tf-keras' ``compile`` pops ``cloning`` in ``_validate_compile``);
+    ``discarded`` are those popped by a bare statement, the value thrown away
+    (``kwargs.pop("cloning", None)``): Keras 2 accepted and ignored them."""
     ps = _params(fn)
     if ps is None:
         return None
@@ -167,8 +228,24 @@ def _fn_kwargs(fn):
     popped = set(_POP_RE.findall(src)) | set(_IN_RE.findall(src))
     for block in _ALLOWED_RE.findall(src):
         popped |= set(_STR_RE.findall(block))
+    discarded = set(_DISCARD_RE.findall(src))
     validated = any(m in src for m in _VALIDATE)
-    return explicit, sorted(popped - set(explicit)), var_kw, validated
+    seen = set() if seen is None else seen
+    if var_kw and depth < 3:
+        owner = getattr(fn, "__self__", owner)
+        for target, (n_pos, passed) in _forwarded(fn, src, owner):
+            key = getattr(target, "__qualname__", None) or id(target)
+            if key in seen:
+                continue
+            seen.add(key)
+            r = _fn_kwargs(target, depth + 1, seen, owner)
+            if r is None:
+                continue
+            # what the callee takes by name is accepted through the caller's **kwargs too
+            popped |= set(r[1]) | (set(r[0][n_pos:]) - passed)
+            discarded |= set(r[4])
+            validated = validated or r[3]
+    return explicit, sorted(popped - set(explicit)), var_kw, validated, sorted(discarded - set(explicit))
 
 
 def _effective(obj):
@@ -187,7 +264,7 @@ def _effective(obj):
             r = _fn_kwargs(init)
             if r is None:
                 break
-            ex, po, var_kw, validated = r
+            ex, po, var_kw, validated, _ = r
             explicit |= set(ex)
             popped |= set(po)
             if not var_kw or validated:
@@ -196,8 +273,9 @@ def _effective(obj):
     r = _fn_kwargs(obj)
     if r is None:
         return {"explicit": [], "popped": [], "open": True}
-    ex, po, var_kw, validated = r
-    return {"explicit": sorted(ex), "popped": sorted(po), "open": bool(var_kw and not validated)}
+    ex, po, var_kw, validated, dis = r
+    return {"explicit": sorted(ex), "popped": sorted(po), "open": bool(var_kw and not validated),
+            "discarded": dis}
 
 
 def _kind(v):
@@ -974,7 +1052,7 @@ def build(k2, k3, ov, verify):
         (ctor_plan if r3["kind"] == "class" else func_plan)[p] = vals
 
     # ---------------- members / method kwargs candidates ----------------
-    method_plan, member_missing, method_static = {}, {}, {}
+    method_plan, member_missing, method_static, method_discarded = {}, {}, {}, {}
     for t in CORE_TYPES:
         m2, m3 = k2["members"].get(t, {}), k3["members"].get(t, {})
         member_missing[t] = sorted(set(m2) - set(m3))
@@ -990,6 +1068,9 @@ def build(k2, k3, ov, verify):
                     only2.add(kw)
             if only2:
                 key = t + "." + name
+                gone = set(a.get("discarded") or ()) & only2
+                if gone:
+                    method_discarded[key] = gone
                 method_plan[key] = {kw: ov.get("probe_values", {}).get(kw, True) for kw in sorted(only2)}
                 method_static[key] = sorted(only2)
     for key, kws in ov.get("method_kwargs", {}).items():
@@ -1160,6 +1241,13 @@ def build(k2, k3, ov, verify):
                 e["guidance"] = "Keras 3 `%s()` %s `%s=`; remove it." % (key.split(".")[1], "rejects" if status == "rejected" else "no longer supports", kw)
                 if status == "rejected":
                     e["fix"], e["transform"] = "unsafe", {"drop": True}
+                    if kw in method_discarded.get(key, ()):
+                        # tf-keras read it out of **kwargs and threw it away: dropping it
+                        # does what Keras 2 did
+                        e["fix"] = "safe"
+                        e["verified"] = "Keras 2 discards it (a bare kwargs.pop in its source)"
+                        e["guidance"] = ("Keras 2 `%s()` accepted and ignored `%s=`; Keras 3 rejects it: remove it."
+                                         % (key.split(".")[1], kw))
             method_kwargs.setdefault(key, {})[kw] = e
 
     # ---------------- hand-written checks ----------------
@@ -1189,7 +1277,8 @@ def build(k2, k3, ov, verify):
             continue
         if ent.get("status") == "ignored" and (ent.get("transform") or {}).get("drop") and ent.get("checked") in ("ignored", "warns"):
             ent.setdefault("verified", "Keras 3 ignores it (checked by calling)")
-        if not str(ent.get("verified", "")).startswith(("same output", "same Keras 2 class", "Keras 3 ignores")):
+        if not str(ent.get("verified", "")).startswith(("same output", "same Keras 2 class", "Keras 3 ignores",
+                                                        "Keras 2 discards")):
             print("warning: %s: safe fix without a passing check; demoted to unsafe" % where, file=sys.stderr)
             ent["fix"] = "unsafe"
 

@@ -237,6 +237,25 @@ class RemovedArgument(Rule):
             fixed=None,
             flagged=("causal=True", "time_major=True"),
         ),
+        # keywords Keras 2 swallowed through **kwargs and threw away (its `_validate_compile`
+        # pops them): Keras 3's compile() has no **kwargs, so they raise; dropping them is
+        # what Keras 2 did (safe). The table lists them from tf-keras' source.
+        Invalid(
+            """
+            import keras
+            model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+            model.compile(optimizer="sgd", loss="mse", cloning=False, experimental_run_tf_function=False)
+            RESULT = 1
+            """,
+            fixed="""
+            import keras
+            model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+            model.compile(optimizer="sgd", loss="mse")
+            RESULT = 1
+            """,
+            flagged=("cloning=False", "experimental_run_tf_function=False"),
+            run=Run(k3="TypeError", fixed_backends=("tensorflow", "jax", "torch")),
+        ),
         # a method keyword on a known Keras model (unsafe removal)
         Invalid(
             """

@@ -56,7 +56,8 @@ def test_argument_member_entries():
                 assert e.get("guidance"), where
                 if e["fix"] == "safe":
                     assert e["rename"] or (e["transform"] or {}).get("drop"), where
-                    assert str(e.get("verified", "")).startswith(("same output", "Keras 3 ignores")), where
+                    assert str(e.get("verified", "")).startswith(("same output", "Keras 3 ignores",
+                                                                  "Keras 2 discards")), where
     for typ, ms in d["members"].items():
         for name, e in ms.items():
             assert e["status"] in ("removed", "raises"), (typ, name)
@@ -69,6 +70,16 @@ def test_known_entries():
     d = _data()
     s, k, m, mk = d["symbols"], d["kwargs"], d["members"], d["method_kwargs"]
     assert s["keras.layers.experimental.preprocessing.Rescaling"]["status"] == "moved"
+    # found in tf-keras' source, not hand-written: compile() hands **kwargs to
+    # _validate_compile, which pops (and drops) these; Keras 3's compile() rejects them
+    for kw in ("cloning", "experimental_run_tf_function"):
+        e = mk["Model.compile"][kw]
+        assert (e["status"], e["fix"], e["guidance_source"]) == ("rejected", "safe", "generated"), kw
+        assert e["verified"].startswith("Keras 2 discards"), kw
+    for kw in ("distribute", "target_tensors"):
+        assert mk["Model.compile"][kw]["fix"] == "unsafe", kw  # Keras 2 raised for a non-None value
+    # add_variable(*args, **kwargs) forwarded to add_weight: its keywords count too
+    assert mk["Layer.add_variable"]["synchronization"]["status"] == "rejected"
     assert s["keras.layers.experimental.preprocessing.Rescaling"]["new"] == "keras.layers.Rescaling"
     assert s["keras.optimizers.legacy.Adam"]["new"] == "keras.optimizers.Adam"
     assert s["keras.backend.mean"]["new"] == "keras.ops.mean"
