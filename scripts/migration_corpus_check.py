@@ -20,7 +20,8 @@ error finding without a fix on the original), the share that run on Keras 3 with
 TensorFlow after the fix, and, for the portable ones (no TensorFlow import left after the
 fix), on JAX and torch; and whether every remaining failure is at a flagged line.
 
-Modules that only draw or save pictures (matplotlib, pylab, PIL) are replaced by do-nothing
+Modules that only draw or save pictures (matplotlib, pylab, PIL; pydot / graphviz, which
+``plot_model`` needs) are replaced by do-nothing
 stand-ins when the Keras interpreter lacks them, the same for every run (Keras 2 and 3), so
 a missing plotting library does not hide what the code does with Keras. Runs are
 subprocesses through the real CLI (never a shell), at most ``--jobs`` at a time, each with
@@ -48,7 +49,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-m", "keras_migrate"]
 BACKENDS = ("tensorflow", "jax", "torch")
-STUB_MODULES = ("matplotlib", "pylab", "PIL")
+STUB_MODULES = ("matplotlib", "pylab", "PIL", "pydot", "pydotplus", "graphviz")
 _RUNNER_FILES = ("bootstrap.py", "smoke.py", "process.py")
 
 STUB_SOURCE = '''"""Stand-in for a drawing library the Keras interpreter lacks (migration corpus check)."""
@@ -251,7 +252,8 @@ class Checker:
 
     def smoke_run(self, file: Path, mode: str) -> RunOutcome:
         text = file.read_bytes()
-        key = hashlib.sha256(text + mode.encode() + self.runner_hash.encode()).hexdigest()
+        key = hashlib.sha256(text + mode.encode() + self.runner_hash.encode()
+                             + " ".join(self.stubbed).encode()).hexdigest()
         cached = self.cache / f"{key}.json" if self.cache else None
         if cached and cached.exists():
             return RunOutcome(**json.loads(cached.read_text()))
