@@ -194,6 +194,10 @@ def json_item(it: Item) -> dict:
         "fix": fix,
         "url": url_for(f),
     }
+    if f.related:
+        d["related"] = [{"range": {"start": {"line": r.start.line + 1, "column": r.start.col + 1},
+                                   "end": {"line": r.end.line + 1, "column": r.end.col + 1}}, "message": m}
+                        for r, m in f.related]
     if it.noqa_row is not None:
         d["noqa_row"] = it.noqa_row
     if it.cell is not None:

@@ -64,7 +64,7 @@ def analyse_text(uri: str, version: int, path: Optional[Path], cfg: Config, lint
     # a statement that does not parse (being typed) is left out: the rest stays fresh
     a.not_analysed = [f"{e.message} (line {e.line + 1})" for e in result.errors]
     a.analysed_text = result.analysed_text
-    diags = text_diagnostics(result.findings, Lines(text, num_units), lsp_version(uri))
+    diags = text_diagnostics(result.findings, Lines(text, num_units), lsp_version(uri), uri)
     a.per_uri = {uri: list(zip(result.findings, diags))}
     return a
 

@@ -64,8 +64,8 @@ class Lines:
         return types.Position(line=line, character=self.col(line, col))
 
 
-def make_diagnostic(f: Finding, rng: types.Range, version: Optional[int], extra: Optional[dict] = None
-                    ) -> types.Diagnostic:
+def make_diagnostic(f: Finding, rng: types.Range, version: Optional[int], extra: Optional[dict] = None,
+                    uri: Optional[str] = None, lines: Optional["Lines"] = None) -> types.Diagnostic:
     data = {"v": version, "s": f.start, "e": f.end}
     if f.has_fix:
         data["fix"] = f.fix_applicability.value
@@ -82,15 +82,22 @@ def make_diagnostic(f: Finding, rng: types.Range, version: Optional[int], extra:
         source=SOURCE,
         tags=tags,
         data=data,
+        related_information=[
+            types.DiagnosticRelatedInformation(
+                location=types.Location(uri=uri, range=types.Range(
+                    lines.position(r.start.line, r.start.col), lines.position(r.end.line, r.end.col))),
+                message=m)
+            for r, m in f.related] if f.related and uri is not None and lines is not None else None,
     )
 
 
-def text_diagnostics(findings: Sequence[Finding], lines: Lines, version: Optional[int]) -> list[types.Diagnostic]:
+def text_diagnostics(findings: Sequence[Finding], lines: Lines, version: Optional[int],
+                     uri: Optional[str] = None) -> list[types.Diagnostic]:
     out = []
     for f in findings:
         r = f.range
         rng = types.Range(lines.position(r.start.line, r.start.col), lines.position(r.end.line, r.end.col))
-        out.append(make_diagnostic(f, rng, version))
+        out.append(make_diagnostic(f, rng, version, uri=uri, lines=lines))
     return out
 
 

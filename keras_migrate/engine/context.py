@@ -190,7 +190,8 @@ class FileContext:
     def report(self, rule, node: NodeOrSpan, message: Optional[str] = None, *,
                fix: Optional[Callable[[], Optional[Fix]]] = None, fix_title: Optional[str] = None,
                applicability: Optional[Applicability] = None, severity: Optional[Severity] = None,
-               tags: Optional[Sequence[str]] = None) -> Finding:
+               tags: Optional[Sequence[str]] = None,
+               related: Sequence[tuple[NodeOrSpan, str]] = ()) -> Finding:
         start, end = self.span(node)
         if fix is not None and (fix_title is None or applicability is None):
             raise ValueError(f"{rule.code}: a fix needs fix_title and applicability")
@@ -199,7 +200,8 @@ class FileContext:
             severity=severity or rule.severity, start=start, end=end,
             range=self.source.range(start, end), fix_title=fix_title,
             fix_applicability=applicability if fix is not None else None, fix_factory=fix,
-            tags=tuple(tags if tags is not None else rule.tags))
+            tags=tuple(tags if tags is not None else rule.tags),
+            related=tuple((self.source.range(*self.span(n)), m) for n, m in related))
         self.findings.append(finding)
         return finding
 

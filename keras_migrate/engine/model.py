@@ -100,6 +100,9 @@ class Finding:
     fix_factory: Optional[Callable[[], Optional[Fix]]] = field(default=None, repr=False)
     tags: tuple[str, ...] = ()
     url: Optional[str] = None
+    related: tuple[tuple[Range, str], ...] = ()
+    """Other places in the same file that explain this finding (LSP relatedInformation):
+    ``(range, message)``, e.g. the save whose renamed file a ``load_model`` reads."""
     _fix_cache: Optional[Fix] = field(default=None, repr=False)
     _fix_done: bool = field(default=False, repr=False)
 

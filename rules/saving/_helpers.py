@@ -206,3 +206,135 @@ def rewrite_call(ctx, call: ast.Call, edits: list[Edit], drop: tuple[str, ...] =
 
 def has_ext(tail: Optional[str], exts) -> bool:
     return tail is not None and tail.endswith(tuple(exts))
+
+
+# -- where a saved file is read back ------------------------------------------------------
+_GLOB_FUNCS = {"glob.glob", "glob.iglob", "glob"}
+SAVEDMODEL_LOAD_FUNCS = ("tensorflow.saved_model.load",)
+
+
+def path_key(ctx, expr: ast.AST, _depth: int = 0) -> Optional[str]:
+    """The structure of a path expression as one comparable string: literals as written,
+    ``os.path.join`` / ``Path(...) / ...`` / ``+`` as ``/`` or concatenation, names assigned
+    once followed to their value, any other part (a variable, a call, an f-string
+    placeholder) as ``{source}``. ``os.path.join("out", "snap")`` and ``f"out/snap"`` and
+    ``Path("out") / "snap"`` all give ``out/snap``; ``ModelCheckpoint``'s ``{epoch:02d}``
+    stays a placeholder."""
+    if expr is None or _depth > 8:
+        return None
+    d = _depth + 1
+    if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
+        return expr.value
+    if isinstance(expr, ast.JoinedStr):
+        parts = []
+        for v in expr.values:
+            if isinstance(v, ast.Constant):
+                parts.append(str(v.value))
+            elif isinstance(v, ast.FormattedValue):
+                inner = path_key(ctx, v.value, d) if isinstance(v.value, ast.Name) else None
+                parts.append(inner if inner is not None and "{" not in inner else "{" + ctx.segment(v.value) + "}")
+        return "".join(parts)
+    if isinstance(expr, ast.BinOp) and isinstance(expr.op, (ast.Add, ast.Div)):
+        left, right = path_key(ctx, expr.left, d), path_key(ctx, expr.right, d)
+        if left is None or right is None:
+            return None
+        return left + ("/" if isinstance(expr.op, ast.Div) else "") + right
+    if isinstance(expr, ast.Call) and expr.args and not expr.keywords:
+        if _dotted(expr.func) in _JOIN_FUNCS and not any(isinstance(a, ast.Starred) for a in expr.args):
+            parts = [path_key(ctx, a, d) for a in expr.args]
+            if any(p is None for p in parts):
+                return None
+            return "/".join(parts)
+    if isinstance(expr, ast.Name):
+        values = visible_values(ctx, expr)
+        if len(values) == 1:
+            return path_key(ctx, values[0], d)
+    seg = ctx.segment(expr)
+    return "{" + seg + "}" if seg else None
+
+
+def _norm(key: str) -> str:
+    while "//" in key:
+        key = key.replace("//", "/")
+    while key.startswith("./"):
+        key = key[2:]
+    return key
+
+
+def _concrete(key: str) -> str:
+    """A file name the pattern ``key`` writes (placeholders filled in), for glob matching."""
+    import re
+
+    return re.sub(r"\{[^{}]*\}", "0", key)
+
+
+def same_file(saved_key: Optional[str], read_key: Optional[str], glob: bool = False) -> bool:
+    if saved_key is None or read_key is None:
+        return False
+    a, b = _norm(saved_key), _norm(read_key)
+    if not glob:
+        return a == b
+    import fnmatch
+
+    return any(ch in b for ch in "*?[") and "{" not in b and fnmatch.fnmatchcase(_concrete(a), b)
+
+
+def path_readers(ctx, kinds: tuple[str, ...]) -> list[tuple[ast.Call, ast.AST, str]]:
+    """(call, path expression, kind) of each call in the file that reads a file back:
+    ``"load_model"``, ``"load_weights"`` (on a Keras model or layer), ``"saved_model"``
+    (``tf.saved_model.load``) and ``"glob"`` (``glob.glob`` / ``glob.iglob``)."""
+    out = []
+    if "load_model" in kinds:
+        for call, _ in calls_to(ctx, LOAD_MODEL_FUNCS):
+            p = arg(call, 0, "filepath")
+            if p is not None:
+                out.append((call, p, "load_model"))
+    if "saved_model" in kinds:
+        for call in ctx.nodes(ast.Call):
+            if ctx.qualname(call.func) in SAVEDMODEL_LOAD_FUNCS:
+                p = arg(call, 0, "export_dir")
+                if p is not None:
+                    out.append((call, p, "saved_model"))
+    for call in ctx.nodes(ast.Call):
+        f = call.func
+        if "load_weights" in kinds and isinstance(f, ast.Attribute) and f.attr == "load_weights":
+            from keras_migrate.engine.knowledge import LAYER
+
+            if ctx.qualname(f) is None and kind_of(ctx, f.value) in (MODEL, LAYER):
+                p = arg(call, 0, "filepath")
+                if p is not None:
+                    out.append((call, p, "load_weights"))
+        elif "glob" in kinds and _dotted(f) in _GLOB_FUNCS and call.args:
+            out.append((call, call.args[0], "glob"))
+    out.sort(key=lambda c: (c[0].lineno, c[0].col_offset))
+    return out
+
+
+def readers_of(ctx, saved_path: ast.AST, kinds: tuple[str, ...]) -> list[tuple[ast.Call, ast.AST, str]]:
+    """The readers (see :func:`path_readers`) of the file a save call writes to ``saved_path``:
+    the same path structure, or a glob pattern that matches it."""
+    key = path_key(ctx, saved_path)
+    if key is None or key.startswith("{") and key.endswith("}") and key.count("{") == 1:
+        return []  # an opaque value: nothing to compare
+    return [(c, p, k) for c, p, k in path_readers(ctx, kinds)
+            if same_file(key, path_key(ctx, p), glob=(k == "glob"))]
+
+
+def reader_edits(ctx, readers, old: str, new: str, skip: tuple[ast.AST, ...] = ()) -> list[Edit]:
+    """Rename the ending of each reader's path literal like its save's (``old`` -> ``new``);
+    a literal shared with the save (one variable) is edited once."""
+    seen = {id(s) for s in skip}
+    out = []
+    for _, p, kind in readers:
+        lit = path_literal(ctx, p)
+        if lit is None or id(lit) in seen:
+            continue
+        seen.add(id(lit))
+        e = rename_tail(ctx, lit, old, new)
+        if e is not None:
+            out.append(e)
+    return out
+
+
+def line_of(node: ast.AST) -> int:
+    return getattr(node, "lineno", 0)

@@ -5,7 +5,8 @@ import ast
 
 from keras_migrate.engine.model import Applicability, Severity
 from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.saving._helpers import path_literal, path_tail, rename_tail, rewrite_call, weights_suffix_fix
+from keras_migrate.rules.saving._helpers import (
+    line_of, path_literal, path_tail, reader_edits, readers_of, rename_tail, rewrite_call, weights_suffix_fix)
 from keras_migrate.rules.training._helpers import arg, calls_to, const_bool, keyword
 
 _FIT = '''
@@ -56,6 +57,9 @@ class CheckpointFilepath(Rule):
     The suffix fix is unsafe: the checkpoint files get new names and a new format (a `.keras`
     zip instead of a SavedModel directory; `.weights.h5` instead of a TF checkpoint), so code
     that restores them (`load_model`, `load_weights`, `tf.train.latest_checkpoint`) must follow.
+    Readers in the same file, `load_weights` / `load_model` of the same path and `glob.glob`
+    patterns that match the checkpoint names (`"snap_*.hdf5"` for `"snap_{epoch:02d}.hdf5"`),
+    are renamed by the same fix and carry their own finding pointing at the checkpoint.
     `period=1` is removed safely (it is the default, one save per epoch). Other `period=N`
     values get guidance only: `save_freq` counts batches, so the replacement
     (`save_freq=N * steps_per_epoch`) needs a number the code may not know.
@@ -128,6 +132,27 @@ class CheckpointFilepath(Rule):
             run=Run(k3="ValueError", setup="import keras" + _FIT,
                     fixed_backends=("tensorflow", "jax", "torch")),
         ),
+        # the checkpoints are found again with glob: the pattern follows the rename
+        Invalid(
+            """
+            import glob
+            import keras
+            cb = keras.callbacks.ModelCheckpoint("snap_{epoch:02d}.hdf5", save_weights_only=True)
+            model.fit(np.ones((4, 3)), np.ones((4, 1)), epochs=2, callbacks=[cb], verbose=0)
+            RESULT = len(glob.glob("snap_*.hdf5"))
+            """,
+            fixed="""
+            import glob
+            import keras
+            cb = keras.callbacks.ModelCheckpoint("snap_{epoch:02d}.weights.h5", save_weights_only=True)
+            model.fit(np.ones((4, 3)), np.ones((4, 1)), epochs=2, callbacks=[cb], verbose=0)
+            RESULT = len(glob.glob("snap_*.weights.h5"))
+            """,
+            flagged=('"snap_{epoch:02d}.hdf5"', '"snap_*.hdf5"'),
+            unsafe=True,
+            run=Run(k3="ValueError", setup="import keras" + _FIT,
+                    fixed_backends=("tensorflow", "jax", "torch")),
+        ),
         Invalid(
             """
             import keras
@@ -169,11 +194,13 @@ class CheckpointFilepath(Rule):
                 if swo and not tail.endswith(".weights.h5"):
                     old, new = weights_suffix_fix(tail)
                     self._report_path(ctx, path, ".weights.h5", old, new,
-                                      "Save weights to `.weights.h5` files (unsafe: new file names and format)")
+                                      "Save weights to `.weights.h5` files (unsafe: new file names and format)",
+                                      ("load_weights", "glob"))
                 elif not swo and not tail.endswith((".keras", ".h5")):
                     old, new = _model_suffix_fix(tail)
                     self._report_path(ctx, path, ".keras", old, new,
-                                      "Save `.keras` files (unsafe: a zip file instead of a SavedModel directory)")
+                                      "Save `.keras` files (unsafe: a zip file instead of a SavedModel directory)",
+                                      ("load_model", "glob"))
             period = keyword(call, "period")
             if period is not None:
                 if isinstance(period.value, ast.Constant) and period.value.value == 1:
@@ -187,12 +214,26 @@ class CheckpointFilepath(Rule):
                                "`period=` was removed from `ModelCheckpoint` in Keras 3 (TypeError); use "
                                "`save_freq=<period> * steps_per_epoch` (save_freq counts batches)")
 
-    def _report_path(self, ctx, path, ext, old, new, title):
+    def _report_path(self, ctx, path, ext, old, new, title, kinds):
+        readers = readers_of(ctx, path, kinds)
+        if readers:
+            title = title[:-1] + "; the files are read back under the new name)"
+
         def build():
             lit = path_literal(ctx, path)
             if lit is None:
                 return None
             e = rename_tail(ctx, lit, old, new)
-            return ctx.make_fix(title, Applicability.UNSAFE, [e]) if e is not None else None
+            if e is None:
+                return None
+            return ctx.make_fix(title, Applicability.UNSAFE, [e] + reader_edits(ctx, readers, old, new, skip=(lit,)))
         ctx.report(self, path, self.message.format(ext=ext), fix=build, fix_title=title,
                    applicability=Applicability.UNSAFE)
+        for rcall, rpath, kind in readers:
+            what = {"glob": "`glob` looks for", "load_weights": "`load_weights` reads",
+                    "load_model": "`load_model` reads"}[kind]
+            ctx.report(self, rpath,
+                       f"{what} the files that the `ModelCheckpoint` on line {line_of(path)} writes; Keras 3 "
+                       f"names them `{ext}`, so this name must follow the checkpoint's rename",
+                       fix=build, fix_title=title, applicability=Applicability.UNSAFE,
+                       related=((path, "the checkpoints are written here"),))

@@ -6,7 +6,7 @@ import ast
 from keras_migrate.engine.model import Applicability, Severity
 from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
 from keras_migrate.rules.saving._helpers import (
-    LOAD_MODEL_FUNCS, full_model_saves, has_ext, path_tail, path_text)
+    LOAD_MODEL_FUNCS, full_model_saves, has_ext, path_tail, readers_of)
 from keras_migrate.rules.training._helpers import arg, calls_to, keyword
 
 _SETUP = '''
@@ -141,20 +141,18 @@ class LoadSavedmodel(Rule):
     ]
 
     def check(self, ctx):
-        saved = {}
+        renamed = set()  # load_model calls of a path that K201 renames with its save
         for call, p in full_model_saves(ctx):
-            t = path_text(ctx, p)
-            if t is not None:
-                kw = keyword(call, "save_format")
-                export = kw is not None and isinstance(kw.value, ast.Constant) and kw.value.value == "tf"
-                saved[t] = saved.get(t, False) or not export
+            tail = path_tail(ctx, p)
+            if tail is not None and not has_ext(tail, (".keras", ".h5", ".hdf5")) and not tail.startswith("hf://"):
+                renamed |= {id(c) for c, _, _ in readers_of(ctx, p, ("load_model",))}
         for call, _ in calls_to(ctx, LOAD_MODEL_FUNCS):
             path = arg(call, 0, "filepath")
             tail = path_tail(ctx, path) if path is not None else None
             if tail is None or has_ext(tail, (".keras", ".h5", ".hdf5")) or tail.startswith("hf://"):
                 continue
-            if saved.get(path_text(ctx, path)):
-                continue  # K201's fix renames the save and this load together
+            if id(call) in renamed:
+                continue  # K201 reports this load and renames it with the save
             tf_only = not ctx.settings.portability
             app = Applicability.UNSAFE if tf_only else Applicability.DISPLAY
             title = ("Reload as `keras.layers.TFSMLayer` (unsafe: an inference-only layer, "

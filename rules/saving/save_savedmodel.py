@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.model import Applicability, Severity
+from keras_migrate.engine.model import Applicability, Edit, Severity
 from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
 from keras_migrate.rules.saving._helpers import (
-    LOAD_MODEL_FUNCS, full_model_saves, has_ext, path_literal, path_tail, path_text, rename_tail,
+    full_model_saves, has_ext, line_of, path_literal, path_tail, reader_edits, readers_of, rename_tail,
     rewrite_call, savedmodel_suffix_fix)
 from keras_migrate.rules.training._helpers import arg, calls_to, keyword
 
@@ -55,10 +55,15 @@ class SaveSavedmodel(Rule):
     Unsafe. The path gains `.keras` (`.tf`/`.pb` endings are replaced): the artifact becomes
     one `.keras` zip file instead of a SavedModel directory, so anything that reads the
     directory (TF Serving, `tf.saved_model.load`) must change. `load_model` calls in the same
-    file that read the same literal path are renamed by the same fix, so they keep finding
-    the file. Where the code asked for `save_format="tf"` explicitly, the fix is
-    `model.export(path)` instead, which writes an inference-only SavedModel (works on the
-    TensorFlow and JAX backends, not torch; other arguments are dropped). `save_format="h5"`
+    file that read the same path (compared by structure: `os.path.join`, f-strings,
+    `pathlib`) are renamed by the same fix, so they keep finding the file, and carry their
+    own finding pointing at the save. A `tf.saved_model.load` of that path gets a
+    `model.export(path)` after the save in the same fix (a SavedModel keeps being written
+    there). Where the code asked for `save_format="tf"` explicitly and never loads it back
+    with `load_model`, the fix is `model.export(path)` instead, which writes an
+    inference-only SavedModel (works on the TensorFlow and JAX backends, not torch; other
+    arguments are dropped); a round trip through `load_model` becomes `.keras` on both
+    sides, since `load_model` cannot read an export. `save_format="h5"`
     becomes an `.h5` path. Dropping a `save_format` that matches the path's extension is safe.
 
     ## References
@@ -126,9 +131,77 @@ class SaveSavedmodel(Rule):
             restored = keras.models.load_model("my_model.keras")
             RESULT = restored.count_params()
             """,
-            flagged=('"my_model"',),
+            flagged=('"my_model"', '"my_model"'),
             unsafe=True,
             run=Run(k3="ValueError", fixed_backends=("tensorflow", "jax", "torch")),
+        ),
+        # save_format="tf" read back by load_model is a Keras round trip: `.keras` on both
+        # sides (export() would write a SavedModel that load_model cannot read)
+        Invalid(
+            """
+            import numpy as np
+            import keras
+            model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, kernel_initializer="ones")])
+            model.save("m", save_format="tf")
+            restored = keras.models.load_model("m")
+            RESULT = restored.predict(np.ones((1, 3)), verbose=0).tolist()
+            """,
+            fixed="""
+            import numpy as np
+            import keras
+            model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, kernel_initializer="ones")])
+            model.save("m.keras")
+            restored = keras.models.load_model("m.keras")
+            RESULT = restored.predict(np.ones((1, 3)), verbose=0).tolist()
+            """,
+            flagged=('"m"', '"m"'),
+            unsafe=True,
+            run=Run(k3="ValueError", fixed_backends=("tensorflow", "jax", "torch")),
+        ),
+        # paths compared by structure: os.path.join on both sides
+        Invalid(
+            """
+            import os
+            import keras
+            model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+            model.save(os.path.join("out", "net"))
+            restored = keras.models.load_model(os.path.join("out", "net"))
+            RESULT = restored.count_params()
+            """,
+            fixed="""
+            import os
+            import keras
+            model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+            model.save(os.path.join("out", "net.keras"))
+            restored = keras.models.load_model(os.path.join("out", "net.keras"))
+            RESULT = restored.count_params()
+            """,
+            flagged=('os.path.join("out", "net")', 'os.path.join("out", "net")'),
+            unsafe=True,
+            run=Run(k3="ValueError", setup="import os; os.makedirs('out', exist_ok=True)",
+                    fixed_backends=("tensorflow", "jax", "torch")),
+        ),
+        # a SavedModel read back with tf.saved_model.load: the same fix adds export() for it
+        Invalid(
+            """
+            import tensorflow as tf
+            import keras
+            model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, kernel_initializer="ones")])
+            model.save("serving")
+            loaded = tf.saved_model.load("serving")
+            RESULT = float(tf.reduce_sum(loaded.signatures["serving_default"](tf.ones((1, 3)))["output_0"]))
+            """,
+            fixed="""
+            import tensorflow as tf
+            import keras
+            model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, kernel_initializer="ones")])
+            model.save("serving.keras")
+            model.export("serving")
+            loaded = tf.saved_model.load("serving")
+            RESULT = float(tf.reduce_sum(loaded.signatures["serving_default"](tf.ones((1, 3)))["output_0"]))
+            """,
+            flagged=('"serving"', '"serving"'),
+            unsafe=True,
         ),
         Invalid(
             """
@@ -256,7 +329,13 @@ class SaveSavedmodel(Rule):
                            fix=lambda c=call, t=title, a=app: ctx.make_fix(t, a, rewrite_call(ctx, c, [], ("save_format",))),
                            fix_title=title, applicability=app)
                 continue
-            recv_export = (fmt == "tf" and isinstance(call.func, ast.Attribute) and call.func.attr == "save")
+            loads = readers_of(ctx, path, ("load_model",))
+            sm_loads = readers_of(ctx, path, ("saved_model",))
+            # save_format="tf" asks for a SavedModel; but a file that reads it back with
+            # load_model wants a Keras model again (a round trip): `.keras` on both sides,
+            # never export(), which load_model cannot read and torch cannot run
+            recv_export = (fmt == "tf" and not loads and isinstance(call.func, ast.Attribute)
+                           and call.func.attr == "save")
             if recv_export:
                 title = ("Export a SavedModel with `model.export()` (unsafe: inference-only; "
                          "TensorFlow/JAX backends; reload with `keras.layers.TFSMLayer`)")
@@ -270,28 +349,60 @@ class SaveSavedmodel(Rule):
                 old, new = savedmodel_suffix_fix(tail)
             title = (f"Save to a `{new}` file (unsafe: one file instead of a SavedModel directory; "
                      "use `model.export()` for serving)")
-            ctx.report(self, path, self.message.format(call=short),
-                       fix=lambda c=call, p=path, o=old, n=new, t=title: self._rename_fix(ctx, c, p, o, n, t),
+            if loads:
+                title = (f"Save to a `{new}` file and load that file (unsafe: one file instead of a "
+                         "SavedModel directory)")
+            exports = bool(sm_loads) and self._can_add_export(ctx, call, path)
+            if exports:
+                title += "; `model.export()` keeps writing the SavedModel that `tf.saved_model.load` reads"
+            fix = (lambda c=call, p=path, o=old, n=new, t=title, r=tuple(loads), x=exports:
+                   self._rename_fix(ctx, c, p, o, n, t, r, x))
+            ctx.report(self, path, self.message.format(call=short), fix=fix,
                        fix_title=title, applicability=Applicability.UNSAFE)
+            for rcall, rpath, _ in loads:
+                ctx.report(self, rpath,
+                           f"`load_model` reads the model that the save on line {line_of(call)} writes as a "
+                           "TF SavedModel; Keras 3 can only load `.keras`/`.h5`, so this name must follow the "
+                           "save's rename", fix=fix, fix_title=title, applicability=Applicability.UNSAFE,
+                           related=((path, "the model is saved here"),))
+            for rcall, rpath, _ in sm_loads:
+                msg = (f"`tf.saved_model.load` reads the SavedModel that the save on line {line_of(call)} "
+                       "writes; Keras 3 `save()` writes a `.keras` file, only `model.export()` writes a SavedModel")
+                if exports:
+                    ctx.report(self, rpath, msg, fix=fix, fix_title=title, applicability=Applicability.UNSAFE,
+                               related=((path, "the model is saved here"),))
+                else:
+                    ctx.report(self, rpath, msg + " (add `model.export(...)` to this path)",
+                               related=((path, "the model is saved here"),))
 
-    def _rename_fix(self, ctx, call, path, old, new, title):
+    def _rename_fix(self, ctx, call, path, old, new, title, loads=(), export=False):
         lit = path_literal(ctx, path)
         if lit is None or (isinstance(lit, ast.Constant) and lit.value.endswith("/")):
             return None
         edit = rename_tail(ctx, lit, old, new)
         if edit is None:
             return None
-        edits = [edit]
-        # load_model calls of the same literal path follow the rename
-        saved = path_text(ctx, path)
-        if saved is not None and not isinstance(path, ast.Name):
-            for other, _ in calls_to(ctx, LOAD_MODEL_FUNCS):
-                p = arg(other, 0, "filepath")
-                if isinstance(p, ast.Constant) and p.value == saved:
-                    e = rename_tail(ctx, p, old, new)
-                    if e is not None:
-                        edits.append(e)
-        return ctx.make_fix(title, Applicability.UNSAFE, rewrite_call(ctx, call, edits, ("save_format",)))
+        edits = rewrite_call(ctx, call, [edit] + reader_edits(ctx, loads, old, new, skip=(lit,)), ("save_format",))
+        if export:
+            # after the statement (outside the call, which rewrite_call re-parses)
+            stmt = ctx.parent(call)
+            line_start = ctx.text.rfind("\n", 0, ctx.span(stmt)[0]) + 1
+            indent = ctx.text[line_start:ctx.span(stmt)[0]]
+            call_end = ctx.span(call)[1]
+            for i, e in enumerate(edits):
+                if e.end == call_end:  # the call's own rewrite: append to it
+                    edits[i] = Edit(e.start, e.end, e.new_text + f"\n{indent}{ctx.segment(call.func.value)}"
+                                                          f".export({ctx.segment(path)})")
+                    break
+        return ctx.make_fix(title, Applicability.UNSAFE, edits)
+
+    @staticmethod
+    def _can_add_export(ctx, call, path) -> bool:
+        """``model.save(<literal path>)`` as a statement of its own: an export call can follow it."""
+        stmt = ctx.parent(call)
+        return (isinstance(stmt, ast.Expr) and isinstance(call.func, ast.Attribute) and call.func.attr == "save"
+                and not isinstance(path, ast.Name)
+                and ctx.text[ctx.text.rfind("\n", 0, ctx.span(stmt)[0]) + 1:ctx.span(stmt)[0]].strip() == "")
 
     def _export_fix(self, ctx, call, path, title):
         recv = ctx.segment(call.func.value)

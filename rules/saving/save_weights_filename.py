@@ -6,7 +6,8 @@ import ast
 from keras_migrate.engine.model import Applicability, Severity
 from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
 from keras_migrate.rules.saving._helpers import (
-    has_ext, path_literal, path_tail, path_text, rename_tail, rewrite_call, weights_suffix_fix)
+    has_ext, line_of, path_literal, path_tail, reader_edits, readers_of, rename_tail, rewrite_call,
+    weights_suffix_fix)
 from keras_migrate.rules.training._helpers import arg, keyword, kind_of, method_calls
 from keras_migrate.engine.knowledge import MODEL, LAYER
 
@@ -49,8 +50,10 @@ class SaveWeightsFilename(Rule):
     The rename is unsafe: the file gets a new name (`w.h5` → `w.weights.h5`, `ckpt/w` →
     `ckpt/w.weights.h5`), so other programs that read the old name must follow; a
     TF-checkpoint prefix used to create its directory, a `.weights.h5` file needs the
-    directory to exist. `load_weights` calls of the same literal path in the file are renamed
-    by the same fix. Dropping `save_format=` alone (path already `.weights.h5`) is safe.
+    directory to exist. The file's readers of the same file, `load_weights` and `glob.glob`
+    patterns that match it, found by the path's structure (`os.path.join`, f-strings,
+    `pathlib` `/`, names assigned once) rather than equal literals, are renamed by the same
+    fix; each carries its own finding that points at the save (related information). Dropping `save_format=` alone (path already `.weights.h5`) is safe.
     `by_name=` has no equivalent (`.weights.h5` files load by structure), so it gets guidance
     only: keep a legacy `.h5` file, or use `skip_mismatch=True`.
 
@@ -110,9 +113,67 @@ class SaveWeightsFilename(Rule):
             other.load_weights("weights.weights.h5")
             RESULT = bool(np.allclose(model.get_weights()[0], other.get_weights()[0]))
             """,
-            flagged=('"weights.h5"',),
+            flagged=('"weights.h5"', '"weights.h5"'),
             unsafe=True,
             run=Run(k3="ValueError", fixed_backends=("tensorflow", "jax", "torch")),
+        ),
+        # the reader is found by the path's structure: os.path.join on both sides
+        Invalid(
+            """
+            import os
+            import keras
+            import numpy as np
+            model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+            model.save_weights(os.path.join("out", "snap"))
+            other = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+            other.load_weights(os.path.join("out", "snap"))
+            RESULT = bool(np.allclose(model.get_weights()[0], other.get_weights()[0]))
+            """,
+            fixed="""
+            import os
+            import keras
+            import numpy as np
+            model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+            model.save_weights(os.path.join("out", "snap.weights.h5"))
+            other = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+            other.load_weights(os.path.join("out", "snap.weights.h5"))
+            RESULT = bool(np.allclose(model.get_weights()[0], other.get_weights()[0]))
+            """,
+            flagged=('os.path.join("out", "snap")', 'os.path.join("out", "snap")'),
+            unsafe=True,
+            run=Run(k3="ValueError", setup="import os; os.makedirs('out', exist_ok=True)",
+                    fixed_backends=("tensorflow", "jax", "torch")),
+        ),
+        # an f-string on one side, a pathlib path on the other
+        Invalid(
+            """
+            import pathlib
+            import keras
+            import numpy as np
+            run = "r1"
+            out = pathlib.Path("out")
+            model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+            model.save_weights(f"out/{run}_w.h5")
+            other = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+            other.load_weights(out / f"{run}_w.h5")
+            RESULT = bool(np.allclose(model.get_weights()[0], other.get_weights()[0]))
+            """,
+            fixed="""
+            import pathlib
+            import keras
+            import numpy as np
+            run = "r1"
+            out = pathlib.Path("out")
+            model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+            model.save_weights(f"out/{run}_w.weights.h5")
+            other = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+            other.load_weights(out / f"{run}_w.weights.h5")
+            RESULT = bool(np.allclose(model.get_weights()[0], other.get_weights()[0]))
+            """,
+            flagged=('f"out/{run}_w.h5"', 'out / f"{run}_w.h5"'),
+            unsafe=True,
+            run=Run(k3="ValueError", setup="import os; os.makedirs('out', exist_ok=True)",
+                    fixed_backends=("tensorflow", "jax", "torch")),
         ),
         Invalid(
             """
@@ -178,8 +239,8 @@ class SaveWeightsFilename(Rule):
         return kind_of(ctx, recv) in (MODEL, LAYER)
 
     def check(self, ctx):
-        renamed: dict[str, tuple[str, str]] = {}
         saves = []
+        read_by: dict[int, tuple] = {}  # id(reader call) -> (save call, save path, fix)
         for call, f in method_calls(ctx, ("save_weights",)):
             if not self._receiver_ok(ctx, f.value) or keyword(call, "max_shard_size") is not None:
                 continue
@@ -190,25 +251,37 @@ class SaveWeightsFilename(Rule):
             if not bad and fmt is None:
                 continue
             saves.append((call, path, tail, bad))
-            if bad:
-                text = path_text(ctx, path)
-                if text is not None:
-                    renamed[text] = weights_suffix_fix(tail)
         for call, path, tail, bad in saves:
             seg = ctx.segment(call)
             short = seg if len(seg) <= 60 else seg[:57] + "..."
             if bad:
                 old, new = weights_suffix_fix(tail)
+                readers = readers_of(ctx, path, ("load_weights", "glob"))
                 title = "Save to a `.weights.h5` file (unsafe: the file is renamed; its directory must exist)"
-                ctx.report(self, path, self.message.format(call=short),
-                           fix=lambda c=call, p=path, o=old, n=new, t=title: self._rename_fix(ctx, c, p, o, n, t),
+                if readers:
+                    title = ("Save to a `.weights.h5` file and read that name back (unsafe: the file is "
+                             "renamed; its directory must exist)")
+                fix = (lambda c=call, p=path, o=old, n=new, t=title, r=tuple(readers):
+                       self._rename_fix(ctx, c, p, o, n, t, r))
+                ctx.report(self, path, self.message.format(call=short), fix=fix,
                            fix_title=title, applicability=Applicability.UNSAFE)
+                for r in readers:
+                    read_by.setdefault(id(r[0]), (call, path, fix, title, r))
             else:
                 title = "Remove `save_format=` (Keras 3 always writes `.weights.h5`)"
                 ctx.report(self, keyword(call, "save_format"), "`save_weights(save_format=)` raises TypeError in Keras 3",
                            fix=lambda c=call, t=title: ctx.make_fix(
                                t, Applicability.SAFE, rewrite_call(ctx, c, [], ("save_format",))),
                            fix_title=title, applicability=Applicability.SAFE)
+        for save_call, save_path, fix, title, (rcall, rpath, kind) in read_by.values():
+            if kind == "load_weights" and keyword(rcall, "by_name") is not None:
+                continue  # reported below, with its own guidance
+            what = "`glob` looks for" if kind == "glob" else "`load_weights` reads"
+            ctx.report(self, rpath,
+                       f"{what} the weights file that `save_weights` on line {line_of(save_call)} writes; "
+                       "Keras 3 saves `.weights.h5` only, so this name must follow the save's rename",
+                       fix=fix, fix_title=title, applicability=Applicability.UNSAFE,
+                       related=((save_path, "the weights are saved here"),))
         for call, f in method_calls(ctx, ("load_weights",)):
             if not self._receiver_ok(ctx, f.value):
                 continue
@@ -216,7 +289,7 @@ class SaveWeightsFilename(Rule):
             tail = path_tail(ctx, path) if path is not None else None
             if tail is None:
                 continue
-            will_be_renamed = path_text(ctx, path) in renamed
+            will_be_renamed = id(call) in read_by
             if keyword(call, "by_name") is not None:
                 if will_be_renamed or not has_ext(tail, (".h5", ".hdf5")) or tail.endswith(".weights.h5"):
                     ctx.report(self, keyword(call, "by_name"),
@@ -228,20 +301,12 @@ class SaveWeightsFilename(Rule):
                            "Keras 3 cannot read TF-checkpoint weights (ValueError: File format not "
                            "supported); re-save them from Keras 2 as `.h5` and load that file")
 
-    def _rename_fix(self, ctx, call, path, old, new, title):
+    def _rename_fix(self, ctx, call, path, old, new, title, readers=()):
         lit = path_literal(ctx, path)
         if lit is None:
             return None
         edit = rename_tail(ctx, lit, old, new)
         if edit is None:
             return None
-        edits = [edit]
-        saved = path_text(ctx, path)
-        if saved is not None and not isinstance(path, ast.Name):
-            for other, f in method_calls(ctx, ("load_weights",)):
-                p = arg(other, 0, "filepath")
-                if isinstance(p, ast.Constant) and p.value == saved and self._receiver_ok(ctx, f.value):
-                    e = rename_tail(ctx, p, old, new)
-                    if e is not None:
-                        edits.append(e)
+        edits = [edit] + reader_edits(ctx, readers, old, new, skip=(lit,))
         return ctx.make_fix(title, Applicability.UNSAFE, rewrite_call(ctx, call, edits, ("save_format",)))
