@@ -252,3 +252,36 @@ def functional_outputs(ctx, recv: ast.AST) -> Optional[ast.AST]:
     if not (isinstance(v, ast.Call) and ctx.qualname(v.func) in _FUNCTIONAL):
         return None
     return arg(v, 1, "outputs")
+
+
+def functional_model(ctx, recv: ast.AST) -> Optional[ast.Call]:
+    """The ``keras.Model(inputs, outputs)`` call that built ``recv`` (a name assigned once in
+    its scope), or None: the engine's *functional model* kind. A subclass of ``keras.Model``,
+    ``Sequential`` or a loaded model is not functional here."""
+    if not isinstance(recv, ast.Name):
+        return None
+    values = visible_values(ctx, recv)
+    if len(values) != 1:
+        return None
+    v = values[0]
+    if isinstance(v, ast.Call) and ctx.qualname(v.func) in _FUNCTIONAL and arg(v, 1, "outputs") is not None:
+        return v
+    return None
+
+
+def output_structure(ctx, recv: ast.AST):
+    """``("list", n)`` or ``("dict", [keys])`` for a functional model whose outputs are a
+    list/tuple or dict literal (following a name assigned once); None otherwise."""
+    call = functional_model(ctx, recv)
+    if call is None:
+        return None
+    outs = arg(call, 1, "outputs")
+    if isinstance(outs, ast.Name):
+        vals = visible_values(ctx, outs)
+        outs = vals[0] if len(vals) == 1 else None
+    if isinstance(outs, (ast.List, ast.Tuple)) and not any(isinstance(e, ast.Starred) for e in outs.elts):
+        return ("list", len(outs.elts))
+    if isinstance(outs, ast.Dict) and all(isinstance(k, ast.Constant) and isinstance(k.value, str)
+                                          for k in outs.keys):
+        return ("dict", [k.value for k in outs.keys])
+    return None
