@@ -6,6 +6,7 @@ import ast
 from keras_migrate.engine.model import Severity
 from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
 from keras_migrate.rules.layers._helpers import contains_none, layer_methods
+from keras_migrate.rules.training._helpers import visible_values
 from keras_migrate.engine import astutil as _fast_ast
 
 
@@ -26,7 +27,9 @@ class NoneInCallOutput(Rule):
 
     ## What it does
     Flags `return` statements in the `call()` method of a Keras `Layer`/`Model` subclass whose
-    value is a list, tuple or dict literal with a `None` inside it.
+    value is a list, tuple or dict literal with a `None` inside it, also where the `None`
+    arrives through a conditional expression (`[x, m if flag else None]`) or a variable
+    assigned one (`mask = None`, `mask = m if flag else None`).
 
     ## Why is this bad?
     Keras 3 requires every output of an operation to be a tensor. Applied to a symbolic
@@ -65,6 +68,14 @@ class NoneInCallOutput(Rule):
     requires = ("None",)
 
     VALID = [
+        # the variable and the conditional never hold None
+        Valid("""
+            import keras
+            class Gate(keras.layers.Layer):
+                def call(self, x, flag=False):
+                    mask = x * 2.0
+                    return [x, mask, x if flag else mask]
+        """),
         Valid("""
             import keras
             class Pair(keras.layers.Layer):
@@ -92,6 +103,33 @@ class NoneInCallOutput(Rule):
             """),
     ]
     INVALID = [
+        # None through a conditional expression and through a variable
+        Invalid(
+            """
+            import keras
+
+
+            class Gate(keras.layers.Layer):
+                def __init__(self, with_mask=False, **kwargs):
+                    super().__init__(**kwargs)
+                    self.with_mask = with_mask
+
+                def call(self, x):
+                    mask = x * 0.0 if self.with_mask else None
+                    return [x, mask]
+
+
+            class Pick(keras.layers.Layer):
+                def call(self, x, flag=False):
+                    return (x, x if flag else None)
+
+
+            out = Gate()(keras.Input((2,)))
+            """,
+            fixed=None,
+            flagged=("[x, mask]", "(x, x if flag else None)"),
+            run=Run(k3="ValueError"),
+        ),
         Invalid(
             """
             import keras
@@ -127,5 +165,31 @@ class NoneInCallOutput(Rule):
     def check(self, ctx):
         for _cls, fn in layer_methods(ctx, ("call",)):
             for node in _own_returns(fn):
-                if node.value is not None and contains_none(node.value) is not None:
+                if node.value is not None and (contains_none(node.value) is not None
+                                               or _none_through_values(ctx, node.value)):
                     ctx.report(self, node.value)
+
+
+def _may_be_none(ctx, node: ast.AST, depth: int = 0) -> bool:
+    """``None``, ``x if flag else None``, or a name assigned one of those in its scope."""
+    if isinstance(node, ast.Constant):
+        return node.value is None
+    if isinstance(node, ast.IfExp):
+        return _may_be_none(ctx, node.body, depth) or _may_be_none(ctx, node.orelse, depth)
+    if isinstance(node, ast.Name) and depth < 3:
+        return any(_may_be_none(ctx, v, depth + 1) for v in visible_values(ctx, node))
+    return False
+
+
+def _none_through_values(ctx, value: ast.AST) -> bool:
+    """An element of the returned list/tuple/dict literal that may be ``None``: through a
+    conditional expression or a variable (``return [x, mask]`` with ``mask = m if flag else None``)."""
+    if isinstance(value, ast.IfExp):
+        return _none_through_values(ctx, value.body) or _none_through_values(ctx, value.orelse)
+    if isinstance(value, (ast.List, ast.Tuple, ast.Set)):
+        elts = value.elts
+    elif isinstance(value, ast.Dict):
+        elts = [v for v in value.values if v is not None]
+    else:
+        return False
+    return any(_may_be_none(ctx, e) or _none_through_values(ctx, e) for e in elts)

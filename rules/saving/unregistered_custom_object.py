@@ -6,8 +6,11 @@ import ast
 from keras_migrate.engine.knowledge import LAYER, MODEL
 from keras_migrate.engine.model import Applicability, Severity
 from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.saving._helpers import saves_full_model
-from keras_migrate.rules.training._helpers import def_name_span
+from typing import Optional
+
+from keras_migrate.rules.saving._helpers import full_model_saves, saves_full_model
+from keras_migrate.rules.training._helpers import (
+    arg, calls_to, def_name_span, keyword, method_calls, visible_values)
 from keras_migrate.engine import astutil as _fast_ast
 
 
@@ -19,6 +22,66 @@ def _registered(ctx, cls: ast.ClassDef) -> bool:
         if q.endswith("register_keras_serializable") or name == "register_keras_serializable":
             return True
     return False
+
+
+def _save_roots(ctx) -> Optional[list[ast.AST]]:
+    """The model expressions this file saves whole: ``m`` of ``m.save(...)`` /
+    ``save_model(m, ...)``, and the models ``fit`` with callbacks when a full-model
+    ``ModelCheckpoint`` exists. None when a saved model cannot be followed (then every class
+    counts, as before)."""
+    roots = []
+    for call, _ in full_model_saves(ctx):
+        f = call.func
+        roots.append(f.value if isinstance(f, ast.Attribute) and f.attr == "save" else arg(call, 0, "model"))
+    checkpoints = False
+    for call, _ in calls_to(ctx, ("keras.callbacks.ModelCheckpoint",)):
+        kw = keyword(call, "save_weights_only")
+        if kw is None or not (isinstance(kw.value, ast.Constant) and kw.value.value is True):
+            checkpoints = True
+    if checkpoints:
+        fits = [f.value for c, f in method_calls(ctx, ("fit",)) if keyword(c, "callbacks") is not None]
+        if not fits:
+            return None
+        roots += fits
+    for r in roots:
+        if not isinstance(r, ast.Name) or not visible_values(ctx, r):
+            return None
+    return roots
+
+
+def _classes_in_saved_models(ctx) -> Optional[set[str]]:
+    """Names of the file's classes that a saved model is built with: a backward slice from
+    each saved model through the assignments it depends on, the bodies of local functions it
+    calls and of the classes it instantiates. None when a saved model cannot be followed."""
+    roots = _save_roots(ctx)
+    if roots is None:
+        return None
+    classes = {c.name: c for c in ctx.nodes(ast.ClassDef)}
+    funcs = {f.name: f for f in ctx.nodes(ast.FunctionDef)}
+    linked: set[str] = set()
+    seen: set[int] = set()
+    stack = list(roots)
+    budget = 4000
+    while stack and budget > 0:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        for n in _fast_ast.walk(node):
+            budget -= 1
+            if not isinstance(n, ast.Name):
+                continue
+            if n.id in classes and n.id not in linked:
+                linked.add(n.id)
+                stack.append(classes[n.id])
+            elif n.id in funcs and id(funcs[n.id]) not in seen:
+                stack.append(funcs[n.id])
+            for v in visible_values(ctx, n):
+                if id(v) not in seen:
+                    stack.append(v)
+    if budget <= 0:
+        return None
+    return linked
 
 
 def _names_given_to_loaders(ctx) -> set[str]:
@@ -53,7 +116,12 @@ class UnregisteredCustomObject(Rule):
     `ModelCheckpoint`), flags each Keras Layer/Model subclass (bases followed through the
     file and the workspace) that has no `@keras.saving.register_keras_serializable()`
     decorator and is not passed to the loader (`custom_objects=`, `custom_object_scope`,
-    `get_custom_objects()[...]`) anywhere in the file.
+    `get_custom_objects()[...]`) anywhere in the file, and a model the file saves is built
+    with it: followed back from each `model.save(...)` / `save_model(model, ...)` (and the
+    models `fit` with callbacks when there is a full-model `ModelCheckpoint`) through the
+    assignments, local functions and classes it depends on. A class no saved model uses is
+    not flagged; where a saved model cannot be followed (a parameter, `self.model`), every
+    class counts.
 
     ## Why is this bad?
     Keras 2 reloaded a SavedModel without your classes (it revived generic layers from the
@@ -106,6 +174,21 @@ class UnregisteredCustomObject(Rule):
     requires = ("save", "ModelCheckpoint")
 
     VALID = [
+        # the saved model is built from Keras layers only; the custom layer is used elsewhere
+        Valid("""
+            import keras
+
+            class Scale(keras.layers.Layer):
+                def call(self, x):
+                    return x * 2.0
+
+            inputs = keras.Input((3,))
+            plain = keras.Model(inputs, keras.layers.Dense(1)(inputs))
+            plain.save("plain.keras")
+            x = keras.Input((3,))
+            scaled = keras.Model(x, Scale()(x))
+            scaled.predict(keras.ops.ones((1, 3)))
+        """),
         Valid("""
             import keras
             @keras.saving.register_keras_serializable(package="demo")
@@ -189,6 +272,48 @@ class UnregisteredCustomObject(Rule):
             # tf-keras cannot reload it either (unknown class): k2=False
             run=Run(k2=False, k3="TypeError", fixed_backends=("tensorflow", "jax", "torch")),
         ),
+        # linked through a builder function; the class no saved model uses is left alone
+        Invalid(
+            """
+            import keras
+
+            class Scale(keras.layers.Layer):
+                def call(self, x):
+                    return x * 2.0
+
+            class Probe(keras.layers.Layer):
+                def call(self, x):
+                    return x
+
+            def build():
+                inputs = keras.Input((3,))
+                return keras.Model(inputs, Scale()(inputs))
+
+            model = build()
+            model.save("m.keras")
+            """,
+            fixed="""
+            import keras
+
+            @keras.saving.register_keras_serializable()
+            class Scale(keras.layers.Layer):
+                def call(self, x):
+                    return x * 2.0
+
+            class Probe(keras.layers.Layer):
+                def call(self, x):
+                    return x
+
+            def build():
+                inputs = keras.Input((3,))
+                return keras.Model(inputs, Scale()(inputs))
+
+            model = build()
+            model.save("m.keras")
+            """,
+            flagged=("Scale",),
+            unsafe=True,
+        ),
         # a subclassed model and a base class of the user's own; decorators kept
         Invalid(
             """
@@ -233,6 +358,7 @@ class UnregisteredCustomObject(Rule):
         if not saves_full_model(ctx):
             return
         passed = None
+        linked = ...
         for cls in ctx.nodes(ast.ClassDef):
             kinds = ctx.knowledge.class_kinds(cls)
             if not (LAYER in kinds or MODEL in kinds) or _registered(ctx, cls):
@@ -241,6 +367,10 @@ class UnregisteredCustomObject(Rule):
                 passed = _names_given_to_loaders(ctx)
             if cls.name in passed:
                 continue
+            if linked is ...:
+                linked = _classes_in_saved_models(ctx)
+            if linked is not None and cls.name not in linked:
+                continue  # no saved model of this file is built with it
             title = "Register the class with `@keras.saving.register_keras_serializable()` (unsafe: new registered name)"
             ctx.report(self, def_name_span(ctx, cls), self.message.format(name=cls.name),
                        fix=lambda c=cls, t=title: self._fix(ctx, c, t),

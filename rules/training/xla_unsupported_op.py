@@ -6,7 +6,7 @@ import ast
 from keras_migrate.engine.knowledge import LAYER, MODEL
 from keras_migrate.engine.model import Applicability, Severity
 from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.training._helpers import add_keyword, const_bool, def_name_span, kind_of, model_constructions
+from keras_migrate.rules.training._helpers import add_keyword, const_bool, kind_of, model_constructions
 from keras_migrate.engine import astutil as _fast_ast
 
 _METHODS = ("call", "train_step", "test_step", "predict_step")
@@ -18,16 +18,18 @@ _NAMES = {"tensorflow.py_function", "tensorflow.numpy_function", "tensorflow.py_
           "tensorflow.unique", "tensorflow.math.unique"}
 
 
-def _xla_ops(ctx, fn) -> list[str]:
-    found = []
+def _xla_ops(ctx, fn) -> list[tuple[str, ast.AST]]:
+    """(source, first use) of each op XLA cannot compile in ``fn``, in source order."""
+    found: dict[str, ast.AST] = {}
     for n in _fast_ast.walk(fn):
         if isinstance(n, ast.Call):
             q = ctx.qualname(n.func)
             if q and (q in _NAMES or q.startswith(_PREFIXES)):
                 seg = ctx.segment(n.func)
-                if seg not in found:
-                    found.append(seg)
-    return found
+                prev = found.get(seg)
+                if prev is None or (n.lineno, n.col_offset) < (prev.lineno, prev.col_offset):
+                    found[seg] = n.func
+    return sorted(found.items(), key=lambda kv: (kv[1].lineno, kv[1].col_offset))
 
 
 def _jit_disabled_somewhere(ctx) -> bool:
@@ -51,8 +53,9 @@ class XlaUnsupportedOp(Rule):
     Flags the `call`, `train_step`, `test_step` or `predict_step` method of a Keras Layer or
     Model subclass that calls `tf.strings.*`, `tf.io.*`, `tf.py_function`,
     `tf.numpy_function`, `tf.lookup.*`, `tf.image.decode_*/encode_*` or `tf.unique`, when
-    nothing in the file passes `jit_compile=False` (or `run_eagerly=True`). The method's name
-    is reported, once, listing the ops.
+    nothing in the file passes `jit_compile=False` (or `run_eagerly=True`). The finding sits on
+    the method's first such op, once per method, listing the ops; the `compile()` calls that
+    turn XLA on are its related places.
 
     ## Why is this bad?
     Keras 3 compiles train/predict steps with XLA by default: `jit_compile="auto"` resolves to
@@ -151,7 +154,7 @@ class XlaUnsupportedOp(Rule):
             model.compile(optimizer="sgd", loss="mse", jit_compile=False)
             RESULT = model.predict(np.array([[1, 2, 3], [4, 5, 6]]), verbose=0).tolist()
             """,
-            flagged=("call",),
+            flagged=("tf.strings.as_string",),
             # CPU TensorFlow leaves XLA off, so the original still runs there; it fails on
             # JAX and on a GPU. The fixed code runs on all three backends.
             run=Run(k3="ok", fixed_backends=("tensorflow", "jax", "torch")),
@@ -189,7 +192,7 @@ class XlaUnsupportedOp(Rule):
                 jit_compile=False,
             )
             """,
-            flagged=("call",),
+            flagged=("tf.py_function",),
         ),
         # no compile() in sight: report only
         Invalid(
@@ -202,7 +205,7 @@ class XlaUnsupportedOp(Rule):
                     return {}
             """,
             fixed=None,
-            flagged=("train_step",),
+            flagged=("tf.io.decode_raw",),
         ),
     ]
 
@@ -221,14 +224,17 @@ class XlaUnsupportedOp(Rule):
             return
         for cls, fn, ops, is_model in hits:
             compiles = self._compile_calls(ctx, cls, is_model)
-            names = ", ".join(f"`{o}`" for o in ops[:3]) + (" and more" if len(ops) > 3 else "")
+            names = ", ".join(f"`{o}`" for o, _ in ops[:3]) + (" and more" if len(ops) > 3 else "")
             msg = self.message.format(method=fn.name, ops=names)
-            span = def_name_span(ctx, fn)
+            span = ops[0][1]  # at the op itself; the compile() calls are related places
+            related = [(c.func, "compiled here: `jit_compile` defaults to \"auto\" (XLA where supported)")
+                       for c in compiles]
+            related += [(o, "also not XLA-compilable") for _, o in ops[1:3]]
             if not compiles:
-                ctx.report(self, span, msg)
+                ctx.report(self, span, msg, related=related)
                 continue
             title = "Pass `jit_compile=False` to `compile()`"
-            ctx.report(self, span, msg,
+            ctx.report(self, span, msg, related=related,
                        fix=lambda cs=compiles, t=title: ctx.make_fix(
                            t, Applicability.SAFE, [add_keyword(ctx, c, "jit_compile", "False") for c in cs]),
                        fix_title=title, applicability=Applicability.SAFE)
