@@ -31,6 +31,11 @@ _PREFIXES: list[tuple[str, str, str]] = sorted([
     ("tensorflow.compat.v1.keras", "keras", "tf.keras"),
     ("tensorflow.compat.v2.keras", "keras", "tf.keras"),
     ("tensorflow.keras", "keras", "tf.keras"),
+    # TensorFlow 2's own aliases of Keras modules (tf.losses is tf.keras.losses)
+    ("tensorflow.losses", "keras.losses", "tf.keras"),
+    ("tensorflow.metrics", "keras.metrics", "tf.keras"),
+    ("tensorflow.optimizers", "keras.optimizers", "tf.keras"),
+    ("tensorflow.initializers", "keras.initializers", "tf.keras"),
     ("tf_keras.src", "keras.src", "private"),
     ("tf_keras", "keras", "tf_keras"),
     ("keras.src", "keras.src", "private"),

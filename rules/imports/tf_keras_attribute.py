@@ -10,6 +10,10 @@ from keras_migrate.rules.apidata import keras3_has
 _TF_ROOTS = ("tensorflow", "tensorflow.compat.v1", "tensorflow.compat.v2")
 
 
+# TensorFlow 2's own aliases of Keras modules: tf.losses.X is tf.keras.losses.X
+_TF_ALIASES = ("losses", "metrics", "optimizers", "initializers")
+
+
 def tf_keras_prefix(node: ast.AST, resolver) -> ast.Attribute | None:
     """The ``tf.keras`` Attribute inside a chain written through a TensorFlow binding."""
     cur = node
@@ -20,12 +24,24 @@ def tf_keras_prefix(node: ast.AST, resolver) -> ast.Attribute | None:
     return None
 
 
+def tf_alias_root(node: ast.AST, resolver) -> ast.AST | None:
+    """The ``tf`` of ``tf.losses.X`` / ``tf.metrics`` / ``tf.optimizers`` / ``tf.initializers``."""
+    cur = node
+    while isinstance(cur, ast.Attribute):
+        if cur.attr in _TF_ALIASES and resolver.raw(cur.value) == "tensorflow":
+            return cur.value
+        cur = cur.value
+    return None
+
+
 class TfKerasAttribute(Rule):
     """Reaches Keras as an attribute of TensorFlow (`tf.keras.layers.Dense`, `tfk = tf.keras`).
 
     ## What it does
     Flags `tf.keras.X.Y` chains and module-level aliases such as `tfk = tf.keras` or
-    `L = tf.keras.layers`, and rewrites them to `keras.X.Y` with `import keras`.
+    `L = tf.keras.layers`, and rewrites them to `keras.X.Y` with `import keras`. TensorFlow's
+    own aliases of Keras modules (`tf.losses.X`, `tf.metrics.X`, `tf.optimizers.X`,
+    `tf.initializers.X`) are the same objects and get the same fix.
 
     ## Why is this bad?
     Under Keras 3, `tf.keras` is TensorFlow's compatibility namespace: the same objects for
@@ -59,7 +75,7 @@ class TfKerasAttribute(Rule):
     message = "`{old}` reaches Keras through TensorFlow; use `{new}`"
     severity = Severity.WARNING
     fix = Applicability.SAFE
-    requires = ("keras",)
+    requires = ("keras", "tf.losses", "tf.metrics", "tf.optimizers", "tf.initializers")
 
     VALID = [
         Valid("import keras\nmodel = keras.Sequential()\n"),
@@ -68,6 +84,25 @@ class TfKerasAttribute(Rule):
         Valid("tf = object()\ntf.keras\n"),
     ]
     INVALID = [
+        # TensorFlow's own aliases of Keras: the same rules apply to them (K502 sees lr=)
+        Invalid(
+            """
+            import tensorflow as tf
+            loss = tf.losses.MeanSquaredError()
+            metric = tf.metrics.Mean()
+            init = tf.initializers.Constant(2.0)
+            RESULT = [float(loss([[1.0]], [[3.0]])), float(init((1,))[0])]
+            """,
+            fixed="""
+            import keras
+            loss = keras.losses.MeanSquaredError()
+            metric = keras.metrics.Mean()
+            init = keras.initializers.Constant(2.0)
+            RESULT = [float(loss([[1.0]], [[3.0]])), float(init((1,))[0])]
+            """,
+            flagged=("tf.losses.MeanSquaredError", "tf.metrics.Mean", "tf.initializers.Constant"),
+            run=Run(k3="ok", fixed_backends=("tensorflow", "jax", "torch")),
+        ),
         Invalid(
             """
             import tensorflow as tf
@@ -123,6 +158,8 @@ class TfKerasAttribute(Rule):
             if ref.origin != "tf.keras" or ref.binding.target not in _TF_ROOTS:
                 continue
             prefix = tf_keras_prefix(ref.node, resolver)
+            if prefix is None:
+                prefix = tf_alias_root(ref.node, resolver)  # tf.losses.X -> keras.losses.X
             if prefix is None:
                 continue
             name = ref.canonical

@@ -30,6 +30,8 @@ class AddWeightPositionalName(Rule):
     Flags the first positional argument of `add_weight(...)` on a Keras layer (usually
     `self` in a `Layer`/`Model` subclass) when it is a string: Keras 2's `name`. (The range
     is the name, so K305's "`add_weight` inside `call()`" on the whole call never collides.)
+    Also flags every `add_variable(...)` on a Keras layer: Keras 2's alias of `add_weight`,
+    fixed by calling `add_weight` with the arguments by keyword.
 
     ## Why is this bad?
     Keras 3's `add_weight` starts with `shape`, and refuses a positional name on every
@@ -60,7 +62,7 @@ class AddWeightPositionalName(Rule):
     message = "`add_weight` takes `name` as a keyword in Keras 3 (ValueError); write `name={name}`"
     severity = Severity.ERROR
     fix = Applicability.SAFE
-    requires = ("add_weight",)
+    requires = ("add_weight", "add_variable")
 
     VALID = [
         Valid("""
@@ -78,6 +80,46 @@ class AddWeightPositionalName(Rule):
             """),
     ]
     INVALID = [
+        # add_variable: Keras 2's alias of add_weight, a different signature in Keras 3
+        Invalid(
+            """
+            import numpy as np
+            import keras
+
+
+            class Scale(keras.layers.Layer):
+                def build(self, input_shape):
+                    self.k = self.add_variable("k", (input_shape[-1],), initializer="ones")
+                    self.b = self.add_variable(name="b", shape=(input_shape[-1],))
+
+                def call(self, x):
+                    return x * self.k + self.b
+
+
+            layer = Scale()
+            RESULT = [int(layer(np.ones((1, 2), "float32")).shape[-1]), len(layer.weights)]
+            """,
+            fixed="""
+            import numpy as np
+            import keras
+
+
+            class Scale(keras.layers.Layer):
+                def build(self, input_shape):
+                    self.k = self.add_weight(name="k", shape=(input_shape[-1],), initializer="ones")
+                    self.b = self.add_weight(name="b", shape=(input_shape[-1],))
+
+                def call(self, x):
+                    return x * self.k + self.b
+
+
+            layer = Scale()
+            RESULT = [int(layer(np.ones((1, 2), "float32")).shape[-1]), len(layer.weights)]
+            """,
+            flagged=('self.add_variable("k", (input_shape[-1],), initializer="ones")',
+                     'self.add_variable(name="b", shape=(input_shape[-1],))'),
+            run=Run(k3="TypeError", fixed_backends=("tensorflow", "jax", "torch")),
+        ),
         Invalid(
             """
             import keras
@@ -143,6 +185,9 @@ class AddWeightPositionalName(Rule):
             return                                  # the file overrides add_weight: its own signature
         for call in ctx.nodes(ast.Call):
             f = call.func
+            if isinstance(f, ast.Attribute) and f.attr == "add_variable" and ctx.value_kind(f.value) in (LAYER, MODEL):
+                self._add_variable(ctx, call, f)
+                continue
             if not (isinstance(f, ast.Attribute) and f.attr == "add_weight" and call.args and _is_string(call.args[0])):
                 continue
             if ctx.value_kind(f.value) not in (LAYER, MODEL):
@@ -156,3 +201,26 @@ class AddWeightPositionalName(Rule):
             ctx.report(self, call.args[0], msg, fix=lambda c=call, t=title: ctx.make_fix(
                 t, Applicability.SAFE, [ctx.insert(ctx.span(a)[0], f"{k}=") for k, a in zip(_K2_ORDER, c.args)]),
                 fix_title=title, applicability=Applicability.SAFE)
+
+    def _add_variable(self, ctx, call, f):
+        """Keras 2's ``add_variable`` was ``add_weight`` (same arguments, ``name`` first);
+        Keras 3's takes ``(shape, initializer, ...)``, the initializer required."""
+        if any(isinstance(fn, ast.FunctionDef) and fn.name == "add_variable"
+               for c in ctx.nodes(ast.ClassDef) for fn in c.body):
+            return
+        if any(isinstance(a, ast.Starred) for a in call.args) or len(call.args) > len(_K2_ORDER) \
+                or any(kw.arg in _K2_ORDER[:len(call.args)] for kw in call.keywords):
+            ctx.report(self, call, "Keras 2's `add_variable` is `add_weight` in Keras 3 (whose `add_variable` takes "
+                                   "`shape, initializer` first); call `add_weight` with keywords")
+            return
+        title = "Call `add_weight` (Keras 2's `add_variable`), arguments by keyword"
+        start, _ = ctx.span(f)
+        name_start = start + len(ctx.segment(f)) - len("add_variable")
+        ctx.report(self, call,
+                   "Keras 2's `add_variable` is `add_weight`: Keras 3's `add_variable(shape, initializer, ...)` "
+                   "rejects a positional name and requires an initializer",
+                   fix=lambda c=call, t=title, s0=name_start: ctx.make_fix(
+                       t, Applicability.SAFE,
+                       [ctx.replace((s0, s0 + len("add_variable")), "add_weight")]
+                       + [ctx.insert(ctx.span(a)[0], f"{k}=") for k, a in zip(_K2_ORDER, c.args)]),
+                   fix_title=title, applicability=Applicability.SAFE)
