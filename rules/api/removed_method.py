@@ -32,11 +32,15 @@ def _member_names() -> frozenset:
     return frozenset(names)
 
 
+_ATTR_FUNCS = ("hasattr", "getattr", "setattr", "delattr")
+
+
 class RemovedMethod(Rule):
     """Uses a method or attribute that Keras 3 removed from models, layers, optimizers or metrics.
 
     ## What it does
-    Reports `obj.<name>` when the engine knows `obj` is a Keras model, layer, optimizer,
+    Reports `obj.<name>` (and the name as a string in `hasattr(obj, "<name>")`, `getattr`,
+    `setattr`, `delattr`) when the engine knows `obj` is a Keras model, layer, optimizer,
     metric, loss or callback (from its constructor, `model.optimizer`, `self` in a Layer or
     Model subclass, `self.model` in a callback, ...) and the generated API table
     (`rules/api/keras_api.json`, from live Keras 2 and Keras 3 objects) lists `<name>` as
@@ -189,6 +193,21 @@ class RemovedMethod(Rule):
             fixed=None,
             flagged=("self.add_update", "self.add_metric", "opt.minimize"),
         ),
+        # attribute names as strings: hasattr is always False, getattr raises
+        Invalid(
+            """
+            import keras
+            opt = keras.optimizers.SGD(learning_rate=0.5)
+            RESULT = float(getattr(opt, "lr")) if hasattr(opt, "lr") else -1.0
+            """,
+            fixed="""
+            import keras
+            opt = keras.optimizers.SGD(learning_rate=0.5)
+            RESULT = float(getattr(opt, "learning_rate")) if hasattr(opt, "learning_rate") else -1.0
+            """,
+            flagged=('"lr"', '"lr"'),
+            run=Run(k3="differs", fixed_backends=("tensorflow", "jax", "torch")),
+        ),
         Invalid(
             """
             import keras
@@ -220,6 +239,41 @@ class RemovedMethod(Rule):
             if defined_by_user_class(ctx, node.value, attr):
                 continue
             self._report(ctx, node, typ, entry)
+        self._check_strings(ctx, names)
+
+    def _check_strings(self, ctx, names):
+        """``hasattr(opt, "lr")``, ``getattr(model, "metrics_names")``: the member by name."""
+        for call in ctx.nodes(ast.Call):
+            f = call.func
+            if not (isinstance(f, ast.Name) and f.id in _ATTR_FUNCS and len(call.args) >= 2):
+                continue
+            key = call.args[1]
+            if not (isinstance(key, ast.Constant) and isinstance(key.value, str) and key.value in names):
+                continue
+            if f.id in ctx.resolver.bindings:
+                continue  # a local hasattr/getattr of the user's own
+            typ = KIND_TYPES.get(ctx.value_kind(call.args[0]))
+            if typ is None:
+                continue
+            entry = apidata.members(typ).get(key.value)
+            if entry is None or (typ == "Layer" and key.value not in apidata.members("RNN")):
+                continue
+            if defined_by_user_class(ctx, call.args[0], key.value):
+                continue
+            what = {"hasattr": "is always False", "getattr": "raises AttributeError (or gives the default)",
+                    "setattr": "silently sets an attribute Keras 3 never reads", "delattr": "raises AttributeError"}[f.id]
+            msg = (f"`{ctx.segment(call)}` {what} in Keras 3: `{typ}.{key.value}` is gone. "
+                   + entry.get("guidance", ""))
+            app = fix_of(entry)
+            new = entry.get("rename")
+            seg = ctx.segment(key)
+            if app is None or not new or seg[0] not in "\"'" or seg[1:-1] != key.value:
+                ctx.report(self, key, msg)
+                continue
+            title = f"Use \"{new}\""
+            edit = ctx.replace(key, seg[0] + new + seg[-1])
+            ctx.report(self, key, msg, fix=lambda e=edit, t=title, a=app: ctx.make_fix(t, a, [e]),
+                       fix_title=title, applicability=app)
 
     def _report(self, ctx, node: ast.Attribute, typ: str, entry: dict):
         attr = node.attr
