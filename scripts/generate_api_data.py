@@ -1320,7 +1320,37 @@ def build(k2, k3, ov, verify):
         "kwargs": kwargs,
         "members": members,
         "method_kwargs": method_kwargs,
+        "required": _required_defaults(t2, t3),
     }
+
+
+def _source_of(v):
+    """Python source of a JSON-stored default (lists were tuples in the signature)."""
+    if isinstance(v, list):
+        inner = ", ".join(_source_of(x) for x in v)
+        return "(" + inner + ("," if len(v) == 1 else "") + ")"
+    return repr(v)
+
+
+def _required_defaults(t2, t3):
+    """``required[path][kw]``: a parameter Keras 2 gave a default and Keras 3 requires
+    (``AveragePooling2D(pool_size=(2, 2))`` in Keras 2, no default in Keras 3). A call that
+    leaves it out raises TypeError on Keras 3; passing Keras 2's default is what Keras 2 did.
+    ``position`` is the parameter's index among Keras 2's positional parameters."""
+    out = {}
+    for p in sorted(set(t2) & set(t3)):
+        r2, r3 = t2[p], t3[p]
+        if r2.get("kind") not in ("class", "function") or r2.get("kind") != r3.get("kind"):
+            continue
+        p2, p3 = r2.get("params") or [], r3.get("params") or []
+        req3 = {q["name"] for q in p3 if q["required"] and q["kind"] in ("pos", "kwonly")}
+        for i, q in enumerate(p2):
+            if q["name"] in req3 and not q["required"] and q["kind"] in ("pos", "kwonly") \
+                    and isinstance(q.get("default"), (int, float, str, list, bool)) \
+                    and not str(q.get("default")).startswith("<"):
+                pos = i if all(x["kind"] in ("pos", "posonly") for x in p2[:i + 1]) else None
+                out.setdefault(p, {})[q["name"]] = {"default": _source_of(q["default"]), "position": pos}
+    return out
 
 
 def ver_checks(k3, cid):

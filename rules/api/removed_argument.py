@@ -43,6 +43,11 @@ def _names() -> tuple[frozenset, frozenset]:
 
 
 
+@lru_cache(maxsize=1)
+def _required_leaves() -> frozenset:
+    return frozenset(p.rsplit(".", 1)[-1] for p in apidata.data().get("required", {}))
+
+
 def _message(template: str, what: str, guidance: str) -> str:
     """``{what}: {guidance}`` without saying the same thing twice: the data's guidance often
     repeats what the message starts with ("Keras 3 rejects `lr=`: Use `learning_rate=` (Keras
@@ -69,7 +74,9 @@ class RemovedArgument(Rule):
     method call on a value the engine knows is a Keras model, layer or optimizer
     (`model.compile(sample_weight_mode=...)`), looks the keyword up in the generated API
     table (`rules/api/keras_api.json`). Each entry there was checked by really calling Keras
-    3.15.1 with that argument.
+    3.15.1 with that argument. Also flags a call that leaves out a parameter Keras 2 gave a
+    default and Keras 3 requires (`AveragePooling2D()`: `pool_size`), and passes Keras 2's
+    default (safe: the value the call used).
 
     ## Why is this bad?
     Rejected arguments raise (`ValueError: Argument(s) not recognized: {'lr': 0.01}`,
@@ -237,6 +244,23 @@ class RemovedArgument(Rule):
             fixed=None,
             flagged=("causal=True", "time_major=True"),
         ),
+        # a default Keras 3 dropped (pool_size is required): the call gets Keras 2's value
+        Invalid(
+            """
+            import numpy as np
+            from tensorflow.keras.layers import AveragePooling2D
+            y = AveragePooling2D()(np.ones((1, 4, 4, 1), "float32"))
+            RESULT = list(y.shape)
+            """,
+            fixed="""
+            import numpy as np
+            from tensorflow.keras.layers import AveragePooling2D
+            y = AveragePooling2D(pool_size=(2, 2))(np.ones((1, 4, 4, 1), "float32"))
+            RESULT = list(y.shape)
+            """,
+            flagged=("AveragePooling2D",),
+            run=Run(k3="TypeError", fixed_backends=("tensorflow", "jax", "torch")),
+        ),
         # keywords Keras 2 swallowed through **kwargs and threw away (its `_validate_compile`
         # pops them): Keras 3's compile() has no **kwargs, so they raise; dropping them is
         # what Keras 2 did (safe). The table lists them from tf-keras' source.
@@ -274,7 +298,34 @@ class RemovedArgument(Rule):
         ),
     ]
 
+    def _check_required(self, ctx):
+        """A parameter Keras 2 defaulted and Keras 3 requires, left out of the call
+        (``AveragePooling2D()``): add Keras 2's default, which is what the call meant."""
+        table = apidata.data().get("required", {})
+        leaves = _required_leaves()
+        for call in ctx.nodes(ast.Call):
+            f = call.func
+            leaf = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", None)
+            if leaf not in leaves:
+                continue
+            q = ctx.qualname(f)
+            entry = table.get(q) if q else None
+            if not entry or any(k.arg is None for k in call.keywords) \
+                    or any(isinstance(a, ast.Starred) for a in call.args):
+                continue
+            for kw, e in entry.items():
+                pos = e.get("position")
+                if any(k.arg == kw for k in call.keywords) or (pos is not None and len(call.args) > pos):
+                    continue
+                title = f"Pass `{kw}={e['default']}` (Keras 2's default)"
+                ctx.report(self, f, f"`{ctx.segment(f)}()` needs `{kw}=` in Keras 3 (TypeError: missing "
+                                    f"required argument); Keras 2's default was `{e['default']}`",
+                           fix=lambda c=call, k=kw, v=e["default"], t=title: ctx.make_fix(
+                               t, Applicability.SAFE, [ctx.add_keyword(c, k, v)]),
+                           fix_title=title, applicability=Applicability.SAFE)
+
     def check(self, ctx):
+        self._check_required(ctx)
         kw_names, method_names = _names()
         for call in ctx.nodes(ast.Call):
             if not call.keywords or not any(k.arg in kw_names for k in call.keywords):

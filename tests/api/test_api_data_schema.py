@@ -16,7 +16,10 @@ def _data():
 
 def test_top_level_keys_and_meta():
     d = _data()
-    assert set(d) == {"meta", "keras3_symbols", "keras3_modules", "symbols", "kwargs", "members", "method_kwargs"}
+    assert set(d) == {"meta", "keras3_symbols", "keras3_modules", "symbols", "kwargs", "members", "method_kwargs",
+                      "required"}
+    # a default Keras 3 dropped, found by comparing the signatures
+    assert d["required"]["keras.layers.AveragePooling2D"]["pool_size"] == {"default": "(2, 2)", "position": 0}
     assert d["meta"]["keras2"] == "tf-keras 2.21.0"
     assert d["meta"]["keras3"] == "keras 3.15.1"
     assert d["meta"]["generator"] == "scripts/generate_api_data.py"
