@@ -260,13 +260,14 @@ def functional_model(ctx, recv: ast.AST) -> Optional[ast.Call]:
     ``Sequential`` or a loaded model is not functional here."""
     if not isinstance(recv, ast.Name):
         return None
-    values = visible_values(ctx, recv)
-    if len(values) != 1:
-        return None
-    v = values[0]
-    if isinstance(v, ast.Call) and ctx.qualname(v.func) in _FUNCTIONAL and arg(v, 1, "outputs") is not None:
-        return v
-    return None
+    found = None
+    for v in visible_values(ctx, recv):
+        if isinstance(v, ast.Call) and ctx.qualname(v.func) in _FUNCTIONAL and arg(v, 1, "outputs") is not None:
+            found = found or v
+        elif not (isinstance(v, ast.Call) and isinstance(v.func, ast.Attribute)
+                  and isinstance(v.func.value, ast.Name) and v.func.value.id == recv.id):
+            return None  # also assigned something else (``vae = vae.load_weights(...)`` is not)
+    return found
 
 
 def output_structure(ctx, recv: ast.AST):

@@ -87,6 +87,22 @@ class FunctionalAddLoss(Rule):
             flagged=("model.add_loss(lambda: tf.reduce_sum(model.layers[1].kernel))",),
             run=Run(k3="NotImplementedError"),
         ),
+        # the name is reassigned by a method of its own (a VAE script's `vae = vae.load_weights(...)`)
+        Invalid(
+            """
+            from tensorflow.keras.layers import Dense, Input
+            from tensorflow.keras.models import Model
+            from tensorflow.keras import backend as K
+            inputs = Input((3,))
+            outputs = Dense(3)(inputs)
+            vae = Model(inputs, outputs, name="vae")
+            if __name__ == "__main__":
+                vae.add_loss(K.mean(outputs))
+                vae = vae.load_weights("w.h5")
+            """,
+            fixed=None,
+            flagged=("vae.add_loss(K.mean(outputs))",),
+        ),
     ]
 
     def check(self, ctx):
