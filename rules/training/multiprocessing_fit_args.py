@@ -6,7 +6,8 @@ import ast
 from keras_migrate.engine.model import Applicability, Severity
 from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
 from keras_migrate.rules.saving._helpers import rewrite_call
-from keras_migrate.rules.training._helpers import model_receiver
+from keras_migrate.engine.knowledge import SEQUENCE
+from keras_migrate.rules.training._helpers import arg, model_receiver, visible_values
 
 _ARGS = ("workers", "use_multiprocessing", "max_queue_size")
 # keyword arguments only Keras's fit/evaluate/predict take: with one of them, an opaque receiver
@@ -16,6 +17,53 @@ _KERAS_ONLY_KWARGS = {"use_multiprocessing", "max_queue_size", "steps_per_epoch"
 _METHODS = {"fit": False, "evaluate": False, "predict": False,
             # removed methods: Keras-only names (K404 renames them, these kwargs stay wrong)
             "fit_generator": True, "evaluate_generator": True, "predict_generator": True}
+
+
+def _forwards_kwargs_to_super(cls: ast.ClassDef) -> bool:
+    """``def __init__(self, ..., **kwargs): super().__init__(**kwargs)``."""
+    for fn in cls.body:
+        if isinstance(fn, ast.FunctionDef) and fn.name == "__init__" and fn.args.kwarg is not None:
+            kw = fn.args.kwarg.arg
+            for n in ast.walk(fn):
+                if (isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "__init__"
+                        and isinstance(n.func.value, ast.Call) and getattr(n.func.value.func, "id", "") == "super"
+                        and any(k.arg is None and isinstance(k.value, ast.Name) and k.value.id == kw
+                                for k in n.keywords)):
+                    return True
+    return False
+
+
+def _add_keywords(ctx, call: ast.Call, kws):
+    """One edit appending every ``name=value`` of ``kws`` to ``call``."""
+    from keras_migrate.engine.model import Edit
+
+    start, end = ctx.span(call)
+    close = end - 1  # the call's ")"
+    text = ", ".join(f"{k.arg}={ctx.segment(k.value)}" for k in kws)
+    before = ctx.text[start:close].rstrip()
+    if (call.args or call.keywords) and not before.endswith(","):
+        text = ", " + text
+    return Edit(close, close, text)
+
+
+def _dataset_constructor(ctx, call: ast.Call, method: str):
+    """The ``TrainSeq(...)`` call that made the data argument, when ``TrainSeq`` is a
+    ``PyDataset`` / ``Sequence`` subclass of this file whose ``__init__`` hands ``**kwargs``
+    to ``super().__init__``: ``workers=`` etc. can move there (Keras 3's PyDataset takes them)."""
+    data = arg(call, 0, "generator" if method.endswith("_generator") else "x")
+    if isinstance(data, ast.Name):
+        values = visible_values(ctx, data)
+        data = values[0] if len(values) == 1 else None
+    if not (isinstance(data, ast.Call) and isinstance(data.func, ast.Name)):
+        return None
+    if any(k.arg in _ARGS or k.arg is None for k in data.keywords):
+        return None
+    for cls in ctx.nodes(ast.ClassDef):
+        if cls.name == data.func.id:
+            if SEQUENCE in ctx.knowledge.class_kinds(cls) and _forwards_kwargs_to_super(cls):
+                return data
+            return None
+    return None
 
 
 class MultiprocessingFitArgs(Rule):
@@ -48,7 +96,10 @@ class MultiprocessingFitArgs(Rule):
     ```
 
     ## Fix safety
-    Unsafe: the fix drops the arguments, so loading runs in the main thread (the results are
+    Unsafe. When the data is built in the file by a `PyDataset`/`Sequence` subclass whose
+    `__init__` passes `**kwargs` to `super().__init__`, the fix moves the arguments into that
+    constructor call (`TrainSeq(..., workers=4)`), keeping parallel loading; other uses of
+    that dataset then load in parallel too. Otherwise the fix drops the arguments, so loading runs in the main thread (the results are
     the same; only speed differs). To keep parallel loading, pass them to your `PyDataset`'s
     constructor instead; for NumPy arrays and `tf.data` Keras 2 ignored them anyway.
 
@@ -137,6 +188,47 @@ class MultiprocessingFitArgs(Rule):
             flagged=("use_multiprocessing=True", "workers=8"),
             unsafe=True,
         ),
+        # the PyDataset is the file's own and forwards **kwargs: the arguments move there
+        Invalid(
+            """
+            import numpy as np
+            import keras
+            class Batches(keras.utils.PyDataset):
+                def __init__(self, n, **kwargs):
+                    super().__init__(**kwargs)
+                    self.n = n
+                def __len__(self):
+                    return self.n
+                def __getitem__(self, i):
+                    return np.ones((2, 3)), np.ones((2, 1))
+            model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+            model.compile(optimizer="sgd", loss="mse")
+            train = Batches(2)
+            h = model.fit(train, epochs=1, verbose=0, workers=2, use_multiprocessing=False)
+            RESULT = len(h.history["loss"])
+            """,
+            fixed="""
+            import numpy as np
+            import keras
+            class Batches(keras.utils.PyDataset):
+                def __init__(self, n, **kwargs):
+                    super().__init__(**kwargs)
+                    self.n = n
+                def __len__(self):
+                    return self.n
+                def __getitem__(self, i):
+                    return np.ones((2, 3)), np.ones((2, 1))
+            model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+            model.compile(optimizer="sgd", loss="mse")
+            train = Batches(2, workers=2, use_multiprocessing=False)
+            h = model.fit(train, epochs=1, verbose=0)
+            RESULT = len(h.history["loss"])
+            """,
+            flagged=("workers=2", "use_multiprocessing=False"),
+            unsafe=True,
+            # tf-keras has no PyDataset (k2=False); the fixed code loads with 2 workers
+            run=Run(k2=False, k3="TypeError", fixed_backends=("tensorflow", "jax", "torch")),
+        ),
         Invalid(
             """
             import keras
@@ -166,6 +258,19 @@ class MultiprocessingFitArgs(Rule):
             if which is None:
                 continue
             names = tuple(kw.arg for kw in bad)
+            ctor = _dataset_constructor(ctx, call, f.attr)
+            if ctor is not None:
+                cls_name = ctx.segment(ctor.func)
+                title = (f"Move {', '.join(f'`{n}=`' for n in names)} to `{cls_name}(...)` (unsafe: the "
+                         "dataset's other uses load in parallel too)")
+                for kw in bad:
+                    ctx.report(self, kw, self.message.format(arg=kw.arg, method=f.attr),
+                               severity=Severity.ERROR if which == "known" else Severity.WARNING,
+                               fix=lambda c=call, n=names, t=title, k=ctor, b=tuple(bad): ctx.make_fix(
+                                   t, Applicability.UNSAFE, rewrite_call(
+                                       ctx, c, [_add_keywords(ctx, k, b)], n)),
+                               fix_title=title, applicability=Applicability.UNSAFE)
+                continue
             title = (f"Remove {', '.join(f'`{n}=`' for n in names)} (unsafe: data loading is no longer "
                      "parallel; pass them to your PyDataset)")
             for kw in bad:
