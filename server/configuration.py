@@ -1,7 +1,9 @@
-"""Which configuration and which linter a file gets: the editor settings, then the nearest
-``[tool.keras-migrate]`` on top (pyproject wins where both set a key, as ruff does); one
-``Linter`` per configuration, one workspace index per workspace folder.  Thread-safe (the
-analysis runs in a worker thread); knows no protocol.
+"""Which configuration and which linter a file gets: the editor settings and the nearest
+``[tool.keras-migrate]``, combined as ``configurationPreference`` says (ruff's setting of the
+same name and meaning): ``editorFirst`` (the default) -- what the editor sets wins, the rest
+comes from pyproject.toml; ``filesystemFirst`` -- pyproject.toml wins; ``editorOnly`` --
+pyproject.toml is not read.  One ``Linter`` per configuration, one workspace index per
+workspace folder.  Thread-safe (the analysis runs in a worker thread); knows no protocol.
 """
 from __future__ import annotations
 
@@ -27,6 +29,8 @@ class Configurations:
         self.workspace_roots = roots      # the workspace folders, now
         self.show_once = report           # tell the user about a broken pyproject.toml, once
         self.base = Config()              # from the editor settings alone
+        self.editor_table: dict = {}      # the keys the editor sets (on top, for editorFirst)
+        self.preference = "editorFirst"
         self._lock = threading.RLock()
         # the CLI's configuration model: the nearest [tool.keras-migrate] per file, on top of
         # the editor settings here (the pyproject wins, as ruff's configurationPreference default)
@@ -35,13 +39,22 @@ class Configurations:
         self._linters: dict[tuple, Linter] = {}
         self._indexes: dict[str, Any] = {}
 
-    def set_base(self, base: Config) -> None:
+    def set_base(self, base: Config, editor_table: Optional[dict] = None,
+                 preference: str = "filesystemFirst") -> None:
         self.base = base
+        self.editor_table = dict(editor_table or {})
+        self.preference = preference
         self.clear()
+
+    def _new_resolver(self) -> ConfigResolver:
+        if self.preference == "editorFirst":
+            # the file over the editor settings, then the keys the editor sets on top again
+            return ConfigResolver(base=self.base, overrides=self.editor_table, origin="editor settings")
+        return ConfigResolver(base=self.base)
 
     def clear(self) -> None:
         with self._lock:
-            self._resolver = ConfigResolver(base=self.base)
+            self._resolver = self._new_resolver()
             self._fallback.clear()
             self._linters.clear()
 
@@ -65,6 +78,8 @@ class Configurations:
         if path is None:
             return base
         root = self.folder_for(path) or path.parent
+        if self.preference == "editorOnly":
+            return replace(base, root=str(root))
         resolver = self._resolver
         try:
             return resolver.for_path(path, default_root=root)

@@ -143,7 +143,46 @@ def rule_markdown(code: str) -> Optional[str]:
     return "\n\n".join(parts)
 
 
+_HOVER_PART_MAX = 220
+
+
+def _first_sentences(text: str, limit: int = _HOVER_PART_MAX) -> str:
+    """The opening of a doc section as one line: its first sentence(s) up to ``limit``."""
+    if not text:
+        return ""
+    if text.lstrip().startswith("```"):  # a code block: its first code line
+        lines = [l for l in text.strip().splitlines()[1:] if l.strip() and not l.startswith("```")]
+        return f"`{lines[0].strip()}`" if lines else ""
+    flat = " ".join(text.split())
+    out = ""
+    for sentence in re.split(r"(?<=[.!?])\s+(?=[A-Z`])", flat):
+        if out and len(out) + 1 + len(sentence) > limit:
+            break
+        out = f"{out} {sentence}".strip()
+    if len(out) > limit:
+        out = out[: limit - 1].rstrip() + "…"
+    return out
+
+
+@lru_cache(maxsize=None)
+def rule_hover(code: str) -> Optional[tuple[str, str, str, str, str]]:
+    """(heading, what, why, instead, link) for a rule, each one short line."""
+    rule = rule_class(code)
+    if rule is None:
+        return None
+    sec = rule.doc_sections()
+    fix = getattr(getattr(rule, "fix", None), "value", None)
+    label = {"safe": "safe fix", "unsafe": "unsafe fix (review it)", "display": "fix shown, not applied"}.get(
+        fix, "no automatic fix")
+    heading = f"**{rule.code}** `{rule.name}` · {label}"
+    return (heading, _first_sentences(sec.get("What it does", "") or rule.summary()),
+            _first_sentences(sec.get("Why is this bad?", "")), _first_sentences(sec.get("Use instead", "")),
+            f"[{rule.code} documentation]({rule_href(rule.code)})")
+
+
 def hover_markdown(diags: Sequence[types.Diagnostic]) -> Optional[str]:
+    """What the rule finds, why it matters on Keras 3 and what the fix does, a line each,
+    with a link to the rule's page: the diagnostic's own message is already on screen."""
     blocks = []
     seen = set()
     for d in diags:
@@ -151,12 +190,24 @@ def hover_markdown(diags: Sequence[types.Diagnostic]) -> Optional[str]:
         if code in seen:
             continue
         seen.add(code)
-        doc = rule_markdown(code)
-        msg = f"**{d.message}**"
+        parts = rule_hover(code)
+        if parts is None:
+            continue
+        heading, what, why, instead, link = parts
+        fix = None
         if isinstance(d.data, dict) and d.data.get("title"):
-            applic = d.data.get("fix")
-            msg += f"\n\nFix: {d.data['title']}" + (" *(unsafe)*" if applic == "unsafe" else "")
-        blocks.append(msg + ("\n\n" + doc if doc else ""))
+            fix = str(d.data["title"]) + (" *(unsafe)*" if d.data.get("fix") == "unsafe" else "")
+        lines = [heading]
+        if what:
+            lines.append(f"**What:** {what}")
+        if why:
+            lines.append(f"**Why:** {why}")
+        if fix:
+            lines.append(f"**Fix:** {fix}")
+        elif instead:
+            lines.append(f"**Instead:** {instead}")
+        lines.append(link)
+        blocks.append("  \n".join(lines))
     return "\n\n---\n\n".join(blocks) if blocks else None
 
 

@@ -25,7 +25,10 @@ Thin wiring over :mod:`keras_migrate.runner`; ``register(ls)`` adds four command
     Ends the run's whole process tree and skips the backends still to come.
     Replies ``{cancelled: bool}``.
 ``keras-migrate.listDevices``
-    Replies ``{gpus: [{index, name, memoryUsed, memoryTotal}], error?}``.
+    Replies ``{gpus: [{index, name, memoryUsed, memoryTotal, utilization}], leastUsed?,
+    cudaVisibleDevices, default: {kind, index?, value?, reason}, error?}``:
+    ``cudaVisibleDevices`` is the server's inherited value (null when unset), ``default``
+    what a run with device ``{"kind": "auto"}`` gets (``gpus.default_device``).
 ``keras-migrate.checkEnvironment`` ``[{backend, device?, uri?, python?}]``
     Replies ``{ok, problems: [str], python, kerasVersion, backendVersions}``.
 
@@ -342,7 +345,7 @@ class RunnerBridge:
     async def list_devices(self, *args: Any) -> dict:
         self._require_trust("start nvidia-smi")
         listing = await asyncio.get_running_loop().run_in_executor(None, list_gpus)
-        return listing.to_json()
+        return devices_reply(listing)
 
     async def check(self, *args: Any) -> dict:
         self._require_trust("start the run interpreter")
@@ -511,6 +514,17 @@ def _working_directory(path: str, roots: list[str]) -> str:
         except ValueError:
             continue
     return best or os.path.dirname(path)
+
+
+def devices_reply(listing) -> dict:
+    """The ``keras-migrate.listDevices`` reply: the GPUs and the no-choice convention."""
+    from keras_migrate.runner.gpus import default_device, inherited_visible_devices
+
+    reply = listing.to_json()
+    reply["cudaVisibleDevices"] = inherited_visible_devices()
+    d = default_device(listing)
+    reply["default"] = {"kind": d.kind, "index": d.index, "value": d.value, "reason": d.reason}
+    return reply
 
 
 def register(ls: Any) -> RunnerBridge:

@@ -46,7 +46,7 @@ log = logging.getLogger("keras_migrate.server")
 NOTEBOOK_SYNC = types.NotebookDocumentSyncOptions(
     notebook_selector=[types.NotebookDocumentFilterWithCells(
         notebook="*", cells=[types.NotebookCellLanguage(language="python")])],
-    save=False,
+    save=True,
 )
 CODE_ACTION_KINDS = [act.QUICKFIX, act.FIX_ALL_KIND, act.NOTEBOOK_FIX_ALL_KIND]
 PYPROJECT = "pyproject.toml"
@@ -355,7 +355,7 @@ class KerasMigrateServer(LanguageServer):
             self.show_once(p)
         changed = settings != self.km_settings
         self.km_settings = settings
-        self.configs.set_base(settings.base_config())
+        self.configs.set_base(settings.base_config(), settings.table, settings.configuration_preference)
         self.set_log_level()
         self.clear_config_caches()
         return changed
@@ -442,7 +442,8 @@ class KerasMigrateServer(LanguageServer):
         if uri in self.extra_diagnostics:
             self.extra_diagnostics[uri] = shift_diagnostics(self.extra_diagnostics[uri], moves)
         state.bump()
-        self.schedule(state, self.km_settings.debounce_ms / 1000)
+        if self.km_settings.lint_run != "onSave":  # onSave: did_save analyses
+            self.schedule(state, self.km_settings.debounce_ms / 1000)
 
     def closed(self, uri: str, cell_uris: list[str] = ()) -> None:
         state = self.docs.pop(uri, None)
@@ -796,6 +797,9 @@ def did_save(ls: KerasMigrateServer, params: types.DidSaveTextDocumentParams) ->
         ls.clear_config_caches()
         ls.reanalyse_all()
         return
+    saved = ls.docs.get(uri)
+    if saved is not None and ls.km_settings.lint_run == "onSave":
+        ls.schedule(saved, 0)
     if WorkspaceIndex is not None:
         ls._analysis_pool.submit(ls.invalidate_index, uri_path(uri))
         for state in list(ls.docs.values()):
@@ -849,7 +853,16 @@ def notebook_did_change(ls: KerasMigrateServer, params: types.DidChangeNotebookD
                 if not ls.pull_mode:
                     ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=closed.uri, diagnostics=[]))
     state.bump()
-    ls.schedule(state, ls.km_settings.debounce_ms / 1000)
+    if ls.km_settings.lint_run != "onSave":
+        ls.schedule(state, ls.km_settings.debounce_ms / 1000)
+
+
+@server.feature(types.NOTEBOOK_DOCUMENT_DID_SAVE)
+def notebook_did_save(ls: KerasMigrateServer, params: types.DidSaveNotebookDocumentParams) -> None:
+    """``notebookDocument/didSave``: with ``lint.run: onSave``, the notebook is analysed now."""
+    state = ls.docs.get(params.notebook_document.uri)
+    if state is not None and ls.km_settings.lint_run == "onSave":
+        ls.schedule(state, 0)
 
 
 @server.feature(types.NOTEBOOK_DOCUMENT_DID_CLOSE)
@@ -917,7 +930,7 @@ async def code_action(ls: KerasMigrateServer, params: types.CodeActionParams):
                 out.append(types.CodeAction(title=f"Fix all {code} in this {'notebook' if state.notebook else 'file'} ({n})",
                                             kind=act.QUICKFIX, data=data("fixRule", code=code)))
         text = ls.workspace.get_text_document(uri).source if here else ""
-        for f, d in here:
+        for f, d in here if ls.km_settings.disable_rule_comment else ():
             e = act.noqa_edit(text, d.range.start.line, f.code)
             if e is None:
                 continue

@@ -17,8 +17,10 @@ from keras_migrate.config import Config, ConfigError, _CAMEL, _KEYS
 LOG_LEVELS = {"error": logging.ERROR, "warning": logging.WARNING, "warn": logging.WARNING,
               "info": logging.INFO, "debug": logging.DEBUG, "off": logging.CRITICAL + 10}
 DEFAULT_DEBOUNCE_MS = 150
+LINT_RUN = ("onType", "onSave")
+PREFERENCES = ("editorFirst", "filesystemFirst", "editorOnly")
 # keys the editor client uses itself; accepted and ignored here
-CLIENT_ONLY = {"interpreter", "trace", "trusted", "path", "importStrategy", "showNotifications"}
+CLIENT_ONLY = {"interpreter", "trace", "trusted", "path", "importStrategy", "showNotifications", "run"}
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,13 @@ class ServerSettings:
     log_level: str = "warning"
     debounce_ms: int = DEFAULT_DEBOUNCE_MS
     run_interpreter: str = ""
+    lint_run: str = "onType"
+    """``onType``: analyse after each edit (debounced); ``onSave``: on open and save only."""
+    disable_rule_comment: bool = True
+    """Offer the ``# noqa: Kxxx`` quick fix."""
+    configuration_preference: str = "editorFirst"
+    """How the editor settings and ``[tool.keras-migrate]`` combine (as ruff's): see
+    ``server/configuration.py``."""
 
     # -- views --------------------------------------------------------------------------
     @property
@@ -120,6 +129,27 @@ def parse_settings(raw: Any, base: Optional[ServerSettings] = None) -> tuple[Ser
                 problems.append(f"invalid `runInterpreter`: {value!r} is not a path; using the default")
             else:
                 changes["run_interpreter"] = value.strip()
+        elif key in ("lintRun", "lint"):
+            value = value.get("run") if key == "lint" and isinstance(value, Mapping) else value
+            if value not in LINT_RUN:
+                problems.append(f"invalid `lint.run`: {value!r} is not onType or onSave; using onType")
+            else:
+                changes["lint_run"] = value
+        elif key in ("disableRuleComment", "codeAction"):
+            if key == "codeAction" and isinstance(value, Mapping):
+                value = (value.get("disableRuleComment") or {}).get("enable", True) \
+                    if isinstance(value.get("disableRuleComment"), Mapping) else True
+            if not isinstance(value, bool):
+                problems.append(f"invalid `codeAction.disableRuleComment.enable`: {value!r} is not true or "
+                                f"false; using true")
+            else:
+                changes["disable_rule_comment"] = value
+        elif key == "configurationPreference":
+            if value not in PREFERENCES:
+                problems.append(f"invalid `configurationPreference`: {value!r} is not one of "
+                                f"{', '.join(PREFERENCES)}; using editorFirst")
+            else:
+                changes["configuration_preference"] = value
         elif key in CLIENT_ONLY:
             continue
         else:
@@ -137,4 +167,6 @@ def _normalise_rule_value(kebab: str, value: Any) -> Any:
         return None
     if kebab == "target-backends" and isinstance(value, list) and not value:
         return None
+    if kebab in ("ignore", "exclude", "per-file-ignores") and isinstance(value, (list, dict)) and not value:
+        return None  # an empty list sets nothing (so editorFirst does not clear the file's)
     return value

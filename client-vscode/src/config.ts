@@ -25,7 +25,20 @@ export interface ServerSettings {
   debounceMs: number;
   /** Interpreter for "Run File on Backend"; empty: the server's own. Never sent when untrusted. */
   runInterpreter: string;
+  lintRun: LintRun;
+  /** codeAction.disableRuleComment.enable: offer the `# noqa` quick fix */
+  disableRuleComment: boolean;
+  configurationPreference: ConfigurationPreference;
 }
+
+export const LINT_RUN = ['onType', 'onSave'] as const;
+export type LintRun = (typeof LINT_RUN)[number];
+export const PREFERENCES = ['editorFirst', 'filesystemFirst', 'editorOnly'] as const;
+export type ConfigurationPreference = (typeof PREFERENCES)[number];
+
+/** The rule keys, shared with `[tool.keras-migrate]`: sent only when the user set them, so that
+ * `configurationPreference: editorFirst` lets pyproject.toml decide what the editor leaves unset. */
+export const RULE_KEYS = ['select', 'ignore', 'perFileIgnores', 'exclude', 'targetBackends', 'kerasVersion', 'unsafeFixes'] as const;
 
 export const DEFAULTS: ServerSettings = {
   select: [],
@@ -38,13 +51,19 @@ export const DEFAULTS: ServerSettings = {
   logLevel: 'warning',
   debounceMs: 150,
   runInterpreter: '',
+  lintRun: 'onType',
+  disableRuleComment: true,
+  configurationPreference: 'editorFirst',
 };
+
+/** `WorkspaceConfiguration.inspect` fits: whether the user set a key at any level. */
+export type ConfigInspector = (key: string) => { globalValue?: unknown; workspaceValue?: unknown; workspaceFolderValue?: unknown } | undefined;
 
 /** Reads one key below `keras-migrate.` (e.g. `"select"`); `vscode.WorkspaceConfiguration.get` fits. */
 export type ConfigGetter = (key: string) => unknown;
 
 /** Settings that only take effect when the server process restarts. */
-export const RESTART_KEYS = ['interpreter', 'logLevel'] as const;
+export const RESTART_KEYS = ['interpreter', 'importStrategy', 'logLevel'] as const;
 
 export interface Translation {
   settings: ServerSettings;
@@ -61,7 +80,7 @@ export interface TranslationContext {
   home?: string;
 }
 
-export function translateSettings(get: ConfigGetter, ctx: TranslationContext = {}): Translation {
+export function translateSettings(get: ConfigGetter, ctx: TranslationContext = {}, inspect?: ConfigInspector): Translation {
   const problems: string[] = [];
   const bad = (key: string, value: unknown, why: string) =>
     problems.push(`keras-migrate.${key}: ${JSON.stringify(value)} ${why}; using the default`);
@@ -133,8 +152,20 @@ export function translateSettings(get: ConfigGetter, ctx: TranslationContext = {
     if (ctx.trusted !== false) runInterpreter = ri.trim() ? expandPath(ri, ctx) : '';
   } else if (ri !== undefined && ri !== null) bad('runInterpreter', ri, 'is not a path');
 
-  return {
-    settings: {
+  const choice = <T extends string>(key: string, allowed: readonly T[], fallback: T): T => {
+    const v = get(key);
+    if (typeof v === 'string' && (allowed as readonly string[]).includes(v)) return v as T;
+    if (v !== undefined && v !== null) bad(key, v, `is not one of ${allowed.join(', ')}`);
+    return fallback;
+  };
+  const lintRun = choice('lint.run', LINT_RUN, DEFAULTS.lintRun);
+  const configurationPreference = choice('configurationPreference', PREFERENCES, DEFAULTS.configurationPreference);
+  let disableRuleComment = DEFAULTS.disableRuleComment;
+  const drc = get('codeAction.disableRuleComment.enable');
+  if (typeof drc === 'boolean') disableRuleComment = drc;
+  else if (drc !== undefined && drc !== null) bad('codeAction.disableRuleComment.enable', drc, 'is not true or false');
+
+  const settings: ServerSettings = {
       select: strings('select'),
       ignore: strings('ignore'),
       perFileIgnores,
@@ -145,9 +176,20 @@ export function translateSettings(get: ConfigGetter, ctx: TranslationContext = {
       logLevel,
       debounceMs,
       runInterpreter,
-    },
-    problems,
+      lintRun,
+      disableRuleComment,
+      configurationPreference,
   };
+  if (inspect) {
+    // rule keys the user did not set are left out: the server's defaults (or, with
+    // editorFirst, pyproject.toml) decide them
+    for (const key of RULE_KEYS) {
+      const i = inspect(key);
+      const set = i && [i.globalValue, i.workspaceValue, i.workspaceFolderValue].some((v) => v !== undefined);
+      if (!set) delete (settings as Partial<ServerSettings>)[key];
+    }
+  }
+  return { settings, problems };
 }
 
 /** What the client sends as `initializationOptions`. */

@@ -1,7 +1,8 @@
 // Keras Migrate for VS Code: a thin client. It finds the interpreter, starts the
-// keras-migrate language server over stdio, passes the settings, restarts when the
-// interpreter or a setting that needs it changes, and forwards a few commands to the server.
-// Diagnostics, quick fixes, fix-all, the report and the backend runner all live in the server.
+// keras-migrate language server (the copy bundled in the extension, or the environment's)
+// over stdio, passes the settings, restarts when the interpreter or a setting that needs it
+// changes, and forwards a few commands to the server. Diagnostics, quick fixes, fix-all and
+// the report live in the server; runs go through the runner CLI in a terminal (run.ts).
 
 import * as vscode from 'vscode';
 import { WorkDoneProgress } from 'vscode-languageclient/node';
@@ -9,9 +10,9 @@ import { backendsLabel, needsRestart, SECTION, translateSettings } from './confi
 import { showMarkdown } from './markdown';
 import { onPythonInterpreterChange } from './python';
 import { RunController } from './run';
-import { ServerManager, ServerState } from './server';
+import { ServerManager, ServerPool, ServerState } from './server';
 
-let manager: ServerManager | undefined;
+let pool: ServerPool | undefined;
 
 const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
@@ -22,80 +23,101 @@ const ICONS: Record<ServerState, string> = {
   error: '$(error)',
 };
 
+/** Python files and notebooks only (the language status item shows for these). */
+const SELECTOR: vscode.DocumentSelector = [
+  { language: 'python' },
+  { notebookType: 'jupyter-notebook', language: 'python' },
+];
+
 export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
   const output = vscode.window.createOutputChannel('Keras Migrate', { log: true });
-  const server = new ServerManager(ctx, output);
-  manager = server;
-  const runner = new RunController(ctx, server);
+  const servers = new ServerPool(ctx, output);
+  pool = servers;
+  const runner = new RunController(ctx, servers);
 
-  // Status bar: server state + target backend(s); click shows the output channel.
-  const item = vscode.window.createStatusBarItem('keras-migrate.server', vscode.StatusBarAlignment.Left, 50);
+  // Language status item (shown only for Python files and notebooks): the server of the
+  // active document, its interpreter and the target backends.
+  const item = vscode.languages.createLanguageStatusItem('keras-migrate.status', SELECTOR);
   item.name = 'Keras Migrate';
-  item.command = 'keras-migrate.showOutput';
+  const activeUri = () =>
+    vscode.window.activeTextEditor?.document.uri ?? vscode.window.activeNotebookEditor?.notebook.uri;
   const updateItem = () => {
+    const uri = activeUri();
+    const server: ServerManager | undefined = servers.forUri(uri);
+    const state: ServerState = server?.state ?? 'stopped';
     const backends = backendsLabel(
-      translateSettings((k) => vscode.workspace.getConfiguration(SECTION, vscode.workspace.workspaceFolders?.[0]?.uri).get(k))
-        .settings.targetBackends,
+      translateSettings((k) => vscode.workspace.getConfiguration(SECTION, uri).get(k)).settings.targetBackends,
     );
-    item.text = `${ICONS[server.state]} Keras Migrate: ${backends}`;
-    const md = new vscode.MarkdownString(undefined, true);
-    md.appendMarkdown(`**Keras Migrate** server: ${server.state}`);
-    if (server.stateDetail) md.appendText(` (${server.stateDetail})`);
-    if (server.serverVersion) md.appendText(`, version ${server.serverVersion}`);
-    md.appendMarkdown('\n\n');
-    if (server.interpreter) md.appendText(`Interpreter: ${server.interpreter.path} (${server.interpreter.source})\n\n`);
-    md.appendText(`Target backends: ${backends}\n\n`);
-    md.appendText('Click to show the output.');
-    item.tooltip = md;
-    item.backgroundColor =
-      server.state === 'error' ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
-    item.show();
+    item.text = `${ICONS[state]} Keras Migrate: ${backends}`;
+    const py = server?.interpreter
+      ? `${server.interpreter.path}${server.pythonVersion ? ` (Python ${server.pythonVersion})` : ''}`
+      : 'no interpreter';
+    const from = server?.strategy === 'fromEnvironment' ? 'from the environment' : 'bundled';
+    item.detail = `${state}${server?.stateDetail ? `: ${server.stateDetail}` : ''} · ${from} server${server?.serverVersion ? ` ${server.serverVersion}` : ''} · ${py}`;
+    item.severity =
+      state === 'error' ? vscode.LanguageStatusSeverity.Error : vscode.LanguageStatusSeverity.Information;
+    item.busy = state === 'starting';
+    item.command = { title: 'Show Output', command: 'keras-migrate.showOutput' };
   };
   updateItem();
 
   ctx.subscriptions.push(
     output,
-    server,
+    servers,
     runner,
     item,
-    server.onDidChangeState(updateItem),
+    servers.onDidChangeState(updateItem),
+    vscode.window.onDidChangeActiveTextEditor(updateItem),
+    vscode.window.onDidChangeActiveNotebookEditor(updateItem),
     vscode.commands.registerCommand('keras-migrate.showOutput', () => output.show()),
-    vscode.commands.registerCommand('keras-migrate.restart', () => server.restart('"Restart Server" command')),
-    vscode.commands.registerCommand('keras-migrate.showReport', () => showReport(ctx, server)),
-    vscode.commands.registerCommand('keras-migrate.fixAllInFile', () => fixAllInFile(server)),
+    vscode.commands.registerCommand('keras-migrate.restart', () => servers.restart('"Restart Server" command')),
+    vscode.commands.registerCommand('keras-migrate.showReport', () => showReport(ctx, servers)),
+    vscode.commands.registerCommand('keras-migrate.fixAllInFile', () => fixAllInFile(servers)),
     vscode.commands.registerCommand('keras-migrate.runFile', () => runner.run('pick')),
     vscode.commands.registerCommand('keras-migrate.compareBackends', () => runner.run('compare')),
     vscode.commands.registerCommand('keras-migrate.rerun', () => runner.run('rerun')),
+    vscode.commands.registerCommand('keras-migrate.debugFile', () => runner.debug()),
+    vscode.commands.registerCommand('keras-migrate.selectInterpreter', () => selectInterpreter()),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (!e.affectsConfiguration(SECTION)) return;
       if (needsRestart((s) => e.affectsConfiguration(s))) {
-        void server.restart('keras-migrate.interpreter or keras-migrate.logLevel changed');
+        void servers.restart('keras-migrate.interpreter, importStrategy or logLevel changed');
       } else {
-        // everything else reaches the running server through workspace/didChangeConfiguration
-        const { problems } = translateSettings((k) => vscode.workspace.getConfiguration(SECTION).get(k));
-        for (const p of problems) output.appendLine(`[client] setting: ${p}`);
+        for (const m of servers.all) m.notifySettings();
       }
       updateItem();
     }),
-    vscode.workspace.onDidGrantWorkspaceTrust(() => server.restart('workspace trusted')),
+    vscode.workspace.onDidChangeWorkspaceFolders(() => servers.restart('workspace folders changed')),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => servers.restart('workspace trusted')),
   );
 
   void onPythonInterpreterChange(() => {
     const insp = vscode.workspace.getConfiguration(SECTION).inspect<string>('interpreter');
     const set = [insp?.globalValue, insp?.workspaceValue, insp?.workspaceFolderValue].some((v) => v && v.trim());
-    if (!set) void server.restart('the interpreter selected in the Python extension changed');
+    if (!set) void servers.restart('the interpreter selected in the Python extension changed');
   }).then((d) => d && ctx.subscriptions.push(d));
 
-  void server.restart('activation');
+  void servers.restart('activation');
 }
 
 export async function deactivate(): Promise<void> {
-  await manager?.stop();
+  await pool?.stop();
 }
 
-async function showReport(ctx: vscode.ExtensionContext, server: ServerManager): Promise<void> {
+/** The Python extension's picker when it is there, else the keras-migrate.interpreter setting. */
+async function selectInterpreter(): Promise<void> {
+  if (vscode.extensions.getExtension('ms-python.python')) {
+    await vscode.commands.executeCommand('python.setInterpreter');
+    return;
+  }
+  await vscode.commands.executeCommand('workbench.action.openSettings', `${SECTION}.interpreter`);
+}
+
+async function showReport(ctx: vscode.ExtensionContext, servers: ServerPool): Promise<void> {
   let raw: unknown;
+  const server = servers.forUri(vscode.window.activeTextEditor?.document.uri);
   try {
+    if (!server) throw new Error('the Keras Migrate server is not running');
     const client = server.runningClient();
     raw = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: 'Keras Migrate: scanning the workspace' },
@@ -128,19 +150,21 @@ async function showReport(ctx: vscode.ExtensionContext, server: ServerManager): 
   await showMarkdown(ctx, 'Keras Migration Report.md', markdown);
 }
 
-async function fixAllInFile(server: ServerManager): Promise<void> {
+async function fixAllInFile(servers: ServerPool): Promise<void> {
   const editor = vscode.window.activeTextEditor;
   if (!editor || editor.document.languageId !== 'python') {
     void vscode.window.showErrorMessage('Keras Migrate: open a Python file or notebook cell to fix.');
     return;
   }
   const doc = editor.document;
+  const server = servers.forUri(doc.uri);
   try {
+    if (!server) throw new Error('no server');
     await server.executeCommand('keras-migrate.fixAll', [doc.uri.toString()]);
     return;
   } catch (e) {
     // fall back to the server's source.fixAll code action
-    server.output.appendLine(`[client] keras-migrate.fixAll failed (${errText(e)}); using source.fixAll.keras-migrate`);
+    servers.output.appendLine(`[client] keras-migrate.fixAll failed (${errText(e)}); using source.fixAll.keras-migrate`);
   }
   const range = new vscode.Range(0, 0, doc.lineCount, 0);
   const actions =

@@ -1,9 +1,17 @@
-// Interpreter choice and the start-up probe's interpretation. No `vscode` import.
+// Interpreter choice, how the server is started, and the start-up probe's interpretation.
+// No `vscode` import.
 //
 // Order: the `keras-migrate.interpreter` setting, else the interpreter selected in the Python
 // extension, else `python3`. In an untrusted workspace a workspace-level setting is ignored
 // and the Python extension is not asked (it may point at a workspace venv): only the
 // user-level setting or `python3` can start a process there.
+//
+// The server comes from the extension's own copy (`importStrategy: useBundled`, the default:
+// `<py> -I <ext>/bundled/tool/launch.py server`, with every library in bundled/libs) or from
+// the interpreter's environment (`fromEnvironment`: `<py> -I -m keras_migrate server`). Both
+// run isolated (`-I`: no working directory, script folder, PYTHONPATH or user site-packages on
+// sys.path) from a working directory outside the workspace, so no workspace file can shadow a
+// module the server imports.
 
 import * as path from 'path';
 
@@ -84,9 +92,10 @@ export function parseVersionOutput(stdout: string): string | undefined {
 }
 
 export type ProbeOutcome =
-  | { kind: 'ok'; version: string }
+  | { kind: 'ok'; version: string; python?: string; bundled?: boolean }
   | { kind: 'interpreter-missing'; detail: string }
   | { kind: 'not-installed'; detail: string }
+  | { kind: 'unsupported'; detail: string }
   | { kind: 'failed'; detail: string };
 
 /**
@@ -101,9 +110,13 @@ export function classifyProbe(
   if (error && (error.code === 'ENOENT' || error.code === 'EACCES')) {
     return { kind: 'interpreter-missing', detail: error.message ?? String(error.code) };
   }
+  const probe = parseProbeJson(stdout);
+  if (!error && probe) return { kind: 'ok', version: probe.version, python: probe.python, bundled: probe.bundled };
   const version = parseVersionOutput(stdout) ?? parseVersionOutput(stderr);
   if (!error && version) return { kind: 'ok', version };
   const text = `${stderr}\n${stdout}`.trim();
+  const said = /^keras-migrate: (.*)$/m.exec(text); // the launcher's own refusal (exit 3)
+  if (said && error && error.code === 3) return { kind: 'unsupported', detail: said[1] };
   if (/No module named '?keras_migrate/.test(text) || /No module named keras_migrate/.test(text)) {
     return { kind: 'not-installed', detail: text.split('\n').pop() ?? text };
   }
@@ -124,8 +137,9 @@ export function checkServerVersion(extensionVersion: string, serverVersion: stri
     ok: false,
     message:
       `Version mismatch: the Keras Migrate extension is ${extensionVersion} but the keras-migrate server ` +
-      `in the chosen interpreter is ${serverVersion}. Install the matching version ` +
-      `(pip install "keras-migrate==${extensionVersion}") or update the extension.`,
+      `in the chosen interpreter is ${serverVersion} (keras-migrate.importStrategy: fromEnvironment). ` +
+      `Install keras-migrate ${extensionVersion} there, or set keras-migrate.importStrategy to useBundled ` +
+      `to use the server shipped with the extension.`,
   };
 }
 
@@ -140,11 +154,6 @@ export function checkPygls(pyglsVersion: string | undefined): VersionCheck {
   };
 }
 
-/**
- * The pip command offered when keras-migrate is missing (arguments, never a shell string):
- * the wheel the extension ships (built from the same checkout, so the server matches the
- * client, and nothing is looked up on an index by name), else the release of the same version.
- */
 /**
  * Python code that starts `python -m keras_migrate ARGS` safely: run with `-I` (isolated mode)
  * neither the working directory nor PYTHONPATH nor the user site is on sys.path, so nothing in
@@ -167,12 +176,66 @@ export function safeModuleArgs(args: string[]): string[] {
   return ['-I', '-c', SAFE_LAUNCH, ...args];
 }
 
-export function installArgs(extensionVersion: string, bundledWheel?: string): string[] {
-  return ['-m', 'pip', 'install', bundledWheel ?? `keras-migrate==${extensionVersion}`];
+export type ImportStrategy = 'useBundled' | 'fromEnvironment';
+
+export function parseImportStrategy(v: unknown): ImportStrategy {
+  return v === 'fromEnvironment' ? 'fromEnvironment' : 'useBundled';
 }
 
-/** The shipped wheel of this version among the names in the extension's `python/` folder. */
-export function pickBundledWheel(names: string[], extensionVersion: string): string | undefined {
-  const want = `keras_migrate-${extensionVersion}-`;
-  return names.find((n) => n.startsWith(want) && n.endsWith('.whl'));
+/** The launcher's `--probe` line: `{"version", "python", "executable", "location", "bundled"}`. */
+export function parseProbeJson(stdout: string): { version: string; python?: string; bundled?: boolean } | undefined {
+  for (const line of stdout.split('\n')) {
+    const t = line.trim();
+    if (!t.startsWith('{')) continue;
+    try {
+      const o = JSON.parse(t) as { version?: unknown; python?: unknown; bundled?: unknown };
+      if (typeof o.version === 'string') {
+        return { version: o.version, python: typeof o.python === 'string' ? o.python : undefined, bundled: o.bundled === true };
+      }
+    } catch {
+      // not the probe line
+    }
+  }
+  return undefined;
+}
+
+export interface Launch {
+  command: string;
+  args: string[];
+}
+
+/** The launcher script inside the extension. */
+export function launcherPath(extensionPath: string): string {
+  return path.join(extensionPath, 'bundled', 'tool', 'launch.py');
+}
+
+/**
+ * `<py> -I ...` for one keras-migrate subcommand (`server`, `run ...`) or the probe
+ * (`--probe` / `--version`), from the bundled copy or the environment.
+ */
+export function launch(strategy: ImportStrategy, python: string, extensionPath: string, args: string[]): Launch {
+  // fromEnvironment: isolated, with the user's site and absolute PYTHONPATH entries re-added last
+  if (strategy === 'fromEnvironment') return { command: python, args: safeModuleArgs(args) };
+  return { command: python, args: ['-I', launcherPath(extensionPath), ...args] };
+}
+
+export function probeLaunch(strategy: ImportStrategy, python: string, extensionPath: string): Launch {
+  return launch(strategy, python, extensionPath, [strategy === 'fromEnvironment' ? '--version' : '--probe']);
+}
+
+/** Where the server's processes start: never a workspace folder (the extension's own folder). */
+export function launchCwd(extensionPath: string): string {
+  return extensionPath;
+}
+
+/**
+ * Candidates to try in order: the choice, then `python3` when the choice came from the Python
+ * extension and cannot run the server (an old Python, say). An explicit setting is never
+ * replaced silently.
+ */
+export function fallbackCandidates(choice: InterpreterChoice): InterpreterChoice[] {
+  if (choice.source === 'python-extension' && choice.path !== DEFAULT_INTERPRETER) {
+    return [choice, { path: DEFAULT_INTERPRETER, source: 'default' }];
+  }
+  return [choice];
 }

@@ -1,12 +1,19 @@
-// Starts, restarts and stops the keras-migrate language server (`<py> -m keras_migrate server`,
-// stdio) and reports its state. Everything it knows about Keras lives in the server.
+// Starts, restarts and stops the keras-migrate language servers and reports their state.
+// Everything it knows about Keras lives in the server.
+//
+// One server per interpreter: the workspace folders are grouped by the interpreter (and
+// import strategy) each resolves to, so a multi-root workspace whose folders name different
+// interpreters gets one server for each, serving that group's folders; the usual case (one
+// interpreter) is one server for everything. The server is keras-migrate's bundled copy
+// (useBundled, the default) or the environment's (fromEnvironment), always started with
+// `python -I` from the extension's folder (see interpreter.ts).
 
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import { execFile } from 'child_process';
+import * as os from 'os';
 import * as vscode from 'vscode';
 import {
+  DidChangeConfigurationNotification,
+  DocumentSelector,
   ExecuteCommandRequest,
   LanguageClient,
   LanguageClientOptions,
@@ -20,11 +27,14 @@ import {
   checkServerVersion,
   chooseInterpreter,
   classifyProbe,
+  fallbackCandidates,
+  ImportStrategy,
   InterpreterChoice,
-  installArgs,
-  pickBundledWheel,
+  launch,
+  launchCwd,
+  parseImportStrategy,
   ProbeOutcome,
-  safeModuleArgs,
+  probeLaunch,
 } from './interpreter';
 import { pythonExtensionInterpreter } from './python';
 
@@ -32,14 +42,14 @@ export type ServerState = 'starting' | 'running' | 'stopped' | 'error';
 
 const PROBE_TIMEOUT_MS = 30000;
 
-export function probeInterpreter(py: string, cwd: string): Promise<ProbeOutcome> {
+export function probeInterpreter(strategy: ImportStrategy, py: string, extensionPath: string): Promise<ProbeOutcome> {
+  const l = probeLaunch(strategy, py, extensionPath);
   return new Promise((resolve) => {
-    // execFile: an argument list, never a shell; isolated mode and a working directory outside
-    // the workspace (the extension's own folder), exactly as the server is started.
+    // execFile: an argument list, never a shell; -I and a working directory outside the workspace
     execFile(
-      py,
-      safeModuleArgs(['--version']),
-      { cwd, timeout: PROBE_TIMEOUT_MS, windowsHide: true, env: { ...process.env, PYTHONIOENCODING: 'utf-8' } },
+      l.command,
+      l.args,
+      { cwd: launchCwd(extensionPath), timeout: PROBE_TIMEOUT_MS, windowsHide: true, env: { ...process.env } },
       (error, stdout, stderr) => {
         const err = error as (NodeJS.ErrnoException & { code?: string | number | null }) | null;
         resolve(classifyProbe(err, String(stdout ?? ''), String(stderr ?? '')));
@@ -48,12 +58,66 @@ export function probeInterpreter(py: string, cwd: string): Promise<ProbeOutcome>
   });
 }
 
+/** What a folder resolves to: its interpreter and where the server comes from. */
+export interface ServerPlan {
+  key: string;
+  choice: InterpreterChoice;
+  strategy: ImportStrategy;
+  /** the folders served (empty: no folder open) */
+  folders: vscode.WorkspaceFolder[];
+}
+
+async function planFor(folder: vscode.WorkspaceFolder | undefined): Promise<{ choice: InterpreterChoice; strategy: ImportStrategy }> {
+  const cfg = vscode.workspace.getConfiguration(SECTION, folder?.uri);
+  const insp = cfg.inspect<string>('interpreter');
+  const choice = await chooseInterpreter({
+    trusted: vscode.workspace.isTrusted,
+    setting: {
+      globalValue: insp?.globalValue,
+      workspaceValue: insp?.workspaceValue,
+      workspaceFolderValue: insp?.workspaceFolderValue,
+    },
+    pythonExtension: () => pythonExtensionInterpreter(folder?.uri),
+    workspaceFolder: folder?.uri.fsPath,
+    home: os.homedir(),
+  });
+  // a workspace-level import strategy counts only in a trusted workspace (fromEnvironment
+  // imports from the environment's site-packages)
+  const si = cfg.inspect<string>('importStrategy');
+  const raw = vscode.workspace.isTrusted
+    ? si?.workspaceFolderValue ?? si?.workspaceValue ?? si?.globalValue
+    : si?.globalValue;
+  return { choice, strategy: parseImportStrategy(raw) };
+}
+
+/** Groups the workspace folders by interpreter and strategy (one server per group). */
+export async function planServers(): Promise<ServerPlan[]> {
+  const folders = vscode.workspace.workspaceFolders ?? [];
+  if (!folders.length) {
+    const p = await planFor(undefined);
+    return [{ key: `${p.strategy}:${p.choice.path}`, ...p, folders: [] }];
+  }
+  const plans = new Map<string, ServerPlan>();
+  for (const f of folders) {
+    const p = await planFor(f);
+    const key = `${p.strategy}:${p.choice.path}`;
+    const have = plans.get(key);
+    if (have) have.folders.push(f);
+    else plans.set(key, { key, ...p, folders: [f] });
+  }
+  return [...plans.values()];
+}
+
 export class ServerManager implements vscode.Disposable {
   client: LanguageClient | undefined;
   state: ServerState = 'stopped';
   stateDetail = '';
+  /** the interpreter that runs this server (after any fallback) */
   interpreter: InterpreterChoice | undefined;
+  strategy: ImportStrategy = 'useBundled';
   serverVersion: string | undefined;
+  pythonVersion: string | undefined;
+  folders: vscode.WorkspaceFolder[] = [];
 
   private queue: Promise<void> = Promise.resolve();
   private stopping = false;
@@ -67,21 +131,12 @@ export class ServerManager implements vscode.Disposable {
   constructor(
     private readonly ctx: vscode.ExtensionContext,
     readonly output: vscode.LogOutputChannel,
+    /** the selectors are per folder when more than one server runs */
+    private readonly shared: { many: () => boolean },
   ) {}
 
   get extensionVersion(): string {
     return String(this.ctx.extension.packageJSON.version ?? '0.0.0');
-  }
-
-  /** The keras-migrate wheel shipped in the .vsix (`python/`), if this build has one. */
-  private bundledWheel(): string | undefined {
-    const dir = path.join(this.ctx.extensionPath, 'python');
-    try {
-      const name = pickBundledWheel(fs.readdirSync(dir), this.extensionVersion);
-      return name ? path.join(dir, name) : undefined;
-    } catch {
-      return undefined;
-    }
   }
 
   private log(msg: string) {
@@ -95,9 +150,9 @@ export class ServerManager implements vscode.Disposable {
   }
 
   /** Restarts are serialised: one at a time, in order. */
-  restart(reason: string): Promise<void> {
+  restart(reason: string, plan: ServerPlan): Promise<void> {
     this.queue = this.queue
-      .then(() => this.doRestart(reason))
+      .then(() => this.doRestart(reason, plan))
       .catch((e) => {
         this.log(`start failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
         this.setState('error', String(e instanceof Error ? e.message : e));
@@ -131,6 +186,7 @@ export class ServerManager implements vscode.Disposable {
     const c = this.client;
     this.client = undefined;
     if (c) {
+      this.stopping = true;
       try {
         if (c.isRunning() || c.state === State.Starting) await c.stop(4000);
       } catch (e) {
@@ -142,62 +198,71 @@ export class ServerManager implements vscode.Disposable {
     this.setState('stopped');
   }
 
-  private async doRestart(reason: string) {
-    this.log(`(re)starting the server: ${reason}`);
-    await this.stopClient();
-    this.setState('starting');
-
-    const folder = vscode.workspace.workspaceFolders?.[0];
-    const cfg = vscode.workspace.getConfiguration(SECTION, folder?.uri);
-    const insp = cfg.inspect<string>('interpreter');
-    const choice = await chooseInterpreter({
-      trusted: vscode.workspace.isTrusted,
-      setting: {
-        globalValue: insp?.globalValue,
-        workspaceValue: insp?.workspaceValue,
-        workspaceFolderValue: insp?.workspaceFolderValue,
-      },
-      pythonExtension: () => pythonExtensionInterpreter(folder?.uri),
-      workspaceFolder: folder?.uri.fsPath,
-      home: os.homedir(),
-    });
-    this.interpreter = choice;
-    this.log(`interpreter: ${choice.path} (from ${choice.source})`);
-    if (choice.ignoredUntrusted) {
-      this.log(
-        `untrusted workspace: ignoring the workspace setting keras-migrate.interpreter = ${choice.ignoredUntrusted}`,
-      );
-    }
-
-    const probe = await probeInterpreter(choice.path, this.ctx.extensionPath);
-    if (probe.kind !== 'ok') {
-      this.setState('error', probe.kind === 'not-installed' ? 'keras-migrate not installed' : probe.detail);
-      this.log(`probe of ${choice.path} failed (${probe.kind}): ${probe.detail}`);
-      void this.offerFix(choice, probe);
-      return;
-    }
-    this.log(`keras-migrate ${probe.version} found in ${choice.path}`);
-    this.warnVersion(checkServerVersion(this.extensionVersion, probe.version));
-
-    const tctx = { trusted: vscode.workspace.isTrusted, workspaceFolder: folder?.uri.fsPath, home: os.homedir() };
-    const translation = translateSettings((k) => cfg.get(k), tctx);
-    for (const p of translation.problems) this.log(`setting: ${p}`);
-
-    const serverOptions: ServerOptions = {
-      command: choice.path,
-      // never the workspace as working directory, never the workspace on sys.path (SECURITY.md)
-      args: safeModuleArgs(['server']),
-      options: { cwd: this.ctx.extensionPath, env: { ...process.env, PYTHONIOENCODING: 'utf-8' } },
-    };
-    const clientOptions: LanguageClientOptions = {
-      documentSelector: [
+  private selector(): DocumentSelector {
+    if (!this.shared.many() || !this.folders.length) {
+      return [
         { scheme: 'file', language: 'python' },
         { scheme: 'untitled', language: 'python' },
         { notebook: 'jupyter-notebook', language: 'python' },
-      ],
+      ];
+    }
+    // several servers: each serves its own folders' files (and notebooks)
+    return this.folders.flatMap((f) => [
+      { scheme: 'file', language: 'python', pattern: new vscode.RelativePattern(f, '**/*') },
+      { notebook: { notebookType: 'jupyter-notebook', pattern: new vscode.RelativePattern(f, '**/*') }, language: 'python' },
+    ]) as unknown as DocumentSelector;
+  }
+
+  private async doRestart(reason: string, plan: ServerPlan) {
+    this.log(`(re)starting the server: ${reason}`);
+    await this.stopClient();
+    this.setState('starting');
+    this.folders = plan.folders;
+    this.strategy = plan.strategy;
+    const folder = plan.folders[0];
+    const where = plan.folders.length ? ` for ${plan.folders.map((f) => f.name).join(', ')}` : '';
+    if (plan.choice.ignoredUntrusted) {
+      this.log(`untrusted workspace: ignoring the workspace setting keras-migrate.interpreter = ${plan.choice.ignoredUntrusted}`);
+    }
+
+    let choice = plan.choice;
+    let probe: ProbeOutcome | undefined;
+    for (const candidate of fallbackCandidates(plan.choice)) {
+      this.log(`interpreter: ${candidate.path} (from ${candidate.source})${where}, import strategy ${plan.strategy}`);
+      probe = await probeInterpreter(plan.strategy, candidate.path, this.ctx.extensionPath);
+      choice = candidate;
+      if (probe.kind === 'ok') break;
+      this.log(`probe of ${candidate.path} failed (${probe.kind}): ${probe.detail}`);
+    }
+    this.interpreter = choice;
+    if (!probe || probe.kind !== 'ok') {
+      const p = probe ?? { kind: 'failed', detail: 'no interpreter' };
+      this.setState('error', p.kind === 'not-installed' ? 'keras-migrate not installed' : (p as { detail: string }).detail);
+      void this.offerFix(choice, p as Exclude<ProbeOutcome, { kind: 'ok' }>, plan.strategy);
+      return;
+    }
+    this.pythonVersion = probe.python;
+    this.log(`keras-migrate ${probe.version} (${probe.bundled ? 'bundled' : 'from the environment'}) runs on ${choice.path}${probe.python ? ` (Python ${probe.python})` : ''}`);
+    if (plan.strategy === 'fromEnvironment') this.warnVersion(checkServerVersion(this.extensionVersion, probe.version));
+
+    const tctx = { trusted: vscode.workspace.isTrusted, workspaceFolder: folder?.uri.fsPath, home: os.homedir() };
+    const cfg = vscode.workspace.getConfiguration(SECTION, folder?.uri);
+    const translation = translateSettings((k) => cfg.get(k), tctx, (k) => cfg.inspect(k));
+    for (const p of translation.problems) this.log(`setting: ${p}`);
+
+    const l = launch(plan.strategy, choice.path, this.ctx.extensionPath, ['server']);
+    const serverOptions: ServerOptions = {
+      command: l.command,
+      args: l.args,
+      // never the workspace as working directory; -I keeps it off sys.path anyway
+      options: { cwd: launchCwd(this.ctx.extensionPath), env: { ...process.env, PYTHONIOENCODING: 'utf-8' } },
+    };
+    const clientOptions: LanguageClientOptions = {
+      documentSelector: this.selector(),
       initializationOptions: { settings: translation.settings, trusted: vscode.workspace.isTrusted },
-      // didChangeConfiguration carries {settings: {"keras-migrate": {...}}} (same camelCase keys)
-      synchronize: { configurationSection: SECTION },
+      // no `synchronize`: notifySettings() sends the validated settings on each change (the raw
+      // section would carry every default as if the user had set it)
+      workspaceFolder: this.shared.many() && plan.folders.length === 1 ? plan.folders[0] : undefined,
       middleware: {
         workspace: {
           // a workspace/configuration pull for "keras-migrate" gets the validated values
@@ -209,7 +274,7 @@ export class ServerManager implements vscode.Disposable {
               const scope = it.scopeUri ? vscode.Uri.parse(it.scopeUri) : folder?.uri;
               const c = vscode.workspace.getConfiguration(SECTION, scope);
               const wf = (scope && vscode.workspace.getWorkspaceFolder(scope)) ?? folder;
-              return translateSettings((k) => c.get(k), { ...tctx, trusted: vscode.workspace.isTrusted, workspaceFolder: wf?.uri.fsPath }).settings;
+              return translateSettings((k) => c.get(k), { ...tctx, trusted: vscode.workspace.isTrusted, workspaceFolder: wf?.uri.fsPath }, (k) => c.inspect(k)).settings;
             });
           },
         },
@@ -246,6 +311,17 @@ export class ServerManager implements vscode.Disposable {
     void this.checkServerInfo();
   }
 
+  /** workspace/didChangeConfiguration with the validated settings (rule keys only when set). */
+  notifySettings(): void {
+    const c = this.client;
+    if (!c || this.state !== 'running') return;
+    const folder = this.folders[0];
+    const cfg = vscode.workspace.getConfiguration(SECTION, folder?.uri);
+    const t = translateSettings((k) => cfg.get(k), { trusted: vscode.workspace.isTrusted, workspaceFolder: folder?.uri.fsPath, home: os.homedir() }, (k) => cfg.inspect(k));
+    for (const p of t.problems) this.log(`setting: ${p}`);
+    void c.sendNotification(DidChangeConfigurationNotification.type, { settings: t.settings }).catch(() => undefined);
+  }
+
   private async checkServerInfo() {
     try {
       const r = (await this.executeCommand('keras-migrate.serverInfo', [])) as Record<string, unknown> | null;
@@ -264,65 +340,118 @@ export class ServerManager implements vscode.Disposable {
     void vscode.window.showWarningMessage(`Keras Migrate: ${check.message}`);
   }
 
-  private async offerFix(choice: InterpreterChoice, probe: ProbeOutcome) {
+  private async offerFix(choice: InterpreterChoice, probe: Exclude<ProbeOutcome, { kind: 'ok' }>, strategy: ImportStrategy) {
     const CHOOSE = 'Choose interpreter';
-    const INSTALL = 'Install keras-migrate into this environment';
+    const BUNDLED = 'Use the bundled server';
     const where = `${choice.path} (${choice.source === 'default' ? 'default interpreter' : choice.source === 'setting' ? 'keras-migrate.interpreter' : 'selected in the Python extension'})`;
     let pick: string | undefined;
     if (probe.kind === 'not-installed') {
-      const actions = vscode.workspace.isTrusted ? [INSTALL, CHOOSE] : [CHOOSE];
+      // only with fromEnvironment: the bundled server needs nothing installed
       pick = await vscode.window.showWarningMessage(
-        `Keras Migrate: keras-migrate is not installed in ${where}. The server cannot start.`,
-        ...actions,
+        `Keras Migrate: keras-migrate is not installed in ${where}, and keras-migrate.importStrategy is fromEnvironment. ` +
+          'Install it there, or use the server shipped with the extension.',
+        BUNDLED,
+        CHOOSE,
       );
     } else if (probe.kind === 'interpreter-missing') {
       pick = await vscode.window.showErrorMessage(
         `Keras Migrate: the interpreter ${where} does not exist or cannot run (${probe.detail}).`,
         CHOOSE,
       );
-    } else if (probe.kind === 'failed') {
+    } else if (probe.kind === 'unsupported') {
+      pick = await vscode.window.showErrorMessage(`Keras Migrate: ${probe.detail}`, CHOOSE);
+    } else {
       pick = await vscode.window.showErrorMessage(
-        `Keras Migrate: "${choice.path} -m keras_migrate --version" failed: ${probe.detail}`,
+        `Keras Migrate: the keras-migrate server cannot start with ${choice.path} (${strategy}): ${probe.detail}`,
         CHOOSE,
       );
     }
     if (pick === CHOOSE) {
-      await vscode.commands.executeCommand('workbench.action.openSettings', `${SECTION}.interpreter`);
-    } else if (pick === INSTALL) {
-      await this.installInto(choice.path);
+      await vscode.commands.executeCommand('keras-migrate.selectInterpreter');
+    } else if (pick === BUNDLED) {
+      const target = vscode.workspace.getConfiguration(SECTION).inspect('importStrategy')?.workspaceValue !== undefined
+        ? vscode.ConfigurationTarget.Workspace
+        : vscode.ConfigurationTarget.Global;
+      await vscode.workspace.getConfiguration(SECTION).update('importStrategy', 'useBundled', target);
     }
-  }
-
-  /**
-   * Runs `<py> -m pip install <the bundled wheel>` as a task in a visible terminal, only after
-   * the user clicked the offer. ProcessExecution: an argument list, no shell.
-   */
-  private async installInto(py: string) {
-    if (!vscode.workspace.isTrusted) return;
-    const args = installArgs(this.extensionVersion, this.bundledWheel());
-    this.log(`installing: ${py} ${args.join(' ')}`);
-    const task = new vscode.Task(
-      { type: SECTION, action: 'install' },
-      vscode.TaskScope.Workspace,
-      'install keras-migrate',
-      'Keras Migrate',
-      // isolated and outside the workspace: `-m pip` must not import a workspace module either
-      new vscode.ProcessExecution(py, ['-I', ...args], { cwd: this.ctx.extensionPath }),
-    );
-    task.presentationOptions = { reveal: vscode.TaskRevealKind.Always, panel: vscode.TaskPanelKind.Dedicated };
-    const sub = vscode.tasks.onDidEndTaskProcess((e) => {
-      if (e.execution.task !== task && e.execution.task.name !== task.name) return;
-      sub.dispose();
-      this.log(`pip install finished with exit code ${e.exitCode}`);
-      if (e.exitCode === 0) void this.restart('keras-migrate installed');
-      else void vscode.window.showErrorMessage(`Keras Migrate: pip install failed (exit code ${e.exitCode}); see the terminal.`);
-    });
-    this.ctx.subscriptions.push(sub);
-    await vscode.tasks.executeTask(task);
   }
 
   dispose() {
     void this.stop();
+    this.stateEmitter.dispose();
+    this.clientEmitter.dispose();
+  }
+}
+
+/** The servers of the workspace: one per interpreter (see planServers). */
+export class ServerPool implements vscode.Disposable {
+  private managers = new Map<string, ServerManager>();
+  private queue: Promise<void> = Promise.resolve();
+  private readonly stateEmitter = new vscode.EventEmitter<void>();
+  readonly onDidChangeState = this.stateEmitter.event;
+  private readonly clientEmitter = new vscode.EventEmitter<LanguageClient>();
+  readonly onDidCreateClient = this.clientEmitter.event;
+
+  constructor(
+    private readonly ctx: vscode.ExtensionContext,
+    readonly output: vscode.LogOutputChannel,
+  ) {}
+
+  get all(): ServerManager[] {
+    return [...this.managers.values()];
+  }
+
+  /** The server for a document (its folder's), else the first. */
+  forUri(uri?: vscode.Uri): ServerManager | undefined {
+    const folder = uri ? vscode.workspace.getWorkspaceFolder(uri) : undefined;
+    if (folder) {
+      const m = this.all.find((s) => s.folders.some((f) => f.uri.toString() === folder.uri.toString()));
+      if (m) return m;
+    }
+    return this.all[0];
+  }
+
+  /** Re-plans and (re)starts every server; serialised. */
+  restart(reason: string): Promise<void> {
+    this.queue = this.queue.then(() => this.doRestart(reason)).catch((e) => {
+      this.output.appendLine(`[client] restart failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+    });
+    return this.queue;
+  }
+
+  private async doRestart(reason: string) {
+    const plans = await planServers();
+    const keep = new Set(plans.map((p) => p.key));
+    for (const [key, m] of this.managers) {
+      if (!keep.has(key)) {
+        await m.stop();
+        m.dispose();
+        this.managers.delete(key);
+      }
+    }
+    if (plans.length > 1) {
+      this.output.appendLine(`[client] ${plans.length} servers: ${plans.map((p) => `${p.choice.path} for ${p.folders.map((f) => f.name).join(', ')}`).join('; ')}`);
+    }
+    const shared = { many: () => this.managers.size > 1 };
+    for (const p of plans) {
+      let m = this.managers.get(p.key);
+      if (!m) {
+        m = new ServerManager(this.ctx, this.output, shared);
+        m.onDidChangeState(() => this.stateEmitter.fire());
+        m.onDidCreateClient((c) => this.clientEmitter.fire(c));
+        this.managers.set(p.key, m);
+      }
+    }
+    await Promise.all(plans.map((p) => this.managers.get(p.key)!.restart(reason, p)));
+    this.stateEmitter.fire();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.all.map((m) => m.stop()));
+  }
+
+  dispose() {
+    for (const m of this.all) m.dispose();
     this.stateEmitter.dispose();
     this.clientEmitter.dispose();
   }

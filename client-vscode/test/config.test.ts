@@ -40,9 +40,36 @@ test('VS Code configuration becomes camelCase initializationOptions.settings', (
       logLevel: 'debug',
       debounceMs: 300,
       runInterpreter: '/w/.venv-keras/bin/python',
+      lintRun: 'onType',
+      disableRuleComment: true,
+      configurationPreference: 'editorFirst',
     },
     trusted: true,
   });
+});
+
+test('lint.run, the noqa switch and configurationPreference; rule keys only when the user set them', () => {
+  const values: Record<string, unknown> = {
+    'lint.run': 'onSave',
+    'codeAction.disableRuleComment.enable': false,
+    configurationPreference: 'filesystemFirst',
+    select: [],
+    ignore: ['K301'],
+    targetBackends: ['tensorflow'],
+    unsafeFixes: false,
+  };
+  const set = new Set(['ignore']); // what VS Code's inspect() reports as set at some level
+  const { settings, problems } = translateSettings(getter(values), {}, (k) => (set.has(k) ? { workspaceValue: values[k] } : {}));
+  assert.deepEqual(problems, []);
+  assert.equal(settings.lintRun, 'onSave');
+  assert.equal(settings.disableRuleComment, false);
+  assert.equal(settings.configurationPreference, 'filesystemFirst');
+  // editorFirst lets pyproject.toml decide what the editor leaves at its default
+  assert.deepEqual(Object.keys(settings).filter((k) => ['select', 'ignore', 'targetBackends', 'unsafeFixes'].includes(k)), ['ignore']);
+  const bad = translateSettings(getter({ 'lint.run': 'sometimes', configurationPreference: 'mine' }));
+  assert.equal(bad.settings.lintRun, 'onType');
+  assert.equal(bad.settings.configurationPreference, 'editorFirst');
+  assert.equal(bad.problems.length, 2);
 });
 
 test('bad values fall back to defaults and are reported', () => {
@@ -72,9 +99,10 @@ test('a single backend string is accepted', () => {
   assert.deepEqual(translateSettings(getter({ targetBackends: 'torch' })).settings.targetBackends, ['torch']);
 });
 
-test('restart only for interpreter and logLevel', () => {
+test('restart only for interpreter, importStrategy and logLevel', () => {
   const affects = (changed: string[]) => (s: string) => changed.some((c) => c === s || c.startsWith(s + '.'));
   assert.equal(needsRestart(affects(['keras-migrate.interpreter'])), true);
+  assert.equal(needsRestart(affects(['keras-migrate.importStrategy'])), true);
   assert.equal(needsRestart(affects(['keras-migrate.logLevel'])), true);
   assert.equal(needsRestart(affects(['keras-migrate.select'])), false);
   assert.equal(needsRestart(affects(['keras-migrate.targetBackends'])), false);

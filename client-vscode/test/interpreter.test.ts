@@ -6,9 +6,14 @@ import {
   chooseInterpreter,
   classifyProbe,
   expandPath,
-  installArgs,
   parseVersionOutput,
-  pickBundledWheel,
+  fallbackCandidates,
+  launch,
+  launchCwd,
+  parseImportStrategy,
+  parseProbeJson,
+  probeLaunch,
+  safeModuleArgs,
 } from '../src/interpreter';
 
 const never = async (): Promise<string | undefined> => {
@@ -88,6 +93,9 @@ test('version mismatch is reported with both versions', () => {
   const m = checkServerVersion('0.1.0', '0.2.0');
   assert.equal(m.ok, false);
   assert.match((m as { message: string }).message, /0\.1\.0.*0\.2\.0/);
+  // no package name to install from an index: the bundled server is the way out
+  assert.doesNotMatch((m as { message: string }).message, /pip install/);
+  assert.match((m as { message: string }).message, /useBundled/);
   assert.equal(checkServerVersion('0.1.0', undefined).ok, false);
 });
 
@@ -97,18 +105,48 @@ test('pygls must be 2.x', () => {
   assert.deepEqual(checkPygls(undefined), { ok: true });
 });
 
-test('install command is an argument list: the bundled wheel, else the same version by name', () => {
-  const wheel = '/ext/python/keras_migrate-0.1.0-py3-none-any.whl';
-  assert.deepEqual(installArgs('0.1.0', wheel), ['-m', 'pip', 'install', wheel]);
-  assert.deepEqual(installArgs('0.1.0'), ['-m', 'pip', 'install', 'keras-migrate==0.1.0']);
-  // a path with spaces stays one argument
-  assert.equal(installArgs('0.1.0', '/my ext/k.whl').length, 4);
+test('the server starts isolated (-I), bundled by default, from the extension folder', () => {
+  assert.deepEqual(launch('useBundled', '/venv/bin/python', '/ext', ['server']), {
+    command: '/venv/bin/python',
+    args: ['-I', '/ext/bundled/tool/launch.py', 'server'],
+  });
+  // fromEnvironment: isolated too, through SAFE_LAUNCH (the user site re-added at the end)
+  assert.deepEqual(launch('fromEnvironment', '/venv/bin/python', '/ext', ['server']), {
+    command: '/venv/bin/python',
+    args: safeModuleArgs(['server']),
+  });
+  assert.equal(safeModuleArgs(['server'])[0], '-I');
+  assert.deepEqual(probeLaunch('useBundled', 'python3', '/ext').args, ['-I', '/ext/bundled/tool/launch.py', '--probe']);
+  assert.deepEqual(probeLaunch('fromEnvironment', 'python3', '/ext').args, safeModuleArgs(['--version']));
+  // never a workspace folder
+  assert.equal(launchCwd('/ext'), '/ext');
+  // a run: the runner CLI with its arguments, each one argument (no shell)
+  const run = launch('useBundled', 'py', '/my ext', ['run', '/w/a b.py', '--backend', 'jax', '--cpu']);
+  assert.deepEqual(run.args, ['-I', '/my ext/bundled/tool/launch.py', 'run', '/w/a b.py', '--backend', 'jax', '--cpu']);
+  assert.equal(parseImportStrategy('fromEnvironment'), 'fromEnvironment');
+  assert.equal(parseImportStrategy(undefined), 'useBundled');
+  assert.equal(parseImportStrategy('bogus'), 'useBundled');
 });
 
-test('the bundled wheel must be of the extension version', () => {
-  const names = ['README.txt', 'keras_migrate-0.0.9-py3-none-any.whl', 'keras_migrate-0.1.0-py3-none-any.whl'];
-  assert.equal(pickBundledWheel(names, '0.1.0'), 'keras_migrate-0.1.0-py3-none-any.whl');
-  assert.equal(pickBundledWheel(names, '0.2.0'), undefined);
-  assert.equal(pickBundledWheel(['keras_migrate-0.1.0.tar.gz'], '0.1.0'), undefined);
-  assert.equal(pickBundledWheel([], '0.1.0'), undefined);
+test("the launcher's probe line, its refusal, and fromEnvironment's missing package", () => {
+  const line = '{"version": "0.1.0", "python": "3.11.2", "executable": "/v/bin/python", "location": "/ext/bundled/libs/keras_migrate", "bundled": true}\n';
+  assert.deepEqual(parseProbeJson(line), { version: '0.1.0', python: '3.11.2', bundled: true });
+  assert.deepEqual(classifyProbe(null, line, ''), { kind: 'ok', version: '0.1.0', python: '3.11.2', bundled: true });
+  const old = classifyProbe(
+    { code: 3, message: 'Command failed' },
+    '',
+    'keras-migrate: Python 3.9.18 at /usr/bin/python3.9 is too old: keras-migrate needs Python 3.10 or newer (set keras-migrate.interpreter)\n',
+  );
+  assert.equal(old.kind, 'unsupported');
+  assert.match((old as { detail: string }).detail, /^Python 3\.9\.18 .* too old/);
+  assert.equal(classifyProbe({ code: 1, message: 'x' }, '', 'No module named keras_migrate').kind, 'not-installed');
+});
+
+test('a Python extension choice that cannot run the server falls back to python3; a setting does not', () => {
+  assert.deepEqual(fallbackCandidates({ path: '/py39/bin/python', source: 'python-extension' }).map((c) => c.path), [
+    '/py39/bin/python',
+    'python3',
+  ]);
+  assert.deepEqual(fallbackCandidates({ path: '/mine/python', source: 'setting' }).map((c) => c.path), ['/mine/python']);
+  assert.deepEqual(fallbackCandidates({ path: 'python3', source: 'default' }).map((c) => c.path), ['python3']);
 });

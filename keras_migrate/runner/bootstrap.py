@@ -11,6 +11,8 @@ prints one machine-readable line on stdout::
 
     @@keras-migrate {"keras_backend": "jax", "keras_version": "3.x", "devices": [...]}
 
+(or, in a terminal run, writes it to the file ``$KERAS_MIGRATE_REPORT`` names, with the
+traceback of an uncaught exception, so that the program's own output stays untouched)
 and then runs FILE as ``__main__`` the way ``python FILE`` does: ``sys.argv`` is
 ``[FILE, *ARGS]``, ``sys.path[0]`` is FILE's directory (so sibling modules import), and
 ``if __name__ == "__main__":`` blocks run. An uncaught exception is reported through
@@ -209,6 +211,26 @@ def _user_traceback(tb, file):
     return None
 
 
+REPORT_ENV = "KERAS_MIGRATE_REPORT"
+
+
+def _write_report(path, data):
+    """Terminal runs (the program owns the terminal, so no marker line on its stdout): what
+    the runner needs goes to the file ``$KERAS_MIGRATE_REPORT`` names, rewritten whole."""
+    try:
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(data, f, sort_keys=True)
+    except OSError:
+        pass
+
+
+def _plain_traceback(exc, tb):
+    """The traceback as text without colours (Python 3.13 colours it on a terminal)."""
+    import traceback
+
+    return "".join(traceback.format_exception(type(exc), exc, tb))
+
+
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv:
@@ -232,8 +254,12 @@ def main(argv=None):
             info["smoke_error"] = "{}: {}".format(type(exc).__name__, exc)
             sys.stderr.write("keras-migrate smoke: could not set up the smoke run ({}); "
                              "the program runs unchanged\n".format(info["smoke_error"]))
-    sys.stdout.write(MARKER + json.dumps(info, sort_keys=True) + "\n")
-    sys.stdout.flush()
+    report = os.environ.pop(REPORT_ENV, None)
+    if report:  # in a terminal: the program's output is the user's alone
+        _write_report(report, {"info": info})
+    else:
+        sys.stdout.write(MARKER + json.dumps(info, sort_keys=True) + "\n")
+        sys.stdout.flush()
 
     sys.argv = [argv[0]] + argv[1:]
     try:
@@ -243,6 +269,8 @@ def main(argv=None):
     except BaseException as exc:
         tb = _user_traceback(exc.__traceback__, file)
         exc.__traceback__ = tb  # the built-in hook prints the exception's own traceback
+        if report:
+            _write_report(report, {"info": info, "traceback": _plain_traceback(exc, tb)})
         sys.excepthook(type(exc), exc, tb)
         return 1
     return 0

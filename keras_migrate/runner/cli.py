@@ -36,10 +36,12 @@ from contextlib import contextmanager
 from typing import Iterator, Sequence
 
 from .environment import BACKENDS, KERAS2
-from .gpus import list_gpus
+from .gpus import default_device, list_gpus
 from .matrix import format_markdown, format_text
+from .notebooks import NotebookError, annotate, is_notebook, notebook_script
 from .process import Device, RunResult
 from .session import RunSession
+from .terminal import wants_terminal
 
 EXIT_ENVIRONMENT = 2
 EXIT_CANCELLED = 130
@@ -90,7 +92,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--gpu", type=int, metavar="N",
-                       help="run on GPU N as nvidia-smi numbers it (default: GPU 0 if there is one)")
+                       help="run on GPU N as nvidia-smi numbers it (default: an existing "
+                            "CUDA_VISIBLE_DEVICES is kept, else the least-used GPU, else the CPU)")
     where.add_argument("--cpu", action="store_true", help="run on the CPU (no GPU visible)")
     parser.add_argument("--python", metavar="PATH",
                         help="the interpreter to run in (default: the one running keras-migrate)")
@@ -98,6 +101,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="print the result matrix as a markdown table")
     parser.add_argument("--json", metavar="PATH", dest="json_path",
                         help="also write the results (and the matrix) as JSON to PATH")
+    parser.add_argument("--capture", action="store_true",
+                        help="capture the program's output even in a terminal (by default, in a "
+                             "terminal the program gets it: colours, progress bars, input(), Ctrl-C)")
     parser.set_defaults(program_args=[])
     parser.usage = (
         "%(prog)s FILE --backend {jax,torch,tensorflow,all} [--keras2] [--smoke]\n"
@@ -129,10 +135,13 @@ def _choose_device(args: argparse.Namespace) -> Device | None:
             _say(f"there is no GPU {args.gpu}; GPUs here: {have} (or --cpu)")
             return None
         return Device.gpu(args.gpu)
-    if listing.gpus:
-        gpu = listing.gpus[0]
-        _say(f"no device chosen: using {gpu.label()} (--gpu N or --cpu to choose)")
-        return Device.gpu(gpu.index)
+    chosen = default_device(listing)
+    if chosen.kind == "env":
+        _say(f"{chosen.reason} (--gpu N or --cpu to choose)")
+        return Device.inherited(chosen.value or "")
+    if chosen.kind == "gpu":
+        _say(f"{chosen.reason} (--gpu N or --cpu to choose)")
+        return Device.gpu(chosen.index)
     return Device.cpu()
 
 
@@ -214,6 +223,22 @@ def _main(args: argparse.Namespace) -> int:
     device = _choose_device(args)
     if device is None:
         return EXIT_ENVIRONMENT
+    if is_notebook(file):
+        try:
+            with notebook_script(file) as (script_path, script):
+                _say(f"{os.path.basename(file)}: {script.summary()}")
+                code = _run(args, script_path, device, display_file=file, script=script)
+        except NotebookError as exc:
+            _say(f"{args.file}: {exc}")
+            return EXIT_ENVIRONMENT
+        return code
+    return _run(args, file, device)
+
+
+def _run(args: argparse.Namespace, file: str, device: Device, display_file: str | None = None,
+         script=None) -> int:
+    keras2 = bool(getattr(args, "keras2", False))
+    smoke = bool(getattr(args, "smoke", False))
 
     def on_output(backend: str, stream: str, line: str) -> None:
         target = sys.stdout if stream == "stdout" else sys.stderr
@@ -244,7 +269,9 @@ def _main(args: argparse.Namespace) -> int:
             if r.error_location is not None:
                 loc = r.error_location
                 first = loc.message.splitlines()[0]
-                print(f"{loc.path}:{loc.line}: {first}", file=sys.stderr, flush=True)
+                cell = script.cell_of(loc.line) if script is not None else None
+                where = f"{loc.path}: cell {cell[0] + 1}, line {cell[1]}" if cell else f"{loc.path}:{loc.line}"
+                print(f"{where}: {first}", file=sys.stderr, flush=True)
 
     session = RunSession(
         file=file,
@@ -253,6 +280,8 @@ def _main(args: argparse.Namespace) -> int:
         python=getattr(args, "python", None),
         args=list(getattr(args, "program_args", None) or []),
         roots=[os.getcwd()],
+        display_file=display_file,
+        terminal=wants_terminal() and not getattr(args, "capture", False),
         on_output=on_output,
         on_event=on_event,
         smoke=smoke,
@@ -272,7 +301,7 @@ def _main(args: argparse.Namespace) -> int:
             _say("(this is keras-migrate's own interpreter; to run in another one, pass --python PATH)")
         if getattr(args, "json_path", None):
             # Nothing can run: every row is "not run" with its reason; no process starts.
-            _write_json(args.json_path, session, session.run(), EXIT_ENVIRONMENT)
+            _write_json(args.json_path, session, session.run(), EXIT_ENVIRONMENT, script)
         return EXIT_ENVIRONMENT
     for p in report.problems:  # "all": say which backends cannot run, run the others
         _say(f"{p.text()} (skipping {p.backend})")
@@ -285,25 +314,34 @@ def _main(args: argparse.Namespace) -> int:
             print()
             print(format_text(session.results))
         return _cancel_code(exc)
+    if script is not None:
+        annotate(results, script)
     print()
     print(format_markdown(results) if getattr(args, "markdown", False) else format_text(results))
     sys.stdout.flush()
     code = _exit_code(results, single=single)
     if getattr(args, "json_path", None):
-        _write_json(args.json_path, session, results, code)
+        _write_json(args.json_path, session, results, code, script)
     return code
 
 
-def _write_json(path: str, session: RunSession, results: Sequence[RunResult], code: int) -> None:
+def _write_json(path: str, session: RunSession, results: Sequence[RunResult], code: int,
+                script=None) -> None:
     report = session.environment
     data = {
-        "file": session.file,
+        "file": session.display_file or session.file,
         "python": report.python if report else session.python,
         "exitCode": code,
         "results": [r.to_json() for r in results],
         "matrixMarkdown": format_markdown(results),
         "problems": [p.text() for p in report.problems] if report else [],
     }
+    if script is not None:
+        data["notebook"] = {
+            "codeCells": script.code_cells,
+            "summary": script.summary(),
+            "skipped": [{"cell": k.cell, "line": k.line, "text": k.text} for k in script.skipped],
+        }
     try:
         with open(path, "w", encoding="utf-8") as f:
             json.dump(data, f, indent=2)

@@ -48,8 +48,10 @@ keeps its newline (the last one of a stream may have none)."""
 
 @dataclass(frozen=True)
 class Device:
-    kind: str  # "gpu" or "cpu"
+    kind: str  # "gpu", "cpu" or "env" (the environment's CUDA_VISIBLE_DEVICES, kept as it is)
     index: int | None = None
+    value: str | None = None
+    """For ``"env"``: the inherited ``CUDA_VISIBLE_DEVICES`` (shown, never changed)."""
 
     @classmethod
     def cpu(cls) -> "Device":
@@ -60,19 +62,41 @@ class Device:
         return cls("gpu", int(index))
 
     @classmethod
+    def inherited(cls, value: str) -> "Device":
+        return cls("env", value=value)
+
+    @classmethod
     def from_json(cls, data: dict | None) -> "Device":
-        """``{"kind": "gpu", "index": N}`` or ``{"kind": "cpu"}`` (the LSP contract)."""
+        """``{"kind": "gpu", "index": N}``, ``{"kind": "cpu"}`` or ``{"kind": "auto"}`` (the
+        LSP contract; ``auto``: the conventions of :func:`gpus.default_device`)."""
         if not data or data.get("kind", "cpu") == "cpu":
             return cls.cpu()
         if data.get("kind") == "gpu":
             return cls.gpu(int(data.get("index", 0)))
-        raise ValueError(f"unknown device kind {data.get('kind')!r}: use 'gpu' or 'cpu'")
+        if data.get("kind") in ("auto", "env"):
+            return default_device_for_run()
+        raise ValueError(f"unknown device kind {data.get('kind')!r}: use 'gpu', 'cpu' or 'auto'")
 
     def label(self) -> str:
+        if self.kind == "env":
+            return f"CUDA_VISIBLE_DEVICES={self.value if self.value else chr(34) * 2}"
         return "cpu" if self.kind == "cpu" else f"gpu:{self.index}"
 
     def to_json(self) -> dict:
+        if self.kind == "env":
+            return {"kind": "env", "value": self.value}
         return {"kind": "cpu"} if self.kind == "cpu" else {"kind": "gpu", "index": self.index}
+
+
+def default_device_for_run(env: dict | None = None) -> "Device":
+    """The device a run with no choice gets: the environment's ``CUDA_VISIBLE_DEVICES``
+    if set, else the least-used GPU, else the CPU (:func:`gpus.default_device`)."""
+    from .gpus import default_device
+
+    d = default_device(env=env)
+    if d.kind == "env":
+        return Device.inherited(d.value or "")
+    return Device.gpu(d.index) if d.kind == "gpu" else Device.cpu()
 
 
 def child_environment(backend: str, device: Device, base: dict[str, str] | None = None,
@@ -95,14 +119,15 @@ def child_environment(backend: str, device: Device, base: dict[str, str] | None 
     env.update(
         {
             "KERAS_BACKEND": "tensorflow" if keras2 else backend,
-            "CUDA_VISIBLE_DEVICES": "" if device.kind == "cpu" else str(device.index),
-            # nvidia-smi numbers GPUs in PCI order; make CUDA number them the same way.
-            "CUDA_DEVICE_ORDER": "PCI_BUS_ID",
             "XLA_PYTHON_CLIENT_PREALLOCATE": "false",
             "TF_FORCE_GPU_ALLOW_GROWTH": "true",
             "PYTHONUNBUFFERED": "1",
         }
     )
+    if device.kind != "env":  # "env": the user's CUDA_VISIBLE_DEVICES (and order) stay
+        env["CUDA_VISIBLE_DEVICES"] = "" if device.kind == "cpu" else str(device.index)
+        # nvidia-smi numbers GPUs in PCI order; make CUDA number them the same way.
+        env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID"
     return env
 
 
@@ -123,6 +148,9 @@ class RunRequest:
     """Base environment (default: this process's)."""
     smoke: bool = False
     """A smoke run: training capped, data sets synthetic (see ``smoke.py``)."""
+    terminal: bool = False
+    """Give the program this process's terminal (stdin/stdout/stderr, the foreground):
+    see :mod:`.terminal`. Its output is then not captured or streamed."""
 
 
 @dataclass
@@ -141,6 +169,8 @@ class RunResult:
     not_run: str | None = None
     """Why it did not run (an environment problem), else None."""
     error_location: ErrorLocation | None = None
+    error_cell: tuple[int, int] | None = None
+    """For a notebook run: (cell index, 1-based line in the cell) of ``error_location``."""
     bootstrap: dict = field(default_factory=dict)
     smoke: bool = False
     """Asked for as a smoke run."""
@@ -203,10 +233,12 @@ class RunResult:
             "notRun": self.not_run,
             "smoke": self.smoke,
             "smokeSummary": list(self.smoke_summary),
-            "errorLocation": (
-                {"path": self.error_location.path, "line": self.error_location.line}
-                if self.error_location is not None else None
-            ),
+            "errorLocation": None if self.error_location is None else {
+                "path": self.error_location.path,
+                "line": self.error_location.line,
+                "message": self.error_location.message,
+                **({"cell": self.error_cell[0], "cellLine": self.error_cell[1]} if self.error_cell else {}),
+            },
         }
 
 
@@ -239,6 +271,7 @@ class Run:
         self._stderr: collections.deque[str] = collections.deque(maxlen=_STDERR_KEEP)
         self._stderr_partial = ""
         self._started = 0.0
+        self._terminal = None
 
     @property
     def pid(self) -> int | None:
@@ -258,6 +291,13 @@ class Run:
                 self.result.cancelled = True
                 return self
             self._started = time.monotonic()
+            if req.terminal:
+                from .terminal import TerminalProcess
+
+                self._terminal = TerminalProcess(
+                    argv, req.cwd, child_environment(req.backend, req.device, req.env, smoke=req.smoke))
+                self.proc = self._terminal.proc
+                return self
             self.proc = subprocess.Popen(
                 argv,
                 stdin=subprocess.DEVNULL,
@@ -345,6 +385,20 @@ class Run:
         devices = info.get("devices")
         self.result.devices = devices if isinstance(devices, list) else []
 
+    def _take_terminal_report(self) -> None:
+        term = self._terminal
+        term.take_back()
+        data = term.report()
+        if isinstance(data.get("info"), dict):
+            self._take_marker(json.dumps(data["info"]))
+        tb = data.get("traceback")
+        if isinstance(tb, str):
+            self._stderr.extend(line + "\n" for line in tb.split("\n"))
+        from .terminal import interrupted
+
+        if interrupted(self.proc.returncode):  # Ctrl-C in the terminal: the user's cancel
+            self._cancelled.set()
+
     def cancel(self, grace: float = GRACE_S) -> None:
         """End the whole process tree: SIGTERM to its group, SIGKILL after ``grace`` s."""
         with self._lock:
@@ -376,6 +430,8 @@ class Run:
             raise RuntimeError("start() first")
         proc.wait(timeout=timeout)
         self.result.wall_time = time.monotonic() - self._started
+        if self._terminal is not None:
+            self._take_terminal_report()
         for t in self._readers:
             t.join(timeout=2.0)
         if any(t.is_alive() for t in self._readers) and os.name == "posix":

@@ -48,6 +48,8 @@ class RunSession:
     cwd: str | None = None
     roots: list[str] = field(default_factory=list)
     display_file: str | None = None
+    terminal: bool = False
+    """Give each program this process's terminal (see :mod:`.terminal`)."""
     on_output: SessionOutput | None = None
     on_event: SessionEvent | None = None
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
@@ -114,6 +116,7 @@ class RunSession:
                 roots=list(self.roots),
                 display_file=self.display_file,
                 smoke=self.smoke,
+                terminal=self.terminal,
             )
             out = self.on_output
 
@@ -136,6 +139,8 @@ class RunSession:
             try:
                 run.start()
                 result = run.wait()
+                if result.cancelled:  # Ctrl-C in the terminal: the rest is skipped too
+                    self._cancel.set()
             except OSError as exc:
                 result = run.result
                 result.not_run = f"could not start {request.python}: {exc}"

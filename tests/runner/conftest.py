@@ -64,7 +64,7 @@ def write_fake_nvidia_smi(folder: Path, output: str | None = None, fail: str | N
             "#!/bin/sh\n"
             "# Stand-in for nvidia-smi: answers the runner's one query with recorded output.\n"
             'case "$*" in\n'
-            '  *--query-gpu=index,name,memory.used,memory.total*--format=csv,noheader*)'
+            '  *--query-gpu=index,name,memory.used,memory.total,utilization.gpu*--format=csv,noheader,nounits*)'
             f" {_print_file(data)} ;;\n"
             '  *) echo "unexpected arguments: $*" >&2; exit 2 ;;\n'
             "esac\n"

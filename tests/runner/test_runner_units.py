@@ -158,22 +158,57 @@ def test_cli_arguments_after_double_dash_reach_the_program():
 
 # -- GPUs -------------------------------------------------------------------------------------
 def test_parse_recorded_nvidia_smi_output():
+    """``--format=csv,noheader,nounits`` with utilisation (the query the runner sends), and
+    the older four-column form with units, which some callers still pass in."""
     gpus = parse_nvidia_smi(RECORDED_SMI.read_text())
-    assert [(g.index, g.name, g.memory_used_mib, g.memory_total_mib) for g in gpus] == [
-        (0, "NVIDIA H100 80GB HBM3", 1, 81559),
-        (1, "NVIDIA A100-SXM4-40GB", 40123, 40960),
-        (2, "Tesla T4", None, 15360),
+    assert [(g.index, g.name, g.memory_used_mib, g.memory_total_mib, g.utilization_pct) for g in gpus] == [
+        (0, "NVIDIA H100 80GB HBM3", 1, 81559, 0),
+        (1, "NVIDIA A100-SXM4-40GB", 40123, 40960, 97),
+        (2, "Tesla T4", None, 15360, None),
     ]
+    old = parse_nvidia_smi("0, NVIDIA H100 80GB HBM3, 1 MiB, 81559 MiB\n1, Tesla T4, [N/A], 15360 MiB\n")
+    assert [(g.index, g.memory_used_mib, g.memory_total_mib, g.utilization_pct) for g in old] == [
+        (0, 1, 81559, None), (1, None, 15360, None)]
+    # a name with a comma in it stays whole
+    (g,) = parse_nvidia_smi("3, Quadro RTX 8000, rev B, 10, 49152, 5\n")
+    assert (g.index, g.name, g.memory_used_mib, g.utilization_pct) == (3, "Quadro RTX 8000, rev B", 10, 5)
+
+
+def test_default_device_respects_cuda_visible_devices_then_takes_the_least_used(fake_nvidia_smi, monkeypatch):
+    """nvidia-smi is a stand-in (no GPU here): recorded output of three GPUs, GPU 0 idle
+    (1 of 81559 MiB, 0 %), GPU 1 full (40123 of 40960 MiB, 97 %), GPU 2 unknown."""
+    from keras_migrate.runner.gpus import default_device
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1")
+    d = default_device()
+    assert (d.kind, d.value) == ("env", "1") and "CUDA_VISIBLE_DEVICES=1" in d.reason
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")  # set but empty: no GPU, still the user's
+    assert default_device().kind == "env"
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
+    d = default_device()
+    assert (d.kind, d.index) == ("gpu", 0) and "least-used" in d.reason
+    # the busy card first in PCI order: the idle one is still chosen
+    busy_first = list_gpus().__class__(parse_nvidia_smi(
+        "0, NVIDIA H100 80GB HBM3, 70000, 81559, 88\n1, NVIDIA H100 80GB HBM3, 3, 81559, 0\n"))
+    assert default_device(busy_first, env={}).index == 1
+    # same memory: the lower utilisation wins
+    tie = busy_first.__class__(parse_nvidia_smi("0, A, 100, 1000, 50\n1, B, 100, 1000, 10\n"))
+    assert default_device(tie, env={}).index == 1
+    none = busy_first.__class__([], "no NVIDIA GPU visible")
+    assert default_device(none, env={}).kind == "cpu"
 
 
 def test_list_gpus_with_a_stand_in_nvidia_smi(fake_nvidia_smi):
     """nvidia-smi is mocked (no GPU here): a stand-in script first on PATH prints
-    recorded ``--query-gpu=index,name,memory.used,memory.total --format=csv,noheader``
+    recorded ``--query-gpu=index,name,memory.used,memory.total,utilization.gpu
+    --format=csv,noheader,nounits``
     output, in the format the real one prints on an H100 machine."""
     listing = list_gpus()
     assert listing.error is None
     assert listing.to_json()["gpus"][0] == {
-        "index": 0, "name": "NVIDIA H100 80GB HBM3", "memoryUsed": 1, "memoryTotal": 81559}
+        "index": 0, "name": "NVIDIA H100 80GB HBM3", "memoryUsed": 1, "memoryTotal": 81559,
+        "utilization": 0}
+    assert listing.to_json()["leastUsed"] == 0
     assert listing.find(2).name == "Tesla T4" and listing.find(5) is None
 
 

@@ -65,7 +65,10 @@ class Session:
 
 @contextlib.asynccontextmanager
 async def bridge(root: Path, tmp_path: Path, **env):
-    server_env = quiet_env(tmp_path, KM_TEST_RUN_INTERPRETER=stack_python(), **env)
+    server_env = quiet_env(tmp_path, KM_TEST_RUN_INTERPRETER=stack_python(),
+                           **{k: v for k, v in env.items() if v is not None})
+    for k in [k for k, v in env.items() if v is None]:  # None: not set in the server
+        server_env.pop(k, None)
     client = await ClientServerConfig(
         server_command=[sys.executable, str(BRIDGE_SERVER)], server_env=server_env).start()
     session = Session(client)
@@ -166,11 +169,20 @@ async def test_list_devices_with_a_stand_in_nvidia_smi_and_without_one(tmp_path)
     """nvidia-smi is mocked (no GPU here): a stand-in first on the server's PATH prints
     recorded output; with none on PATH the reply says so and offers the CPU."""
     smi = write_fake_nvidia_smi(tmp_path / "smi")
-    async with bridge(tmp_path, tmp_path, PATH=f"{smi}{os.pathsep}{os.environ['PATH']}") as s:
+    async with bridge(tmp_path, tmp_path, PATH=f"{smi}{os.pathsep}{os.environ['PATH']}",
+                      CUDA_VISIBLE_DEVICES=None) as s:
         reply = await s.command("keras-migrate.listDevices")
         assert reply["gpus"][0] == {"index": 0, "name": "NVIDIA H100 80GB HBM3",
-                                    "memoryUsed": 1, "memoryTotal": 81559}
+                                    "memoryUsed": 1, "memoryTotal": 81559, "utilization": 0}
         assert len(reply["gpus"]) == 3 and "error" not in reply
+        assert reply["leastUsed"] == 0 and reply["cudaVisibleDevices"] is None
+        assert reply["default"]["kind"] == "gpu" and reply["default"]["index"] == 0
+    # an inherited CUDA_VISIBLE_DEVICES is shown and kept when no device is chosen
+    async with bridge(tmp_path, tmp_path, PATH=f"{smi}{os.pathsep}{os.environ['PATH']}",
+                      CUDA_VISIBLE_DEVICES="1") as s:
+        reply = await s.command("keras-migrate.listDevices")
+        assert reply["cudaVisibleDevices"] == "1"
+        assert reply["default"]["kind"] == "env" and reply["default"]["value"] == "1"
     async with bridge(tmp_path, tmp_path, PATH=str(Path(sys.executable).parent)) as s:
         reply = await s.command("keras-migrate.listDevices")
         assert reply["gpus"] == [] and "no NVIDIA GPU visible" in reply["error"]

@@ -55,9 +55,40 @@ async def test_init_options_settings_and_bad_debounce(tmp_path):
         await client.stop()
 
 
+async def test_configuration_preference_editor_first_filesystem_first_editor_only(tmp_path):
+    """As ruff's configurationPreference: editorFirst (default) -- a key the editor sets wins,
+    the others come from pyproject.toml; filesystemFirst -- the file wins; editorOnly -- the
+    file is not read."""
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.keras-migrate]\nignore = ["K102"]\ntarget-backends = ["jax"]\n')
+    src = "import tensorflow as tf\nm = tf.keras.Sequential()\nfrom tensorflow import keras\n"
+    cases = {
+        None: ({"ignore": ["K101"]}, ["K102"]),            # the default is editorFirst
+        "editorFirst": ({"ignore": ["K101"]}, ["K102"]),    # the editor's ignore replaces the file's
+        "filesystemFirst": ({"ignore": ["K101"]}, ["K101"]),  # the file's ignore wins
+        "editorOnly": ({}, ["K101", "K102"]),               # the file is not read
+        # editorFirst: a key the editor leaves unset (ignore) still comes from the file
+        "editorFirst ": ({"select": ["K1"]}, ["K101"]),
+    }
+    for pref, (editor, want) in cases.items():
+        settings = dict(editor, debounceMs=20)
+        if pref is not None:
+            settings["configurationPreference"] = pref.strip()
+        client = await start(tmp_path, init_options={"settings": settings})
+        try:
+            uri = (tmp_path / f"c_{str(pref).strip()}_{len(editor)}.py").as_uri()
+            open_doc(client, uri, src)
+            diags = await wait_for_diagnostics(client, uri)
+            assert sorted({str(d.code) for d in diags}) == want, (pref, [d.code for d in diags])
+        finally:
+            await client.shutdown_session()
+            await client.stop()
+
+
 async def test_pyproject_wins_and_changes_are_picked_up(tmp_path):
     (tmp_path / "pyproject.toml").write_text('[tool.keras-migrate]\nignore = ["K102"]\n')
-    client = await start(tmp_path, init_options={"settings": {"select": ["K1"], "ignore": [], "debounceMs": 20}})
+    client = await start(tmp_path, init_options={"settings": {"select": ["K1"], "ignore": [], "debounceMs": 20,
+                                                              "configurationPreference": "filesystemFirst"}})
     try:
         uri = (tmp_path / "a.py").as_uri()
         open_doc(client, uri, SRC)
@@ -195,3 +226,29 @@ async def test_empty_configuration_change_pulls_workspace_configuration(client: 
     client.set_configuration({"ignore": ["K102"], "debounceMs": 20}, section="keras-migrate")
     client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={}))
     await wait_for_diagnostics(client, uri, lambda d: d == [])
+
+
+async def test_lint_run_on_save_and_the_noqa_quick_fix_switch(tmp_path):
+    """``lint.run: onSave``: an edit is not analysed until the file is saved (the open is);
+    ``codeAction.disableRuleComment.enable: false``: no "Suppress with # noqa" action."""
+    client = await start(tmp_path, init_options={"settings": {
+        "lintRun": "onSave", "disableRuleComment": False, "debounceMs": 0}})
+    try:
+        uri = (tmp_path / "s.py").as_uri()
+        open_doc(client, uri, SRC)
+        diags = await wait_for_diagnostics(client, uri, lambda d: len(d) == 1, version=1)
+        change(client, uri, 2, (2, 0), (2, 0), "n = tf.keras.Model()\n")
+        await asyncio.sleep(1.0)  # debounce 0: an onType server would have published version 2
+        assert all(p.version != 2 for p in client.published.get(uri, []))
+        client.text_document_did_save(types.DidSaveTextDocumentParams(
+            text_document=types.TextDocumentIdentifier(uri=uri)))
+        await wait_for_diagnostics(client, uri, lambda d: len(d) == 2, version=2)
+        actions = await client.text_document_code_action_async(types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri), range=diags[0].range,
+            context=types.CodeActionContext(diagnostics=diags)))
+        titles = [a.title for a in actions]
+        assert any(t.startswith("K102: ") for t in titles), titles
+        assert not any("noqa" in t for t in titles), titles
+    finally:
+        await client.shutdown_session()
+        await client.stop()

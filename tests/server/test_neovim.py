@@ -35,6 +35,6 @@ def test_neovim_shows_diagnostics_hover_and_actions(tmp_path):
     diags = result["diagnostics"]
     assert [(d["code"], d["lnum"], d["col"], d["source"]) for d in diags] == [("K102", 2, 8, "keras-migrate")]
     assert "tf.keras.Sequential" in diags[0]["message"]
-    assert "What it does" in (result.get("hover") or "")
+    assert "What:" in (result.get("hover") or "")
     assert any(t.startswith("K102: ") for t in result.get("actions", [])), result.get("actions")
     assert any(t.startswith("Suppress with # noqa: K102") for t in result.get("actions", []))
