@@ -32,6 +32,7 @@ Two switches, both from the environment the runner sets:
 Only the standard library is used here, and nothing from keras-migrate.
 """
 
+import atexit
 import importlib
 import importlib.abc
 import importlib.util
@@ -246,17 +247,29 @@ def main(argv=None):
     info = describe()
     info["keras2"] = keras2
     smoke = _flag("KERAS_MIGRATE_SMOKE")
+    report = os.environ.pop(REPORT_ENV, None)
+    # in a terminal the report file is what the runner reads (rewritten whole on each change)
+    state = {"info": info}
     if smoke and "error" not in info:
         try:
-            _load_smoke().install(keras2=keras2)
+            module = _load_smoke()
+            if report:
+                # The smoke summary goes to the terminal's stderr, which the runner does not
+                # read in a terminal run: it goes into the report too. Registered before
+                # install() so that it runs after the summary is printed (atexit is LIFO).
+                def _summary_to_report():
+                    state["smoke_summary"] = module.final_summary()
+                    _write_report(report, state)
+
+                atexit.register(_summary_to_report)
+            module.install(keras2=keras2)
             info["smoke"] = True
         except Exception as exc:  # say so, and run the program as it is
             info["smoke_error"] = "{}: {}".format(type(exc).__name__, exc)
             sys.stderr.write("keras-migrate smoke: could not set up the smoke run ({}); "
                              "the program runs unchanged\n".format(info["smoke_error"]))
-    report = os.environ.pop(REPORT_ENV, None)
     if report:  # in a terminal: the program's output is the user's alone
-        _write_report(report, {"info": info})
+        _write_report(report, state)
     else:
         sys.stdout.write(MARKER + json.dumps(info, sort_keys=True) + "\n")
         sys.stdout.flush()
@@ -270,7 +283,8 @@ def main(argv=None):
         tb = _user_traceback(exc.__traceback__, file)
         exc.__traceback__ = tb  # the built-in hook prints the exception's own traceback
         if report:
-            _write_report(report, {"info": info, "traceback": _plain_traceback(exc, tb)})
+            state["traceback"] = _plain_traceback(exc, tb)
+            _write_report(report, state)
         sys.excepthook(type(exc), exc, tb)
         return 1
     return 0

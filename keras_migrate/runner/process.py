@@ -394,6 +394,9 @@ class Run:
         tb = data.get("traceback")
         if isinstance(tb, str):
             self._stderr.extend(line + "\n" for line in tb.split("\n"))
+        summary = data.get("smoke_summary")
+        if self.request.smoke and isinstance(summary, list) and not self.result.smoke_summary:
+            self.result.smoke_summary.extend(str(line) for line in summary)
         from .terminal import interrupted
 
         if interrupted(self.proc.returncode):  # Ctrl-C in the terminal: the user's cancel

@@ -258,3 +258,66 @@ def test_cli_device_conventions_with_a_stand_in_nvidia_smi(fake_nvidia_smi, monk
     picked = runner_cli._choose_device(runner_cli.build_parser().parse_args(["f.py", "--backend", "jax", "--gpu", "2"]))
     assert (picked.kind, picked.index) == ("gpu", 2)
     assert child_environment("jax", picked, {"CUDA_VISIBLE_DEVICES": "1"})["CUDA_VISIBLE_DEVICES"] == "2"
+
+
+def _read_to_eof(pid: int, fd: int, timeout: float) -> tuple[int, str]:
+    seen: list[str] = []
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if not r:
+            if os.waitpid(pid, os.WNOHANG) != (0, 0):
+                break
+            continue
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # the other side closed
+            break
+        if not chunk:
+            break
+        seen.append(chunk.decode("utf-8", "replace"))
+    else:
+        os.kill(pid, signal.SIGKILL)
+        raise AssertionError(f"the run did not end within {timeout} s:\n{''.join(seen)[-3000:]}")
+    try:
+        _, status = os.waitpid(pid, 0)
+    except ChildProcessError:
+        status = 0
+    os.close(fd)
+    return os.waitstatus_to_exitcode(status), "".join(seen)
+
+
+@pytest.mark.conformance
+def test_terminal_smoke_run_keeps_its_summary(tmp_path):
+    """A smoke run in a terminal (as the VS Code task runs it): the summary the smoke patch
+    prints at exit goes to the terminal, which the runner does not read, so it comes back
+    through the bootstrap's report file: the results carry it and the CLI does not claim it
+    is missing. Real Keras 3 (the .venv-keras stack) on jax, CPU."""
+    from .conftest import quiet_env, stack_python
+
+    prog = tmp_path / "train.py"
+    prog.write_text(textwrap.dedent("""
+        import numpy as np
+        import keras
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+        model.compile(optimizer="sgd", loss="mse")
+        model.fit(np.zeros((640, 4)), np.zeros((640, 1)), epochs=50, batch_size=8, verbose=0)
+        print("TRAINED", flush=True)
+    """))
+    out = tmp_path / "result.json"
+    argv = [sys.executable, "-m", "keras_migrate.runner.cli", str(prog), "--backend", "jax", "--cpu",
+            "--smoke", "--python", stack_python(), "--json", str(out)]
+    pid, fd = pty.fork()
+    if pid == 0:
+        try:
+            os.chdir(tmp_path)
+            os.execve(argv[0], argv, quiet_env(tmp_path))
+        finally:
+            os._exit(127)
+    code, text = _read_to_eof(pid, fd, 300)
+    assert code == 0, text[-3000:]
+    assert "TRAINED" in text
+    assert "keras-migrate smoke: fit: 1 call" in text  # the user sees it in the terminal
+    assert "summary is missing" not in text, text[-3000:]
+    (result,) = json.loads(out.read_text())["results"]
+    assert result["smokeSummary"] and result["smokeSummary"][0].startswith("fit: 1 call: 1 capped"), result
