@@ -4,9 +4,12 @@
 // changes, and forwards a few commands to the server. Diagnostics, quick fixes, fix-all and
 // the report live in the server; runs go through the runner CLI in a terminal (run.ts).
 
+import * as fs from 'fs';
+import * as path from 'path';
 import * as vscode from 'vscode';
 import { WorkDoneProgress } from 'vscode-languageclient/node';
 import { backendsLabel, needsRestart, SECTION, translateSettings } from './config';
+import { interpreterLabel } from './interpreter';
 import { showMarkdown } from './markdown';
 import { onPythonInterpreterChange } from './python';
 import { RunController } from './run';
@@ -49,15 +52,21 @@ export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
       translateSettings((k) => vscode.workspace.getConfiguration(SECTION, uri).get(k)).settings.targetBackends,
     );
     item.text = `${ICONS[state]} Keras Migrate: ${backends}`;
+    // short (the hover sits at the window's edge): the environment's name; the full path is
+    // the link's tooltip
     const py = server?.interpreter
-      ? `${server.interpreter.path}${server.pythonVersion ? ` (Python ${server.pythonVersion})` : ''}`
+      ? interpreterLabel(server.interpreter.path, server.pythonVersion, (d) => fs.existsSync(path.join(d, 'pyvenv.cfg')))
       : 'no interpreter';
     const from = server?.strategy === 'fromEnvironment' ? 'from the environment' : 'bundled';
     item.detail = `${state}${server?.stateDetail ? `: ${server.stateDetail}` : ''} · ${from} server${server?.serverVersion ? ` ${server.serverVersion}` : ''} · ${py}`;
     item.severity =
       state === 'error' ? vscode.LanguageStatusSeverity.Error : vscode.LanguageStatusSeverity.Information;
     item.busy = state === 'starting';
-    item.command = { title: 'Show Output', command: 'keras-migrate.showOutput' };
+    item.command = {
+      title: 'Show Output',
+      command: 'keras-migrate.showOutput',
+      tooltip: server?.interpreter ? `The server's log. Interpreter: ${server.interpreter.path}` : "The server's log",
+    };
   };
   updateItem();
 

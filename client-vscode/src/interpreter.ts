@@ -239,3 +239,17 @@ export function fallbackCandidates(choice: InterpreterChoice): InterpreterChoice
   }
   return [choice];
 }
+
+/**
+ * A short name for an interpreter, for the language status item (the full path is in its
+ * link's tooltip and the log): `Python 3.12 (.venv)` for `<dir>/.venv/bin/python` when that
+ * folder is a virtual environment (`isVenv(<dir>/.venv)`: it holds pyvenv.cfg), else the
+ * file name (`Python 3.12 (python3)`).
+ */
+export function interpreterLabel(interpreter: string, version: string | undefined, isVenv: (dir: string) => boolean): string {
+  const py = version ? `Python ${version}` : 'Python';
+  const dir = path.dirname(interpreter);
+  const env = path.dirname(dir);
+  const inEnv = ['bin', 'Scripts'].includes(path.basename(dir)) && env !== dir && isVenv(env);
+  return `${py} (${inEnv ? path.basename(env) : path.basename(interpreter)})`;
+}

@@ -6,6 +6,7 @@ import {
   chooseInterpreter,
   classifyProbe,
   expandPath,
+  interpreterLabel,
   parseVersionOutput,
   fallbackCandidates,
   launch,
@@ -149,4 +150,14 @@ test('a Python extension choice that cannot run the server falls back to python3
   ]);
   assert.deepEqual(fallbackCandidates({ path: '/mine/python', source: 'setting' }).map((c) => c.path), ['/mine/python']);
   assert.deepEqual(fallbackCandidates({ path: 'python3', source: 'default' }).map((c) => c.path), ['python3']);
+});
+
+test('the language status names the environment, not the whole path', () => {
+  const venvs = new Set(['/home/u/proj/.venv', '/tmp/x/bare-venv']);
+  const isVenv = (d: string) => venvs.has(d);
+  assert.equal(interpreterLabel('/home/u/proj/.venv/bin/python', '3.12.1', isVenv), 'Python 3.12.1 (.venv)');
+  assert.equal(interpreterLabel('/tmp/x/bare-venv/bin/python3', '3.10.4', isVenv), 'Python 3.10.4 (bare-venv)');
+  // not a venv (no pyvenv.cfg): the file's name, never "usr"
+  assert.equal(interpreterLabel('/usr/bin/python3', '3.11.2', isVenv), 'Python 3.11.2 (python3)');
+  assert.equal(interpreterLabel('python3', undefined, isVenv), 'Python (python3)');
 });
