@@ -1,17 +1,32 @@
 """The VS Code extension, end to end, in a real VS Code (code-server 4.100.3).
 
-Builds the .vsix (``scripts/build-vsix.sh``), installs it into a fresh code-server started by
+Builds the linux-x64 .vsix (``scripts/build-vsix.sh``: the server and every library it needs
+ship inside, ``bundled/libs``), installs it into a fresh code-server started by
 ``tests/vscode_e2e/setup.sh`` on a temporary copy of ``tests/vscode_e2e/fixture``, and drives the
 workbench in Debian's headless chromium with ``tests/vscode_e2e/drive.js`` (playwright-core).
-The driver writes one JSON record per step and a screenshot per step; each step is one test here.
+The driver writes one JSON record per step and a screenshot per step; each step is one test
+here, which also checks the screenshot: the PNG is there, and every element the step says it
+shows (``shown``: the language status hover, the terminal, the hover...) was visible when it was
+taken and has its own crop.
 
-The language server runs from ``$KERAS_MIGRATE_PYTHON`` (default ``<repo>/.venv/bin/python``,
-where ``pip install -e .`` put keras-migrate); "Run File on Backend" runs the file in
-``$KERAS_MIGRATE_RUN_PYTHON`` (default ``<repo>/.venv-keras/bin/python``, made by
-``scripts/setup-keras-env.sh``). A second session opens the folder in Restricted Mode (workspace trust on). Screenshots, the
-driver's ``results-*.json`` and the extension's output channels land in ``$KERAS_MIGRATE_ARTIFACTS`` (default ``<repo>/test-artifacts/vscode``).
+Three sessions:
+  * trusted: the server's interpreter is ``$KERAS_MIGRATE_PYTHON`` (default
+    ``<repo>/.venv/bin/python``; the bundled server is used, not that environment's
+    keras-migrate), "Run File on Backend" runs the file in ``$KERAS_MIGRATE_RUN_PYTHON`` (default
+    ``<repo>/.venv-keras/bin/python``) in a terminal task; at the end the interpreter is switched
+    to a venv made with ``--without-pip`` and the bundled server runs there.
+  * offline: code-server, its extension host and chromium in a network namespace with only the
+    loopback interface (``unshare -n``), the server's interpreter a ``--without-pip`` venv with
+    nothing installed, ``CUDA_VISIBLE_DEVICES=1`` inherited: diagnostics appear, a run keeps
+    that ``CUDA_VISIBLE_DEVICES``.
+  * untrusted: the folder in Restricted Mode (workspace trust on).
+
+The one thing mocked: there is no GPU here, so a stand-in ``nvidia-smi`` on PATH prints recorded
+``--format=csv,noheader,nounits`` output for two GPUs (GPU 0 nearly full, GPU 1 idle); the runs
+themselves use the CPU. Screenshots, the driver's ``results-*.json`` and the extension's output
+channels land in ``$KERAS_MIGRATE_ARTIFACTS`` (default ``<repo>/test-artifacts/vscode``).
 code-server, chromium and playwright are installed once into ``$KERAS_MIGRATE_E2E_CACHE``
-(default ``~/.cache/keras-migrate-e2e``): cold about 1-2 minutes, then about a minute per run.
+(default ``~/.cache/keras-migrate-e2e``): cold about 2-3 minutes, then a few minutes per run.
 """
 
 from __future__ import annotations
@@ -31,24 +46,29 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 STEPS = [
     "workbench",
-    "server-status",
+    "language-status",
     "diagnostics",
+    "hover",
     "quick-fix",
     "fix-all",
     "fix-all-on-save",
     "notebook",
     "notebook-fix-all",
+    "notebook-fix-all-on-save",
     "report",
     "restart-server",
     "run-file",
+    "run-input",
     "rerun-status-item",
     "run-failure-diagnostic",
+    "notebook-run",
     "cancel-run",
     "compare-backends",
-    "missing-server-offer",
-    "install-offer-accepted",
+    "debug-file",
+    "bundled-server-any-interpreter",
 ]
 UNTRUSTED_STEPS = ["untrusted-workbench", "untrusted-server", "untrusted-run-refused"]
+OFFLINE_STEPS = ["offline-no-network", "offline-workbench", "offline-diagnostics", "offline-run-inherited-device"]
 
 
 def _free_port() -> int:
@@ -85,6 +105,8 @@ QUIET_USER_SETTINGS = {
     "update.mode": "none",
     "chat.disableAIFeatures": True,
     "window.restoreWindows": "none",
+    # xterm's DOM renderer: the terminal's rows are text the driver can read
+    "terminal.integrated.gpuAcceleration": "off",
 }
 
 
@@ -133,7 +155,7 @@ class Harness:
         self.tmp, self.artifacts, self.env, self.vsix = tmp, artifacts, env, vsix
 
     def session(self, name: str, *, workspace_settings: dict, user_settings: dict, trust: bool,
-                mode: str, extra_env: dict) -> dict:
+                mode: str, extra_env: dict, offline: bool = False) -> dict:
         root = self.tmp / name
         folder = root / "proj"
         shutil.copytree(HERE / "fixture", folder)
@@ -146,25 +168,32 @@ class Harness:
         env = dict(self.env, RUN_DIR=str(run_dir), PORT=str(port), FOLDER=str(folder), VSIX=str(self.vsix),
                    USER_SETTINGS=str(root / "user-settings.json"), TRUST="1" if trust else "0")
         log = self.artifacts / f"setup-{name}.log"
-        setup = _run(["bash", str(HERE / "setup.sh")], env, 900, log)
-        assert setup.returncode == 0, log.read_text()[-3000:]
         results_file = self.artifacts / f"results-{name}.json"
+        drive_env = dict(
+            env,
+            **extra_env,
+            CS_URL=f"http://127.0.0.1:{port}",
+            OUT=str(self.artifacts),
+            RESULTS=str(results_file),
+            TOOLS=str(Path(env["CACHE"]) / "tools"),
+            USER_DATA=str(run_dir / "data/user"),
+            PROFILE_HOME=str(root / "chromium-home"),
+            MODE=mode,
+        )
         try:
-            drive_env = dict(
-                env,
-                **extra_env,
-                CS_URL=f"http://127.0.0.1:{port}",
-                OUT=str(self.artifacts),
-                RESULTS=str(results_file),
-                TOOLS=str(Path(env["CACHE"]) / "tools"),
-                USER_DATA=str(run_dir / "data/user"),
-                PROFILE_HOME=str(root / "chromium-home"),
-                MODE=mode,
-            )
-            try:
-                _run(["node", str(HERE / "drive.js")], drive_env, 900, self.artifacts / f"drive-{name}.log")
-            except subprocess.TimeoutExpired:
-                pass
+            if offline:
+                # one network namespace with only loopback for code-server (so its extension
+                # host and the language server) and the browser: nothing outside is reachable
+                script = ('ip link set lo up && bash "$0" > "$2" 2>&1 || { cat "$2"; exit 1; }; '
+                          'node "$1"; rc=$?; STOP=1 bash "$0" >/dev/null 2>&1; exit $rc')
+                _run(["unshare", "-n", "bash", "-c", script, str(HERE / "setup.sh"), str(HERE / "drive.js"), str(log)],
+                     drive_env, 1500, self.artifacts / f"drive-{name}.log")
+            else:
+                setup = _run(["bash", str(HERE / "setup.sh")], env, 900, log)
+                assert setup.returncode == 0, log.read_text()[-3000:]
+                _run(["node", str(HERE / "drive.js")], drive_env, 1500, self.artifacts / f"drive-{name}.log")
+        except subprocess.TimeoutExpired:
+            pass
         finally:
             subprocess.run(["bash", str(HERE / "setup.sh")], env=dict(env, STOP="1"), cwd=REPO,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
@@ -195,29 +224,34 @@ def harness(tmp_path_factory) -> dict:
     build = _run(["bash", "scripts/build-vsix.sh", str(vsix)], env, 600, artifacts / "build-vsix.log")
     assert build.returncode == 0, (artifacts / "build-vsix.log").read_text()[-3000:]
 
-    # an interpreter without keras-migrate: the "install it?" offer (never accepted), and the
-    # workspace-level interpreter an untrusted workspace must ignore
+    # interpreters with nothing installed, made as uv makes them (no pip): the bundled server
+    # runs on them; one is also the workspace-level interpreter an untrusted workspace ignores
+    py = os.environ.get("PYTHON", "python3")
     bare = tmp / "bare-venv"
-    subprocess.run([os.environ.get("PYTHON", "python3"), "-m", "venv", "--without-pip", str(bare)], check=True, cwd=tmp)
-    # one with pip, into which the driver accepts the install offer (the bundled wheel; its
-    # dependencies come from pip's cache or PyPI, as for a user)
-    fresh = tmp / "install-venv"
-    subprocess.run([os.environ.get("PYTHON", "python3"), "-m", "venv", str(fresh)], check=True, cwd=tmp)
+    subprocess.run([py, "-m", "venv", "--without-pip", str(bare)], check=True, cwd=tmp)
+    offline = tmp / "offline-venv"
+    subprocess.run([py, "-m", "venv", "--without-pip", str(offline)], check=True, cwd=tmp)
+    for venv in (bare, offline):
+        probe = subprocess.run([str(venv / "bin/python"), "-c", "import pip"], capture_output=True, cwd=tmp)
+        assert probe.returncode != 0, f"{venv} has pip"
 
-    # a stand-in nvidia-smi on PATH that prints recorded output for two GPUs (this machine has
-    # none): the device picker must list them, then the CPU. The runs themselves use the CPU.
+    # THE ONE MOCK: this machine has no GPU, so a stand-in nvidia-smi on PATH prints recorded
+    # `--query-gpu=index,name,memory.used,memory.total,utilization.gpu --format=csv,noheader,nounits`
+    # output for two GPUs: GPU 0 nearly full and busy, GPU 1 idle. The picker must list them
+    # with their memory and take GPU 1 for "Auto"; the runs themselves use the CPU.
     fakebin = tmp / "fakebin"
     fakebin.mkdir()
     (fakebin / "nvidia-smi").write_text(
         "#!/bin/sh\n"
-        "# stand-in: recorded output of nvidia-smi --query-gpu=index,name,memory.used,memory.total --format=csv,noheader\n"
-        "echo '0, NVIDIA H100 80GB HBM3, 3 MiB, 81559 MiB'\n"
-        "echo '1, NVIDIA H100 80GB HBM3, 5 MiB, 81559 MiB'\n"
+        "# stand-in for nvidia-smi (no GPU on this machine): recorded nounits CSV of two H100s\n"
+        "echo '0, NVIDIA H100 80GB HBM3, 70123, 81559, 96'\n"
+        "echo '1, NVIDIA H100 80GB HBM3, 5, 81559, 0'\n"
     )
     (fakebin / "nvidia-smi").chmod(0o755)
     env["PATH"] = f"{fakebin}{os.pathsep}{env.get('PATH', '')}"
+    env.pop("CUDA_VISIBLE_DEVICES", None)
     return {"harness": Harness(tmp, artifacts, env, vsix), "server_py": server_py, "bare_py": bare / "bin/python",
-            "install_py": fresh / "bin/python"}
+            "offline_py": offline / "bin/python"}
 
 
 @pytest.fixture(scope="module")
@@ -232,12 +266,35 @@ def e2e_results(harness) -> dict:
             "keras-migrate.runInterpreter": str(run_py),
             "keras-migrate.logLevel": "info",
             "[python]": {"editor.codeActionsOnSave": {"source.fixAll.keras-migrate": "explicit"}},
+            "notebook.codeActionsOnSave": {"notebook.source.fixAll.keras-migrate": "explicit"},
             "files.autoSave": "off",
         },
         user_settings=dict(QUIET_USER_SETTINGS, **{"security.workspace.trust.enabled": False}),
         trust=False,
         mode="trusted",
-        extra_env={"BARE_PYTHON": str(harness["bare_py"]), "INSTALL_PYTHON": str(harness["install_py"])},
+        extra_env={"BARE_PYTHON": str(harness["bare_py"])},
+    )
+
+
+@pytest.fixture(scope="module")
+def offline_results(harness, e2e_results) -> dict:
+    """No network for code-server and its extension host, the server on a bare venv."""
+    if not shutil.which("unshare") or subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode:
+        pytest.fail("`unshare -n` (a network namespace) is not available: run this as root or with CAP_SYS_ADMIN")
+    run_py = Path(os.environ.get("KERAS_MIGRATE_RUN_PYTHON", REPO / ".venv-keras/bin/python"))
+    return harness["harness"].session(
+        "offline",
+        workspace_settings={
+            "keras-migrate.interpreter": str(harness["offline_py"]),
+            "keras-migrate.runInterpreter": str(run_py),
+            "keras-migrate.logLevel": "info",
+            "files.autoSave": "off",
+        },
+        user_settings=dict(QUIET_USER_SETTINGS, **{"security.workspace.trust.enabled": False}),
+        trust=False,
+        mode="offline",
+        extra_env={"BARE_PYTHON": str(harness["offline_py"]), "CUDA_VISIBLE_DEVICES": "1"},
+        offline=True,
     )
 
 
@@ -263,18 +320,77 @@ def untrusted_results(harness, e2e_results) -> dict:
     )
 
 
+def _png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR", f"{path.name} is not a PNG"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
 def _check(results: dict, step: str) -> None:
     steps = {s["name"]: s for s in results["steps"]}
     assert step in steps, f"the driver did not reach {step!r}: {results.get('driverError', '')}"
     rec = steps[step]
     detail = json.dumps(rec.get("detail", {}), indent=1)[:3000]
     assert rec["ok"], f"{step}: {rec.get('error')} (screenshot {rec.get('screenshot')})\n{detail}"
+    # the screenshot: the whole workbench, and a crop of each thing the step shows
     assert rec.get("screenshot"), f"{step}: no screenshot"
+    artifacts = Path(results["out"])
+    assert _png_size(artifacts / rec["screenshot"]) == (1400, 900), f"{step}: the screenshot is not the 1400x900 page"
+    for what, shown in (rec.get("shown") or {}).items():
+        assert shown.get("crop"), f"{step}: {what} was not visible in the screenshot"
+        w, h = _png_size(artifacts / shown["crop"])
+        assert w >= 8 and h >= 8, f"{step}: the crop of {what} is {w}x{h}"
 
 
 @pytest.mark.parametrize("step", STEPS)
 def test_step(e2e_results: dict, step: str) -> None:
     _check(e2e_results, step)
+
+
+# what each step's screenshot must show (the driver checks it is visible when taken)
+SHOWS = {
+    "language-status": {"languageStatus"},
+    "diagnostics": {"squiggle", "problems"},
+    "hover": {"hover"},
+    "notebook-fix-all-on-save": {"cell"},
+    "run-file": {"terminal", "toast"},
+    "run-input": {"terminal"},
+    "rerun-status-item": {"rerunItem", "terminal"},
+    "run-failure-diagnostic": {"problem", "squiggle"},
+    "notebook-run": {"problem", "cellSquiggle"},
+    "cancel-run": {"terminal"},
+    "compare-backends": {"matrixTab"},
+    "debug-file": {"toast"},
+    "bundled-server-any-interpreter": {"languageStatus", "squiggle"},
+    "offline-diagnostics": {"squiggle", "languageStatus"},
+    "offline-run-inherited-device": {"terminal"},
+    "untrusted-server": {"squiggle"},
+    "untrusted-run-refused": {"toast"},
+}
+
+
+def _check_shows(results: dict) -> None:
+    steps = {s["name"]: s for s in results["steps"]}
+    for step, shows in SHOWS.items():
+        if step in steps:
+            assert set(steps[step].get("shown") or {}) >= shows, f"{step}: {steps[step].get('shown')}"
+
+
+def test_each_step_says_what_its_screenshot_shows(e2e_results: dict) -> None:
+    _check_shows(e2e_results)
+
+
+def test_each_offline_step_says_what_its_screenshot_shows(offline_results: dict) -> None:
+    _check_shows(offline_results)
+
+
+def test_each_untrusted_step_says_what_its_screenshot_shows(untrusted_results: dict) -> None:
+    _check_shows(untrusted_results)
+
+
+@pytest.mark.parametrize("step", OFFLINE_STEPS)
+def test_offline_step(offline_results: dict, step: str) -> None:
+    _check(offline_results, step)
 
 
 @pytest.mark.parametrize("step", UNTRUSTED_STEPS)
@@ -283,7 +399,7 @@ def test_untrusted_step(untrusted_results: dict, step: str) -> None:
 
 
 def test_no_workspace_module_ran_in_the_trusted_session(harness, e2e_results) -> None:
-    """Opening, analysing, fixing, the report, the probes, the install offer: none of it
+    """Opening, analysing, fixing, the report, the probes, the interpreter switch: none of it
     imports a workspace module. Only the runs the driver asked for (the user's own program,
     started by the runner with KERAS_BACKEND set) import what lies beside the program, as
     `python file.py` does."""
@@ -295,3 +411,9 @@ def test_no_workspace_module_ran_in_the_trusted_session(harness, e2e_results) ->
 def test_no_workspace_module_ran_in_restricted_mode(harness, untrusted_results) -> None:
     markers = shadow_markers(harness["harness"].tmp / "untrusted" / "markers")
     assert markers == [], f"workspace modules imported in Restricted Mode: {markers[:10]}"
+
+
+def test_no_workspace_module_ran_in_the_offline_session(harness, offline_results) -> None:
+    markers = shadow_markers(harness["harness"].tmp / "offline" / "markers")
+    outside_runs = [(m, who) for m, who in markers if "None)" in who or m == "keras_migrate-pkg"]
+    assert outside_runs == [], f"workspace modules imported outside a user-requested run: {outside_runs[:10]}"
