@@ -15,6 +15,7 @@ import tokenize
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
+from .astutil import parse_quietly
 from .context import FileContext, Settings
 from .gchold import GC_HOLD
 from .model import Finding
@@ -234,7 +235,7 @@ def noqa_line(text: str, line: int) -> int:
 
 def parse(text: str) -> tuple[Optional[ast.Module], Optional[ParseError]]:
     try:
-        return ast.parse(text), None
+        return parse_quietly(text), None
     except SyntaxError as exc:
         line = max((exc.lineno or 1) - 1, 0)
         col = max((exc.offset or 1) - 1, 0)

@@ -9,6 +9,7 @@ on every keystroke.  One difference: the expression-context singletons (``ctx=Lo
 from __future__ import annotations
 
 import ast
+import warnings
 from collections import deque
 
 _AST = ast.AST
@@ -52,3 +53,15 @@ def walk(node: ast.AST):
         node = todo.popleft()
         todo.extend(iter_child_nodes(node))
         yield node
+
+
+def parse_quietly(text, filename: str = "<unknown>") -> ast.Module:
+    """``ast.parse`` without the warnings CPython emits for the code it reads.
+
+    Compiling user code warns about *its* oddities (``"\\d"`` is an invalid escape sequence:
+    a ``SyntaxWarning`` on Python 3.12+, printed to the user's terminal by ``check``); they are
+    not ours to print, and under ``-W error`` they would make valid code look unparsable.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ast.parse(text, filename=filename)

@@ -17,6 +17,8 @@ import tokenize
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from .astutil import parse_quietly
+
 from .model import Edit
 
 
@@ -144,7 +146,7 @@ def _statement_start(body: str, col: int) -> Optional[int]:
     if not stmt.strip() or _COMPOUND_START.match(stmt) or stmt.endswith("\\") or pos - col < 2:
         return None
     try:
-        ast.parse(stmt)
+        parse_quietly(stmt)
     except (SyntaxError, ValueError):
         return None
     return pos

@@ -48,6 +48,7 @@ from concurrent.futures import TimeoutError as _FutureTimeout
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
+from .astutil import parse_quietly
 from .knowledge import LAYER, MODEL, Knowledge
 from .resolve import Resolver
 
@@ -300,7 +301,7 @@ class WorkspaceIndex:
             # a regular file within the size limit only (a FIFO swapped in after the stat above,
             # or a huge generated module, must not hang or exhaust the index)
             from keras_migrate.fsio import read_file
-            tree = ast.parse(read_file(path).data, filename=path)
+            tree = parse_quietly(read_file(path).data, filename=path)
         except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
             return None
         self.stats["parsed"] += 1
