@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from . import __version__
-from . import formats
+from . import batch, formats
 from . import fsio
 from .config import BACKENDS, Config, ConfigError, ConfigResolver, config_for, exclusion, rule_enabled
 from .discovery import iter_files
@@ -201,6 +201,7 @@ class Session:
             raise ConfigError("--config", f"{config}: no such file")
         self.resolver = ConfigResolver(_overrides(args), Path(config) if config else None)
         self.rules = registry()
+        self.batch_options = batch.Options.from_args(args)
         self._linters: dict[Config, Linter] = {}
         self._indexes: dict[str, object] = {}
 
@@ -299,11 +300,11 @@ def collect(args, session: Session, errors: list[str], warnings: Optional[list[s
     return jobs
 
 
-def run_checks(session: Session, jobs: Sequence[tuple[Path, Config]], report: Report) -> None:
-    """The execution step: analyse each (file, configuration).  Sequential here; one place
-    to run files another way (a process pool, a cache)."""
-    for path, cfg in jobs:
-        check_file(session.linter(cfg), path, report)
+def run_checks(session: Session, jobs: Sequence[tuple[Path, Config]], report: Report, out=None, err=None,
+               stream: bool = False) -> None:
+    """The execution step: analyse each (file, configuration) with ``check_file``, on every
+    core and through the results cache (``keras_migrate.batch``)."""
+    batch.run_checks(session, jobs, report, out, err, stream=stream)
 
 
 def _noqa_text(text: str, wanted: dict[int, set[str]]) -> tuple[str, int]:
@@ -457,7 +458,8 @@ def cmd_check(args, out=None, err=None) -> int:
         cfg = session.config(path, path.parent if str(path.parent) else Path("."))
         check_file(session.linter(cfg), path, report, sys.stdin.read())
     else:
-        run_checks(session, collect(args, session, report.errors, warnings), report)
+        run_checks(session, collect(args, session, report.errors, warnings), report, out, err,
+                   stream=not getattr(args, "statistics", False) and args.format in batch.STREAMING_FORMATS)
     unsafe = getattr(args, "unsafe_fixes", False)
     if getattr(args, "statistics", False):
         write_statistics(report, formats.ALIASES.get(args.format, args.format), unsafe, out)
@@ -810,6 +812,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--add-noqa", action="store_true",
                    help="write `# noqa: K...` on every line with a finding (a baseline for a long migration); "
                         "merges with noqa comments already there; running it again changes nothing")
+    batch.add_arguments(c)
     c.set_defaults(func=cmd_check)
     f = sub.add_parser("fix", help="apply fixes in place (safe ones; --unsafe-fixes for all)")
     _common(f)
@@ -828,6 +831,7 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout")
     rep.add_argument("--merge", nargs="+", metavar="JSON",
                      help="merge reports written with --format json (e.g. one per --shard) instead of scanning")
+    batch.add_arguments(rep, cache=False)
     rep.set_defaults(func=cmd_report)
     r = sub.add_parser("rules", help="list every rule")
     r.add_argument("--format", "--output-format", dest="format", choices=("text", "json", "markdown"),

@@ -88,6 +88,33 @@ class _Timeout(Exception):
     pass
 
 
+@dataclass
+class Recording:
+    """What the queries of one analysis depended on (for a results cache): every workspace
+    file read, with its (mtime, size); whether a query ran out of time (its answer may
+    differ next time) or asked about a workspace module it did not find (a file created
+    later could answer it)."""
+
+    deps: dict[str, tuple[float, int]] = field(default_factory=dict)
+    tainted: bool = False
+    unresolved: bool = False
+
+
+class _Recorder:
+    def __init__(self, index: "WorkspaceIndex"):
+        self.index = index
+        self.rec = Recording()
+        self.prev = None
+
+    def __enter__(self) -> Recording:
+        self.prev = getattr(self.index._local, "sink", None)
+        self.index._local.sink = self.rec
+        return self.rec
+
+    def __exit__(self, *exc) -> None:
+        self.index._local.sink = self.prev
+
+
 class WorkspaceIndex:
     def __init__(self, root: str, timeout_s: float = 2.0):
         self.root = os.path.realpath(root)
@@ -144,6 +171,11 @@ class WorkspaceIndex:
             with self._jedi_lock:
                 for key in [k for k, d in self._resolved.items() if d is None or d.path == rp]:
                     del self._resolved[key]
+
+    def recording(self) -> _Recorder:
+        """``with index.recording() as rec:`` collects, for the queries made inside on this
+        thread, what their answers depended on (``Recording``)."""
+        return _Recorder(self)
 
     def warm_up(self) -> None:
         """Load jedi on the worker thread now (non-blocking), so the first cross-file question
@@ -213,17 +245,22 @@ class WorkspaceIndex:
             for f in stack:
                 f.tainted = True
             return None
+        sink = getattr(loc, "sink", None) if not stack else None
         try:
             d = self._locate(module, name, level, from_path)
         except _Timeout:
             return None
         if d is None:
+            if sink is not None:
+                sink.unresolved = True
             return None
         key = (what, d.path, d.name)
         cached = self._results.get(key)
         if cached is not None and self._deps_fresh(cached[1]):
             for f in stack:
                 f.deps.update(cached[1])
+            if sink is not None:
+                sink.deps.update(cached[1])
             return cached[0]
         if key in loc.active:          # a cycle of imports/bases: nothing to learn from it
             return None
@@ -238,12 +275,18 @@ class WorkspaceIndex:
         for f in stack:
             f.deps.update(frame.deps)
             f.tainted = f.tainted or frame.tainted
+        if sink is not None:
+            sink.deps.update(frame.deps)
+            sink.tainted = sink.tainted or frame.tainted
         if not frame.tainted:
             self._results[key] = (value, dict(frame.deps))
         return value
 
     def _taint(self) -> None:
         self.stats["timeouts"] += 1
+        sink = getattr(self._local, "sink", None)
+        if sink is not None:
+            sink.tainted = True
         for f in self._stack():
             f.tainted = True
 

@@ -1,0 +1,722 @@
+"""Running ``check`` (and ``report``) over many files: a process pool, a content cache,
+progress, and results streamed in a stable order.
+
+* **Pool.** Files go to a ``ProcessPoolExecutor`` (``forkserver`` on Linux, ``spawn``
+  elsewhere; never ``fork``, the parent may hold threads) in chunks.  Each worker imports the
+  rules once (the forkserver preloads them), keeps one ``Linter`` and one workspace index per
+  configuration, and returns plain data: every finding is copied without its lazy fix
+  (the fix's edits, when a format needs them, are computed in the worker).
+* **Order.** Results are handed on in the order of the files, each file as soon as it and
+  every file before it are done, so ``concise`` output starts at once and reads the same as a
+  serial run (``Report.items`` is a list that fills itself while a writer iterates it).
+* **Cache.** ``.keras_migrate_cache/`` in the project root (the folder of the
+  ``pyproject.toml`` that configures the file, else the working directory), like
+  ``.ruff_cache``: one JSON file per tool build, an entry per (file, effective configuration,
+  rule set) holding the file's results, valid while the file's bytes hash the same and every
+  other workspace file its analysis read (the cross-file index: base classes, factories) has
+  the same (mtime, size).  A file whose (mtime, size, inode) match the entry, and whose
+  mtime is older than the entry, is not even read (git's index does the same).  Analyses
+  that hit the index's deadline, or that asked about a workspace module that was not found
+  (a file created later could answer it), are cached with the layout of the run's files.
+  JSON, never pickle: a planted cache file can at worst give wrong findings, not run code.
+  ``--no-cache`` bypasses it; ``--cache-dir`` or ``KERAS_MIGRATE_CACHE_DIR`` moves it.
+* **Progress.** On stderr, only when it is a terminal and the run has lasted a second: a
+  line rewritten in place (cleared before anything is printed on stdout).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import multiprocessing
+import os
+import signal
+import stat
+import sys
+import tempfile
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import Iterable, Iterator, Optional, Sequence
+
+from . import __version__
+from .config import Config
+from .engine.model import Applicability, Finding, Position, Range, Severity
+from .formats import Item, Problem, Report
+
+CACHE_DIR_NAME = ".keras_migrate_cache"
+CACHE_ENV = "KERAS_MIGRATE_CACHE_DIR"
+_CACHEDIR_TAG = ("Signature: 8a477f597d28d172789f06886806bc55\n"
+                 "# This file is a cache directory tag created by keras-migrate.\n"
+                 "# For information about cache directory tags see https://bford.info/cachedir/\n")
+_MAX_CACHED_BYTES = 5_000_000      # larger files are analysed (or refused) as before, never cached
+_PRUNE_AFTER_S = 30 * 24 * 3600    # entries not seen for 30 days are dropped
+_RACY_S = 2.0                      # a file changed this close to its entry is re-hashed
+
+
+# -- options ----------------------------------------------------------------------------------------
+@dataclasses.dataclass
+class Options:
+    jobs: int = 0                       # 0: every core
+    cache: bool = True
+    cache_dir: Optional[str] = None
+    progress: Optional[bool] = None     # None: when stderr is a terminal
+
+    @classmethod
+    def from_args(cls, args) -> "Options":
+        return cls(jobs=int(getattr(args, "jobs", 0) or 0), cache=not getattr(args, "no_cache", False),
+                   cache_dir=getattr(args, "cache_dir", None) or os.environ.get(CACHE_ENV) or None)
+
+    def workers(self) -> int:
+        if self.jobs > 0:
+            return self.jobs
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except (AttributeError, OSError):
+            return max(1, os.cpu_count() or 1)
+
+
+def add_arguments(p: argparse.ArgumentParser, cache: bool = True) -> None:
+    p.add_argument("--jobs", "-j", type=int, default=0, metavar="N",
+                   help="analyse on N processes (default: every core; 1: in this process)")
+    if cache:
+        p.add_argument("--no-cache", action="store_true",
+                       help="neither read nor write the results cache (.keras_migrate_cache/)")
+        p.add_argument("--cache-dir", metavar="DIR",
+                       help=f"where the results cache lives (default: .keras_migrate_cache in the project "
+                            f"root; also ${CACHE_ENV})")
+
+
+# -- plain data for findings ------------------------------------------------------------------------
+def _stored_fix():
+    """The fix of a finding that crossed a process or came from the cache: its title and
+    applicability are kept (the formats print them), its edits were computed already."""
+    return None
+
+
+def plain_finding(f: Finding) -> Finding:
+    """A copy that pickles: no lazy fix (a closure over the analysis) behind it."""
+    return Finding(f.code, f.name, f.message, f.severity, f.start, f.end, f.range, f.fix_title,
+                   f.fix_applicability, _stored_fix if f.has_fix else None, tuple(f.tags), f.url)
+
+
+def _item_to_json(it: Item) -> dict:
+    f = it.finding
+    r = f.range
+    return {"c": f.code, "n": f.name, "m": f.message, "s": f.severity.value, "o": [f.start, f.end],
+            "r": [r.start.line, r.start.col, r.end.line, r.end.col], "ft": f.fix_title,
+            "fa": f.fix_applicability.value if f.fix_applicability else None, "fx": f.has_fix,
+            "tg": list(f.tags), "u": f.url,
+            "p": [it.line, it.col, it.end_line, it.end_col], "cell": it.cell, "w": list(it.utf16),
+            "sl": it.source_line, "e": it.edits, "nr": it.noqa_row}
+
+
+def _item_from_json(d: dict, display: str) -> Item:
+    r = d["r"]
+    f = Finding(d["c"], d["n"], d["m"], Severity(d["s"]), d["o"][0], d["o"][1],
+                Range(Position(r[0], r[1]), Position(r[2], r[3])), d["ft"],
+                Applicability(d["fa"]) if d["fa"] else None, _stored_fix if d["fx"] else None,
+                tuple(d["tg"]), d["u"])
+    p = d["p"]
+    return Item(display, f, p[0], p[1], p[2], p[3], d["cell"], tuple(d["w"]), source_line=d["sl"],
+                edits=d["e"], noqa_row=d["nr"])
+
+
+def _problem_to_json(u) -> Optional[dict]:
+    if not isinstance(u, Problem):
+        return None
+    return {"m": u.message, "l": u.line, "c": u.col, "cell": u.cell}
+
+
+# -- one file's results ----------------------------------------------------------------------------
+_REPORT_FIELDS = tuple(f.name for f in dataclasses.fields(Report))
+
+
+def _new_part(want_edits: bool) -> Report:
+    return Report(want_edits=want_edits)
+
+
+def merge_part(report: Report, part: Report) -> None:
+    """Add one file's results to the run's (every list field appended, counters added), so a
+    field the CLI gains later travels with the rest."""
+    for name in _REPORT_FIELDS:
+        if name in ("items", "want_edits"):
+            continue
+        value = getattr(part, name)
+        if isinstance(value, list):
+            getattr(report, name).extend(value)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            setattr(report, name, getattr(report, name) + value)
+
+
+def _cacheable(part: Report) -> bool:
+    """Only results the cache can hold exactly: findings, problems with a position, the
+    file's own count.  I/O errors (and anything the CLI may add later) are never cached."""
+    for name in _REPORT_FIELDS:
+        if name in ("items", "unparsable", "files", "checked_paths", "want_edits"):
+            continue
+        v = getattr(part, name)
+        if v:   # errors, or a field unknown here
+            return False
+    return all(isinstance(u, Problem) for u in part.unparsable) and part.files == 1
+
+
+def _part_to_json(part: Report) -> dict:
+    return {"items": [_item_to_json(it) for it in part.items],
+            "unparsable": [_problem_to_json(u) for u in part.unparsable]}
+
+
+def _part_from_json(d: dict, display: str, want_edits: bool) -> Report:
+    part = Report(want_edits=want_edits, files=1, checked_paths=[display])
+    for it in d["items"]:
+        item = _item_from_json(it, display)
+        if not want_edits:
+            item.edits = item.noqa_row = None
+        part.items.append(item)
+    for u in d["unparsable"]:
+        part.unparsable.append(Problem(display, u["m"], u["l"], u["c"], u["cell"]))
+    return part
+
+
+# -- fingerprints ----------------------------------------------------------------------------------
+_TOOL_FP: Optional[str] = None
+
+
+def tool_fingerprint() -> str:
+    """The version and the (path, mtime, size) of every file of the package and its rules: a
+    development checkout that changes a rule gets a fresh cache without a version bump."""
+    global _TOOL_FP
+    if _TOOL_FP is None:
+        import importlib.util
+        h = hashlib.blake2b(__version__.encode(), digest_size=12)
+        dirs = [os.path.dirname(os.path.abspath(__file__))]
+        spec = importlib.util.find_spec("keras_migrate.rules")
+        if spec is not None and spec.submodule_search_locations:
+            dirs += [os.path.abspath(p) for p in spec.submodule_search_locations]
+        for top in sorted(set(dirs)):
+            for base, subdirs, files in os.walk(top):
+                subdirs[:] = sorted(d for d in subdirs if d != "__pycache__")
+                for name in sorted(files):
+                    if name.endswith((".pyc", ".pyo")):
+                        continue
+                    p = os.path.join(base, name)
+                    try:
+                        st = os.stat(p)
+                    except OSError:
+                        continue
+                    h.update(f"{p}\0{st.st_mtime_ns}\0{st.st_size}\n".encode("utf-8", "surrogateescape"))
+        _TOOL_FP = h.hexdigest()
+    return _TOOL_FP
+
+
+def config_key(cfg: Config, rules: Sequence[type]) -> str:
+    h = hashlib.blake2b(digest_size=12)
+    h.update(repr(cfg).encode("utf-8", "surrogateescape"))
+    h.update(",".join(sorted(r.code for r in rules)).encode())
+    return h.hexdigest()
+
+
+def _hash_bytes(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def _regular_stat(path) -> Optional[os.stat_result]:
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return st if stat.S_ISREG(st.st_mode) else None
+
+
+def _stamp(path: str) -> Optional[list]:
+    st = _regular_stat(path)
+    return None if st is None else [st.st_mtime, st.st_size]
+
+
+# -- the cache --------------------------------------------------------------------------------------
+class Cache:
+    """The results of one project root, in ``<dir>/<version>/results-<fp>.json``."""
+
+    def __init__(self, directory: Path, root: Path):
+        self.directory = directory
+        self.root = root
+        self.file = directory / __version__ / f"results-{tool_fingerprint()}.json"
+        self.entries: dict[str, dict] = {}
+        self.dirty = False
+        self._stamps: dict[str, Optional[list]] = {}
+        try:
+            with open(self.file, "rb") as fh:
+                data = json.loads(fh.read())
+            if isinstance(data, dict) and data.get("version") == __version__ and isinstance(data.get("entries"), dict):
+                self.entries = data["entries"]
+        except (OSError, ValueError, UnicodeDecodeError, RecursionError):
+            self.entries = {}
+
+    def key(self, path: Path, ckey: str) -> str:
+        ap = os.path.abspath(path)
+        try:
+            rel = os.path.relpath(ap, self.root)
+        except ValueError:
+            rel = ap
+        if rel.startswith(".."):
+            rel = ap
+        return Path(rel).as_posix() + "\0" + ckey
+
+    def _dep_stamp(self, path: str) -> Optional[list]:
+        if path not in self._stamps:
+            self._stamps[path] = _stamp(path)
+        return self._stamps[path]
+
+    def lookup(self, key: str, path: Path, want_edits: bool, layout: str) -> tuple[Optional[dict], Optional[str]]:
+        """(the stored results or None, the file's hash when it had to be read)."""
+        e = self.entries.get(key)
+        st = _regular_stat(path)
+        if st is None or st.st_size > _MAX_CACHED_BYTES:
+            return None, None
+        digest = None
+        if e is None or e.get("st") != [st.st_mtime_ns, st.st_size, st.st_ino] \
+                or st.st_mtime >= e.get("t", 0) - _RACY_S:
+            try:
+                with open(path, "rb") as fh:
+                    digest = _hash_bytes(fh.read(_MAX_CACHED_BYTES + 1))
+            except OSError:
+                return None, None
+            if e is None or e.get("h") != digest:
+                return None, digest
+        if want_edits and not e.get("e"):
+            return None, digest
+        if e.get("l") is not None and e["l"] != layout:
+            return None, digest
+        for dep, stamp in (e.get("d") or {}).items():
+            if self._dep_stamp(dep) != stamp:
+                return None, digest
+        if digest is not None:   # the same bytes under a new stamp: remember the stamp
+            e["st"] = [st.st_mtime_ns, st.st_size, st.st_ino]
+            self.dirty = True
+        if time.time() - e.get("seen", 0) > 24 * 3600:
+            e["seen"] = int(time.time())
+            self.dirty = True
+        return e["r"], digest
+
+    def store(self, key: str, path: Path, digest: str, part: Report, meta: dict, layout: str) -> None:
+        st = _regular_stat(path)
+        if st is None or meta.get("hash") != digest or not _cacheable(part) or meta.get("tainted"):
+            return   # changed while being analysed, or not cacheable
+        now = time.time()
+        self.entries[key] = {"h": digest, "st": [st.st_mtime_ns, st.st_size, st.st_ino], "t": now,
+                             "seen": int(now), "e": part.want_edits, "d": meta.get("deps") or {},
+                             "l": layout if meta.get("unresolved") else None, "r": _part_to_json(part)}
+        self.dirty = True
+
+    def save(self) -> None:
+        if not self.dirty:
+            return
+        now = time.time()
+        entries = {k: v for k, v in self.entries.items() if now - v.get("seen", now) < _PRUNE_AFTER_S}
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            for name, text in ((".gitignore", "# Automatically created by keras-migrate.\n*\n"),
+                               ("CACHEDIR.TAG", _CACHEDIR_TAG)):
+                p = self.directory / name
+                if not p.exists():
+                    p.write_text(text, encoding="utf-8")
+            self.file.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".results-", suffix=".tmp", dir=str(self.file.parent))
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    json.dump({"version": __version__, "entries": entries}, fh, separators=(",", ":"))
+                os.replace(tmp, self.file)
+            except BaseException:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+                raise
+        except OSError:
+            pass   # a read-only tree: no cache, same results
+        self.dirty = False
+
+
+def cache_root(cfg: Config) -> Path:
+    """The project root a file's results are cached under: its pyproject's folder, else the
+    working directory (as ruff)."""
+    if cfg.source:
+        return Path(os.path.dirname(os.path.abspath(cfg.source)))
+    return Path(os.getcwd())
+
+
+# -- the worker --------------------------------------------------------------------------------------
+class _Analyser:
+    """Linters per configuration with the cross-file index the CLI uses, in any process."""
+
+    def __init__(self, rules: Optional[Sequence[type]] = None, linter_for=None):
+        if rules is None:
+            from .service import registry
+            rules = registry()
+        self.rules = tuple(rules)
+        self._linter_for = linter_for
+        self._linters: dict = {}
+        self._indexes: dict = {}
+
+    def linter(self, cfg: Config):
+        if self._linter_for is not None:
+            return self._linter_for(cfg)
+        lin = self._linters.get(cfg)
+        if lin is None:
+            from .engine.workspace import WorkspaceIndex
+            from .service import Linter
+            root = cfg.root or "."
+            index = self._indexes.get(root)
+            if index is None:
+                index = self._indexes[root] = WorkspaceIndex(root, timeout_s=30.0)
+            lin = self._linters[cfg] = Linter(cfg, self.rules, workspace=index)
+        return lin
+
+    def check(self, path: Path, cfg: Config, want_edits: bool, plain: bool) -> tuple[Report, dict]:
+        from . import cli
+        linter = self.linter(cfg)
+        part = _new_part(want_edits)
+        index = getattr(linter, "workspace", None)
+        rec = index.recording() if index is not None and hasattr(index, "recording") else None
+        if rec is not None:
+            with rec as sink:
+                cli.check_file(linter, path, part)
+            meta = {"deps": sink.deps, "unresolved": sink.unresolved, "tainted": sink.tainted}
+        else:
+            cli.check_file(linter, path, part)
+            meta = {"deps": {}, "unresolved": False, "tainted": False}
+        try:   # the bytes analysed are the bytes hashed before, or the entry is not stored
+            with open(path, "rb") as fh:
+                meta["hash"] = _hash_bytes(fh.read(_MAX_CACHED_BYTES + 1))
+        except OSError:
+            meta["hash"] = None
+        if plain:
+            for it in part.items:
+                it.finding = plain_finding(it.finding)
+        return part, meta
+
+
+_WORKER: Optional[_Analyser] = None
+
+
+def _init_worker(cwd: str) -> None:
+    global _WORKER
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the parent's to handle
+    try:
+        os.chdir(cwd)
+    except OSError:
+        pass
+    _WORKER = _Analyser()
+
+
+def _work(chunk: Sequence[tuple[str, Config, bool]]) -> list[tuple[Report, dict]]:
+    assert _WORKER is not None
+    return [_WORKER.check(Path(p), cfg, want, plain=True) for p, cfg, want in chunk]
+
+
+def _record_work(chunk: Sequence[tuple[str, str, Config]]) -> list[dict]:
+    """The migration report's per-file records (``keras_migrate.report.file_record``)."""
+    from . import report
+    assert _WORKER is not None
+    return [report.file_record(_WORKER.linter, cfg, Path(p), rel) for p, rel, cfg in chunk]
+
+
+def _warm() -> None:
+    """Preloaded in the forkserver: the rules and their data, once for every worker."""
+    from .service import registry
+    for r in registry():
+        try:
+            r()
+        except Exception:
+            pass
+
+
+def make_pool(workers: int) -> ProcessPoolExecutor:
+    method = "forkserver" if sys.platform.startswith("linux") else "spawn"
+    ctx = multiprocessing.get_context(method)
+    if method == "forkserver":
+        ctx.set_forkserver_preload(["keras_migrate.batch", "keras_migrate.rules", "keras_migrate.cli"])
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                               initargs=(os.getcwd(),))
+
+
+def _chunks(seq: Sequence, workers: int) -> list[list]:
+    n = len(seq)
+    size = max(1, min(16, n // (workers * 8) or 1))
+    return [list(seq[i:i + size]) for i in range(0, n, size)]
+
+
+# -- progress ---------------------------------------------------------------------------------------
+class Progress:
+    def __init__(self, total: int, err, enabled: Optional[bool]):
+        self.total = total
+        self.err = err
+        if enabled is None:
+            try:
+                enabled = bool(err.isatty())
+            except (AttributeError, ValueError):
+                enabled = False
+        self.enabled = enabled and total > 1
+        self.start = time.monotonic()
+        self.shown = False
+        self._last = 0.0
+
+    def update(self, done: int) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self.start < 1.0 or now - self._last < 0.1:
+            return
+        self._last = now
+        self.err.write(f"\r\x1b[Kkeras-migrate: {done}/{self.total} files")
+        self.err.flush()
+        self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            self.err.write("\r\x1b[K")
+            self.err.flush()
+            self.shown = False
+
+
+# -- running ``check`` --------------------------------------------------------------------------------
+STREAMING_FORMATS = ("concise", "text", "full", "json-lines", "github")
+
+
+class StreamingItems(list):
+    """``Report.items`` that fills itself from the run while a writer iterates it: each file's
+    items as soon as that file and all before it are done.  Everything but iteration (``len``,
+    indexing, truth) first waits for the whole run, so writers that count first still see all.
+    Only for writers that read nothing else of the report before their first item."""
+
+    def __init__(self, parts: Iterator[Report], report: Report):
+        super().__init__()
+        self._parts = parts
+        self._report = report
+        self._done = False
+
+    def _next_part(self) -> None:
+        try:
+            part = next(self._parts)
+        except StopIteration:
+            self._done = True
+            return
+        merge_part(self._report, part)
+        list.extend(self, part.items)
+
+    def drain(self) -> "StreamingItems":
+        while not self._done:
+            self._next_part()
+        return self
+
+    def __iter__(self):
+        if self._done:
+            return list.__iter__(self)
+        return self._iter()
+
+    def _iter(self):
+        i = 0
+        while True:
+            while i < list.__len__(self):
+                yield list.__getitem__(self, i)
+                i += 1
+            if self._done:
+                return
+            self._next_part()
+
+    def __len__(self):
+        return list.__len__(self.drain())
+
+    def __bool__(self):
+        return list.__len__(self.drain()) > 0
+
+    def __getitem__(self, i):
+        return list.__getitem__(self.drain(), i)
+
+    def __contains__(self, x):
+        return list.__contains__(self.drain(), x)
+
+    def __reversed__(self):
+        return list.__reversed__(self.drain())
+
+    def __eq__(self, other):
+        return list.__eq__(self.drain(), other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def copy(self):
+        return list(list.__iter__(self.drain()))
+
+    def count(self, x):
+        return list.count(self.drain(), x)
+
+    def index(self, *a):
+        return list.index(self.drain(), *a)
+
+    def append(self, x):
+        list.append(self.drain(), x)
+
+    def extend(self, xs):
+        list.extend(self.drain(), xs)
+
+    def sort(self, *a, **k):
+        list.sort(self.drain(), *a, **k)
+
+
+def run_checks(session, jobs: Sequence[tuple[Path, Config]], report: Report, out=None, err=None,
+               options: Optional[Options] = None, stream: bool = False) -> None:
+    """Analyse every (file, configuration) into ``report``: cached results first, the rest on a
+    process pool (or here, for a few files or ``--jobs 1``), in the order of ``jobs``.  With
+    ``stream`` the results arrive while ``report.items`` is iterated (by a writer of
+    ``STREAMING_FORMATS``); else ``report`` is complete on return."""
+    options = options or getattr(session, "batch_options", None) or Options()
+    err = err if err is not None else sys.stderr
+    items = StreamingItems(_run(session, list(jobs), report.want_edits, out, err, options), report)
+    items.extend(report.items)   # anything already there stays first (drains: fine, it is empty)
+    report.items = items if stream else items.drain()
+
+
+def _run(session, jobs: list[tuple[Path, Config]], want_edits: bool, out, err, options: Options
+         ) -> Iterator[Report]:
+    rules = getattr(session, "rules", None)
+    analyser = _Analyser(rules, linter_for=session.linter)
+    caches: dict[Path, Cache] = {}
+    keys: list[Optional[tuple[Cache, str, Optional[str]]]] = [None] * len(jobs)
+    ready: dict[int, Report] = {}
+    layout = ""
+    if options.cache:
+        layout = hashlib.blake2b("\n".join(sorted(os.path.abspath(p) for p, _ in jobs)).encode(
+            "utf-8", "surrogateescape"), digest_size=12).hexdigest()
+        ckeys: dict[Config, str] = {}
+        for i, (path, cfg) in enumerate(jobs):
+            root = Path(options.cache_dir).resolve() if options.cache_dir else cache_root(cfg)
+            cache = caches.get(root)
+            if cache is None:
+                directory = root if options.cache_dir else root / CACHE_DIR_NAME
+                cache = caches[root] = Cache(directory, Path(os.getcwd()) if options.cache_dir else root)
+            ck = ckeys.get(cfg)
+            if ck is None:
+                ck = ckeys[cfg] = config_key(cfg, rules or analyser.rules)
+            key = cache.key(path, ck)
+            stored, digest = cache.lookup(key, path, want_edits, layout)
+            if stored is not None:
+                ready[i] = _part_from_json(stored, str(path), want_edits)
+            elif digest is not None:
+                keys[i] = (cache, key, digest)
+    misses = [i for i in range(len(jobs)) if i not in ready]
+    progress = Progress(len(jobs), err, options.progress)
+    workers = min(options.workers(), len(misses))
+    pool = make_pool(workers) if workers > 1 and len(misses) >= 4 else None
+    futures: dict[int, Future] = {}
+    finished = [len(ready)]
+
+    def count(f: Future, n: int) -> None:
+        finished[0] += n
+
+    try:
+        if pool is not None:
+            for chunk in _chunks(misses, workers):
+                fut = pool.submit(_work, [(str(jobs[i][0]), jobs[i][1], want_edits) for i in chunk])
+                fut.add_done_callback(lambda f, n=len(chunk): count(f, n))
+                for pos, i in enumerate(chunk):
+                    futures[i] = (fut, pos)
+        for i, (path, cfg) in enumerate(jobs):
+            if i not in ready:
+                got = None
+                if i in futures:
+                    fut, pos = futures[i]
+                    if not fut.done() and out is not None:
+                        try:
+                            out.flush()   # what is known so far is on the screen while we wait
+                        except (OSError, ValueError):
+                            pass
+                    while not fut.done():
+                        wait([fut], timeout=0.1, return_when=FIRST_COMPLETED)
+                        progress.update(finished[0])
+                    try:
+                        got = fut.result()[pos]
+                    except BrokenProcessPool:
+                        # a worker died (killed for memory, a crash in C): the rest runs here,
+                        # as a serial run would
+                        futures.clear()
+                        pool.shutdown(wait=False, cancel_futures=True)
+                        pool = None
+                if got is None:
+                    got = analyser.check(path, cfg, want_edits, plain=False)
+                    finished[0] += 1
+                    progress.update(finished[0])
+                part, meta = got
+                _store(keys[i], path, part, meta, layout)
+                ready[i] = part
+            progress.clear()
+            yield ready.pop(i)
+    finally:
+        progress.clear()
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        for cache in caches.values():
+            cache.save()
+
+
+def _store(k, path: Path, part: Report, meta: dict, layout: str) -> None:
+    if k is not None:
+        cache, key, digest = k
+        cache.store(key, path, digest, part, meta, layout)
+
+
+# -- the migration report ----------------------------------------------------------------------------
+def report_records(items: Sequence[tuple[Path, str, Config]], linter_for, options: Optional[Options] = None,
+                   progress=lambda done, total, name: None, cancelled=lambda: False) -> list[dict]:
+    """``report.file_record`` for every (path, display name, configuration), in order: on the
+    pool when there are enough files, else here with ``linter_for``.  Stops (returning what is
+    done) once ``cancelled()``."""
+    from . import report
+    options = options or Options()
+    if linter_for is None:
+        linter_for = _Analyser().linter
+    total = len(items)
+    workers = min(options.workers(), total)
+    out: list[dict] = []
+    pool = make_pool(workers) if workers > 1 and total >= 8 else None
+    futs: list[tuple[Future, list]] = []
+    broken = False
+    try:
+        if pool is not None:
+            futs = [(pool.submit(_record_work, [(str(p), rel, cfg) for p, rel, cfg in chunk]), chunk)
+                    for chunk in _chunks(list(items), workers)]
+        else:
+            futs = [(None, [it]) for it in items]
+        broken = False
+        for fut, chunk in futs:
+            if cancelled():
+                return out
+            progress(len(out), total, chunk[0][1])
+            got = None
+            if fut is not None and not broken:
+                while not fut.done():
+                    wait([fut], timeout=0.1)
+                    if cancelled():
+                        return out
+                try:
+                    got = fut.result()
+                except BrokenProcessPool:   # the rest here, as without a pool
+                    broken = True
+            if got is None:
+                got = []
+                for path, rel, cfg in chunk:
+                    if cancelled():
+                        out.extend(got)
+                        return out
+                    got.append(report.file_record(linter_for, cfg, path, rel))
+            out.extend(got)
+        progress(total, total, "done")
+        return out
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=not (broken or cancelled()), cancel_futures=True)
+
+
+__all__ = ["Options", "add_arguments", "run_checks", "report_records", "Cache", "StreamingItems",
+           "plain_finding", "CACHE_DIR_NAME"]
