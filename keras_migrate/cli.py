@@ -506,7 +506,8 @@ def cmd_report(args, out=None, err=None) -> int:
             err.write(f"warning: {w}\n")
         configs = {str(p): c for p, c in jobs}
         data = migration.scan(_targets(args), lambda p: configs.get(str(p)) or session.config(p),
-                              lambda cfg, path: session.linter(cfg), files=[p for p, _ in jobs], skipped=skipped)
+                              lambda cfg, path: session.linter(cfg), files=[p for p, _ in jobs], skipped=skipped,
+                              options=session.batch_options)
     text = migration.render(data, args.format)
     if args.output:
         try:

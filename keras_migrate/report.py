@@ -18,8 +18,9 @@ from typing import Callable, Iterable, Optional, Sequence
 
 from . import __version__
 from . import fsio
-from .config import BACKENDS, Config, exclusion
+from .config import BACKENDS, Config, exclusion, file_ignores, rule_enabled
 from .discovery import iter_files
+from .engine.model import Group
 from .engine.source import DecodeError
 
 MAX_BYTES = fsio.DEFAULT_MAX_BYTES   # the limit in force is fsio.max_bytes() (configurable)
@@ -93,12 +94,76 @@ def _counts(found) -> dict[str, int]:
     return dict(sorted(out.items()))
 
 
+def _plan(rules: Sequence[type], cfg: Config, path: Path, text: str) -> Optional[tuple[Config, dict]]:
+    """How to answer every backend from one analysis: the configuration to analyse with (the
+    rules any backend enables, portable settings) and, per backend (and ``None`` for ``cfg``
+    itself), the codes that count and whether its settings are portable.  ``None`` when one
+    analysis cannot answer exactly: a non-portable backend that names a portability rule (it
+    would stay silent there), or ``# noqa`` comments with a rule that judges them by the
+    enabled set (K900)."""
+    configs = {None: cfg}
+    for backend in BACKENDS:
+        configs[backend] = replace(cfg, target_backends=(backend,))
+    extra = {c: file_ignores(c, path) for c in set(configs.values())}
+    want: dict = {}
+    union: set[str] = set()
+    for key, c in configs.items():
+        codes = {r.code for r in rules if rule_enabled(r, c, extra[c])}
+        portable = c.settings.portability
+        if not portable and any(r.group is Group.PORTABILITY and r.code in codes for r in rules):
+            return None
+        want[key] = (codes, portable)
+        union |= codes
+    if ("noqa" in text or "NOQA" in text) and any(hasattr(r, "check_noqa") and r.code in union for r in rules):
+        return None
+    targets = cfg.target_backends if cfg.settings.portability else tuple(cfg.target_backends) + ("jax",)
+    one = replace(cfg, select=tuple(sorted(union)), extend_select=(), ignore=(), per_file_ignores=(),
+                  target_backends=targets)
+    return one, want
+
+
+def _portability_codes(rules: Sequence[type]) -> frozenset:
+    return frozenset(r.code for r in rules if r.group is Group.PORTABILITY)
+
+
 def file_record(linter_for: Callable[[Config], object], cfg: Config, path: Path, rel: str) -> dict:
     """``{"file", "findings": {code: n}, "targets": [...], "backends": {backend: {code: n}}}``
-    or ``{"file", "problem"}`` - everything the report says about one file."""
+    or ``{"file", "problem"}`` - everything the report says about one file.
+
+    One analysis answers every backend: the rules any of them enables run once, with portable
+    settings, and each backend counts the findings of its own rules (a portability rule says
+    nothing on a TensorFlow-only target, where it is off).  Where that cannot be exact
+    (``_plan``), each distinct configuration is analysed, as before."""
     text, why = read_for_analysis(path)
     if why is not None:
         return {"file": rel, "problem": why}
+    linter = linter_for(cfg)
+    rules = getattr(linter, "rules", None)
+    plan = _plan(rules, cfg, path, text) if rules else None
+    if plan is not None:
+        one, want = plan
+        found, err = _findings(linter_for(one), path, text)
+        if err is not None:
+            return {"file": rel, "problem": err}
+        gated = _portability_codes(rules)
+
+        def counted(key):
+            codes, portable = want[key]
+            return _counts(f for f in found if f.code in codes and (portable or f.code not in gated))
+
+        return {"file": rel, "findings": counted(None), "targets": list(cfg.target_backends),
+                "backends": {b: counted(b) for b in BACKENDS}}
+    return file_record_per_backend(linter_for, cfg, path, rel, text)
+
+
+def file_record_per_backend(linter_for: Callable[[Config], object], cfg: Config, path: Path, rel: str,
+                            text: Optional[str] = None) -> dict:
+    """The record from one analysis per distinct backend configuration (the reference
+    ``file_record`` must equal)."""
+    if text is None:
+        text, why = read_for_analysis(path)
+        if why is not None:
+            return {"file": rel, "problem": why}
     found, err = _findings(linter_for(cfg), path, text)
     if err is not None:
         return {"file": rel, "problem": err}
@@ -178,31 +243,66 @@ def merge(reports: Sequence[dict]) -> dict:
 def scan(roots: Sequence[Path], config_for: Callable[[Path], Config], linter_for: Callable[[Config, Path], object],
          progress: Callable[[int, int, str], None] = lambda *a: None, cancelled: Callable[[], bool] = lambda: False,
          files: Optional[Sequence[Path]] = None, force_exclude: bool = False,
-         skipped: Sequence[tuple[Path, str]] = ()) -> dict:
+         skipped: Sequence[tuple[Path, str]] = (), options=None) -> dict:
     """Walk ``roots`` with the CLI's walker (or take ``files``), one record per file; a path
-    the walk does not read (a FIFO, a device, an unreadable folder) is listed with why."""
+    the walk does not read (a FIFO, a device, an unreadable folder) is listed with why.  In
+    this process (``linter_for``) or, with ``options`` (``keras_migrate.batch.Options``), on
+    its process pool.  ``cancelled()`` stops the scan: the data then has ``"cancelled": True``
+    and the records done so far."""
+    from . import batch
     skipped = list(skipped)
     if files is None:
         files = list(iter_files(list(roots), exclusion(config_for), force_exclude=force_exclude,
                                 on_skip=lambda p, why, named: skipped.append((p, why))))
     total = len(files)
     records: list[dict] = [{"file": _rel(p, roots), "problem": why} for p, why in skipped]
-    for i, path in enumerate(files):
-        if cancelled():
-            break
+    work: list[tuple[Path, str, Config]] = []
+    order: list = []
+    for path in files:
         rel = _rel(path, roots)
-        progress(i, total, rel)
         try:
             cfg = config_for(path)
         except Exception as exc:  # a broken pyproject: the file is listed, the scan goes on
-            records.append({"file": rel, "problem": f"configuration: {exc}"})
+            order.append({"file": rel, "problem": f"configuration: {exc}"})
             continue
-        try:
-            records.append(file_record(lambda c, path=path: linter_for(c, path), cfg, path, rel))
-        except Exception as exc:  # one bad file (or an engine bug on it) never fails the report
-            records.append({"file": rel, "problem": f"internal error: {type(exc).__name__}: {exc}"})
+        order.append(len(work))
+        work.append((path, rel, cfg))
+    if options is None:
+        options = batch.Options(jobs=1)
+    done = _records(work, linter_for, options, progress, cancelled)
+    for entry in order:
+        if isinstance(entry, dict):
+            records.append(entry)
+        elif entry < len(done):
+            records.append(done[entry])
+    data = build(records, total)
+    if cancelled() or len(done) < len(work):
+        data["cancelled"] = True
+    return data
+
+
+def safe_record(linter_for: Callable[[Config], object], cfg: Config, path: Path, rel: str) -> dict:
+    """``file_record``, where one bad file (or an engine bug on it) never fails the report."""
+    try:
+        return file_record(linter_for, cfg, path, rel)
+    except Exception as exc:
+        return {"file": rel, "problem": f"internal error: {type(exc).__name__}: {exc}"}
+
+
+def _records(work, linter_for, options, progress, cancelled) -> list[dict]:
+    from . import batch
+    if options.workers() > 1 and len(work) >= 8:
+        # the pool's workers have their own linters (the CLI's: one index per configuration root)
+        return batch.report_records(work, None, options, progress, cancelled)
+    out = []
+    total = len(work)
+    for n, (path, rel, cfg) in enumerate(work):
+        if cancelled():
+            break
+        progress(n, total, rel)
+        out.append(safe_record(lambda c, path=path: linter_for(c, path), cfg, path, rel))
     progress(total, total, "done")
-    return build(records, total)
+    return out
 
 
 def _rel(path: Path, roots: Sequence[Path]) -> str:
