@@ -1,7 +1,9 @@
 """The workspace migration report (``keras-migrate.report``): the same builder, walker and
 configuration model as ``keras-migrate report`` (``keras_migrate.report``), over the
 workspace folders, with the editor settings under each file's nearest pyproject table.
-Runs in a worker thread; progress goes through the ``progress`` callback.
+Runs in a worker thread (one analysis per file for every backend); progress, with counts,
+goes through the ``progress`` callback, and ``cancelled()`` (the client cancelling the
+work-done progress) stops it with what was scanned so far.
 """
 from __future__ import annotations
 
@@ -33,7 +35,13 @@ def scan(roots: list[Path], config_for: Callable[[Path], Config], workspace_for:
         return linters[key]
 
     data = _report.scan(roots, config_for, linter_for, progress, cancelled)
-    return {"markdown": _report.markdown(data), "data": data}
+    out = {"markdown": _report.markdown(data), "data": data}
+    if data.get("cancelled"):
+        out["cancelled"] = True
+        out["markdown"] = ("_Cancelled: the counts cover the "
+                           f"{len(data['records'])} of {data['files']} files scanned before it stopped._\n\n"
+                           + out["markdown"])
+    return out
 
 
 def markdown(d: dict) -> str:

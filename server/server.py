@@ -1069,8 +1069,12 @@ async def cmd_report(ls: KerasMigrateServer, *args) -> dict:
             token = None
     if token is not None:
         ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(
-            title="keras-migrate: migration report", percentage=0, cancellable=False))
+            title="keras-migrate: migration report", percentage=0, cancellable=True))
     last = [-1]
+
+    def cancelled() -> bool:   # window/workDoneProgress/cancel cancels the token's future (pygls)
+        fut = ls.work_done_progress.tokens.get(token) if token is not None else None
+        return bool(fut is not None and fut.cancelled())
 
     def progress(done: int, total: int, name: str) -> None:
         if token is None:
@@ -1085,12 +1089,15 @@ async def cmd_report(ls: KerasMigrateServer, *args) -> dict:
     roots = ls.workspace_roots()
     loop = asyncio.get_running_loop()
     try:
-        # open documents first: between two files the scan waits for their analyses
+        # open documents first: between two files the scan waits for their analyses; then
+        # it stops if the client cancelled
         result = await loop.run_in_executor(ls._report_pool, report.scan, roots, ls.config_for, ls.workspace_index,
-                                            progress, ls.yield_to_editor)
+                                            progress, lambda: ls.yield_to_editor() or cancelled())
     finally:
         if token is not None:
-            ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message="done"))
+            done = "cancelled" if cancelled() else "done"
+            ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=done))
+            ls.work_done_progress.tokens.pop(token, None)
     return result
 
 

@@ -252,3 +252,39 @@ async def test_lint_run_on_save_and_the_noqa_quick_fix_switch(tmp_path):
     finally:
         await client.shutdown_session()
         await client.stop()
+
+
+async def test_report_counts_in_its_progress_and_can_be_cancelled(tmp_path):
+    """The report says how far it is (done/total) and stops when the client cancels its
+    work-done progress: the answer says cancelled, with the files scanned so far."""
+    n = 400
+    for i in range(n):
+        (tmp_path / f"m{i:03d}.py").write_text(SRC * 20 + f"x{i} = tf.keras.layers.Dense({i})\n")
+    client = await start(tmp_path)
+    try:
+        token = "report-cancel"
+        client.progress_reports[token] = []
+        task = asyncio.ensure_future(client.workspace_execute_command_async(types.ExecuteCommandParams(
+            command="keras-migrate.report", arguments=[], work_done_token=token)))
+        for _ in range(600):
+            reports = [v for v in client.progress_reports.get(token, []) if v.kind == "report"]
+            if len(reports) >= 2:
+                break
+            await asyncio.sleep(0.05)
+        begin = client.progress_reports[token][0]
+        assert begin.kind == "begin" and begin.cancellable is True
+        assert reports and reports[-1].message.split(" ")[0].endswith(f"/{n}")
+        client.window_work_done_progress_cancel(types.WorkDoneProgressCancelParams(token=token))
+        result = await asyncio.wait_for(task, 120)
+        assert result["cancelled"] is True
+        assert 0 < len(result["data"]["records"]) < n and result["data"]["files"] == n
+        assert result["markdown"].startswith("_Cancelled")
+        end = client.progress_reports[token][-1]
+        assert end.kind == "end" and end.message == "cancelled"
+        # the server goes on: a new report runs to the end
+        again = await client.workspace_execute_command_async(types.ExecuteCommandParams(
+            command="keras-migrate.report", arguments=[]))
+        assert "cancelled" not in again and len(again["data"]["records"]) == n
+    finally:
+        await client.shutdown_session()
+        await client.stop()
