@@ -14,7 +14,7 @@ progress, and results streamed in a stable order.
   ``.ruff_cache``: one JSON file per tool build, an entry per (file, effective configuration,
   rule set) holding the file's results, valid while the file's bytes hash the same and every
   other workspace file its analysis read (the cross-file index: base classes, factories) has
-  the same (mtime, size).  A file whose (mtime, size, inode) match the entry, and whose
+  the same (mtime, size).  A file whose (mtime, ctime, size, inode) match the entry, and whose
   mtime is older than the entry, is not even read (git's index does the same).  Analyses
   that hit the index's deadline, or that asked about a workspace module that was not found
   (a file created later could answer it), are cached with the layout of the run's files.
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+from collections import abc
 import hashlib
 import json
 import multiprocessing
@@ -39,7 +40,7 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Iterable, Iterator, Optional, Sequence
+from typing import Iterator, Optional, Sequence
 
 from . import __version__
 from .config import Config
@@ -89,6 +90,33 @@ def add_arguments(p: argparse.ArgumentParser, cache: bool = True) -> None:
                             f"root; also ${CACHE_ENV})")
 
 
+class LazyRules(abc.Sequence):
+    """The rule registry (``service.registry()``), imported when first looked at: a run
+    answered from the cache never pays for importing the rules (~0.2 s)."""
+
+    def __init__(self):
+        self._rules: Optional[tuple] = None
+
+    @property
+    def loaded(self) -> bool:
+        return self._rules is not None
+
+    def _get(self) -> tuple:
+        if self._rules is None:
+            from .service import registry
+            self._rules = tuple(registry())
+        return self._rules
+
+    def __getitem__(self, i):
+        return self._get()[i]
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+    def __iter__(self):
+        return iter(self._get())
+
+
 # -- plain data for findings ------------------------------------------------------------------------
 def _stored_fix():
     """The fix of a finding that crossed a process or came from the cache: its title and
@@ -113,15 +141,25 @@ def _item_to_json(it: Item) -> dict:
             "sl": it.source_line, "e": it.edits, "nr": it.noqa_row}
 
 
+_SEVERITY = {s.value: s for s in Severity}
+_APPLICABILITY = {a.value: a for a in Applicability}
+_new = object.__new__
+
+
 def _item_from_json(d: dict, display: str) -> Item:
-    r = d["r"]
-    f = Finding(d["c"], d["n"], d["m"], Severity(d["s"]), d["o"][0], d["o"][1],
-                Range(Position(r[0], r[1]), Position(r[2], r[3])), d["ft"],
-                Applicability(d["fa"]) if d["fa"] else None, _stored_fix if d["fx"] else None,
-                tuple(d["tg"]), d["u"])
-    p = d["p"]
-    return Item(display, f, p[0], p[1], p[2], p[3], d["cell"], tuple(d["w"]), source_line=d["sl"],
-                edits=d["e"], noqa_row=d["nr"])
+    # thousands per warm run: the dataclasses' fields set directly (their __init__ does the
+    # same with defaults; a test compares every field with a fresh analysis)
+    r, p = d["r"], d["p"]
+    f = _new(Finding)
+    f.__dict__.update(code=d["c"], name=d["n"], message=d["m"], severity=_SEVERITY[d["s"]], start=d["o"][0],
+                      end=d["o"][1], range=Range(Position(r[0], r[1]), Position(r[2], r[3])), fix_title=d["ft"],
+                      fix_applicability=_APPLICABILITY[d["fa"]] if d["fa"] else None,
+                      fix_factory=_stored_fix if d["fx"] else None, tags=tuple(d["tg"]), url=d["u"],
+                      _fix_cache=None, _fix_done=False)
+    it = _new(Item)
+    it.__dict__.update(path=display, finding=f, line=p[0], col=p[1], end_line=p[2], end_col=p[3], cell=d["cell"],
+                       utf16=tuple(d["w"]), source_line=d["sl"], edits=d["e"], noqa_row=d["nr"])
+    return it
 
 
 def _problem_to_json(u) -> Optional[dict]:
@@ -211,10 +249,15 @@ def tool_fingerprint() -> str:
     return _TOOL_FP
 
 
-def config_key(cfg: Config, rules: Sequence[type]) -> str:
+def config_key(cfg: Config, rules) -> str:
+    """The effective configuration and the rule set: the registry's is part of the tool's
+    fingerprint (its files), so it is named, not listed (and not imported for it)."""
     h = hashlib.blake2b(digest_size=12)
     h.update(repr(cfg).encode("utf-8", "surrogateescape"))
-    h.update(",".join(sorted(r.code for r in rules)).encode())
+    if rules is None or isinstance(rules, LazyRules):
+        h.update(b"\0registry")
+    else:
+        h.update(",".join(sorted(r.code for r in rules)).encode())
     return h.hexdigest()
 
 
@@ -242,6 +285,7 @@ class Cache:
     def __init__(self, directory: Path, root: Path):
         self.directory = directory
         self.root = root
+        self._prefix = os.path.join(os.path.abspath(root), "")
         self.file = directory / __version__ / f"results-{tool_fingerprint()}.json"
         self.entries: dict[str, dict] = {}
         self.dirty = False
@@ -256,13 +300,10 @@ class Cache:
 
     def key(self, path: Path, ckey: str) -> str:
         ap = os.path.abspath(path)
-        try:
-            rel = os.path.relpath(ap, self.root)
-        except ValueError:
-            rel = ap
-        if rel.startswith(".."):
-            rel = ap
-        return Path(rel).as_posix() + "\0" + ckey
+        rel = ap[len(self._prefix):] if ap.startswith(self._prefix) else ap
+        if os.sep != "/":
+            rel = rel.replace(os.sep, "/")
+        return rel + "\0" + ckey
 
     def _dep_stamp(self, path: str) -> Optional[list]:
         if path not in self._stamps:
@@ -276,7 +317,7 @@ class Cache:
         if st is None or st.st_size > _MAX_CACHED_BYTES:
             return None, None
         digest = None
-        if e is None or e.get("st") != [st.st_mtime_ns, st.st_size, st.st_ino] \
+        if e is None or e.get("st") != [st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino] \
                 or st.st_mtime >= e.get("t", 0) - _RACY_S:
             try:
                 with open(path, "rb") as fh:
@@ -293,7 +334,7 @@ class Cache:
             if self._dep_stamp(dep) != stamp:
                 return None, digest
         if digest is not None:   # the same bytes under a new stamp: remember the stamp
-            e["st"] = [st.st_mtime_ns, st.st_size, st.st_ino]
+            e["st"] = [st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino]
             self.dirty = True
         if time.time() - e.get("seen", 0) > 24 * 3600:
             e["seen"] = int(time.time())
@@ -305,7 +346,7 @@ class Cache:
         if st is None or meta.get("hash") != digest or not _cacheable(part) or meta.get("tainted"):
             return   # changed while being analysed, or not cacheable
         now = time.time()
-        self.entries[key] = {"h": digest, "st": [st.st_mtime_ns, st.st_size, st.st_ino], "t": now,
+        self.entries[key] = {"h": digest, "st": [st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino], "t": now,
                              "seen": int(now), "e": part.want_edits, "d": meta.get("deps") or {},
                              "l": layout if meta.get("unresolved") else None, "r": _part_to_json(part)}
         self.dirty = True
@@ -325,8 +366,9 @@ class Cache:
             self.file.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".results-", suffix=".tmp", dir=str(self.file.parent))
             try:
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    json.dump({"version": __version__, "entries": entries}, fh, separators=(",", ":"))
+                text = json.dumps({"version": __version__, "entries": entries}, separators=(",", ":"))
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:   # dumps: the C encoder, 10x dump's
+                    fh.write(text)
                 os.replace(tmp, self.file)
             except BaseException:
                 try:
@@ -352,10 +394,7 @@ class _Analyser:
     """Linters per configuration with the cross-file index the CLI uses, in any process."""
 
     def __init__(self, rules: Optional[Sequence[type]] = None, linter_for=None):
-        if rules is None:
-            from .service import registry
-            rules = registry()
-        self.rules = tuple(rules)
+        self.rules = rules if rules is not None else LazyRules()
         self._linter_for = linter_for
         self._linters: dict = {}
         self._indexes: dict = {}
@@ -574,7 +613,7 @@ def run_checks(session, jobs: Sequence[tuple[Path, Config]], report: Report, out
     options = options or getattr(session, "batch_options", None) or Options()
     err = err if err is not None else sys.stderr
     items = StreamingItems(_run(session, list(jobs), report.want_edits, out, err, options), report)
-    items.extend(report.items)   # anything already there stays first (drains: fine, it is empty)
+    list.extend(items, report.items)   # anything already there stays first (without waiting)
     report.items = items if stream else items.drain()
 
 
@@ -598,7 +637,7 @@ def _run(session, jobs: list[tuple[Path, Config]], want_edits: bool, out, err, o
                 cache = caches[root] = Cache(directory, Path(os.getcwd()) if options.cache_dir else root)
             ck = ckeys.get(cfg)
             if ck is None:
-                ck = ckeys[cfg] = config_key(cfg, rules or analyser.rules)
+                ck = ckeys[cfg] = config_key(cfg, rules)
             key = cache.key(path, ck)
             stored, digest = cache.lookup(key, path, want_edits, layout)
             if stored is not None:

@@ -200,7 +200,7 @@ class Session:
         if config and not Path(config).is_file():
             raise ConfigError("--config", f"{config}: no such file")
         self.resolver = ConfigResolver(_overrides(args), Path(config) if config else None)
-        self.rules = registry()
+        self.rules = batch.LazyRules()   # the registry, imported on first use (a cached run never does)
         self.batch_options = batch.Options.from_args(args)
         self._linters: dict[Config, Linter] = {}
         self._indexes: dict[str, object] = {}

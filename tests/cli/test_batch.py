@@ -183,6 +183,71 @@ def test_results_stream_in_order_as_they_come():
     assert report.files == 3 and report.checked_paths == ["f0", "f1", "f2"] and report.errors == ["e1"]
 
 
+def test_check_streams_through_the_pool(tmp_path, monkeypatch):
+    """run_checks(stream=True) returns before any file is merged; iterating the items runs
+    the files in order, and the report is whole (and the same as a serial run's) at the end."""
+    from keras_migrate import cli
+    tree = make_tree(tmp_path / "t", n=20)
+    monkeypatch.chdir(tree)
+    reports = {}
+    for jobs in ("1", "2"):
+        args = cli.build_parser().parse_args(["check", ".", "--no-cache", "--jobs", jobs])
+        session = cli.Session(args)
+        report = Report()
+        jobs_list = cli.collect(args, session, report.errors)
+        cli.run_checks(session, jobs_list, report, stream=True)
+        assert isinstance(report.items, batch.StreamingItems)
+        assert report.files == 0                    # nothing waited for yet
+        first = next(iter(report.items))
+        assert first.path == str(jobs_list[0][0]) or report.files >= 1
+        assert report.files < len(jobs_list)        # the rest is still to come
+        paths = [it.path for it in report.items]
+        assert report.files == len(jobs_list) and len(paths) == len(report.items)
+        reports[jobs] = [(it.path, it.line, it.col, it.finding.code, it.finding.message) for it in report.items]
+    assert reports["1"] == reports["2"]
+
+
+def test_cached_items_have_every_field_of_a_fresh_one(tmp_path):
+    """The cache rebuilds Items and Findings field by field: every dataclass field comes back
+    with the value a fresh analysis gave (a field added later fails here, not in output)."""
+    import dataclasses
+
+    from keras_migrate.cli import _items_for_text
+    from keras_migrate.service import Linter
+    text = SNIPPETS[0].format(n=3) + SNIPPETS[2].format(n=4)
+    res = Linter().check_source(text, tmp_path / "a.py")
+    items = _items_for_text("a.py", text, res.findings, want_edits=True)
+    assert len(items) >= 3 and any(it.finding.has_fix for it in items)
+    for it in items:
+        back = batch._item_from_json(json.loads(json.dumps(batch._item_to_json(it))), "a.py")
+        assert set(vars(back)) == {f.name for f in dataclasses.fields(Item)}
+        assert set(vars(back.finding)) == {f.name for f in dataclasses.fields(type(it.finding))}
+        for f in dataclasses.fields(Item):
+            if f.name != "finding":
+                assert getattr(back, f.name) == getattr(it, f.name), f.name
+        for f in dataclasses.fields(type(it.finding)):
+            if f.name not in ("fix_factory", "_fix_cache", "_fix_done"):
+                assert getattr(back.finding, f.name) == getattr(it.finding, f.name), f.name
+        assert back.finding.has_fix == it.finding.has_fix
+        assert back.finding.fixable(True) == it.finding.fixable(True)
+
+
+def test_a_warm_run_does_not_import_the_rules(tmp_path):
+    """Answered from the cache, a run never imports the rules (~0.2 s of a warm run); only a
+    pyproject that names codes does (the codes are validated against the registry)."""
+    tree = make_tree(tmp_path / "t", n=10)
+    shutil.rmtree(tree / "configured")
+    cache = tmp_path / "cache"
+    km(tree, "check", ".", "--cache-dir", str(cache))
+    probe = ("import sys, runpy; sys.argv = ['keras-migrate', 'check', '.', '--cache-dir', %r]\n"
+             "try:\n    runpy.run_module('keras_migrate', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+             "print('RULES' if any(m.startswith('keras_migrate.rules.') for m in sys.modules) else 'NO-RULES', "
+             "file=sys.stderr)\n" % str(cache))
+    r = subprocess.run([sys.executable, "-c", probe], cwd=tree, capture_output=True, text=True, timeout=300)
+    assert r.stderr.strip().splitlines()[-1] == "NO-RULES", r.stderr
+    assert "Found " in r.stdout
+
+
 def test_progress_only_on_a_terminal_after_a_second():
     class Tty:
         def __init__(self, tty):
