@@ -37,6 +37,7 @@ import stat
 import sys
 import tempfile
 import time
+from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -469,21 +470,24 @@ def _record_work(chunk: Sequence[tuple[str, str, Config]]) -> list[dict]:
     return [report.file_record(_WORKER.linter, cfg, Path(p), rel) for p, rel, cfg in chunk]
 
 
-def _warm() -> None:
-    """Preloaded in the forkserver: the rules and their data, once for every worker."""
-    from .service import registry
-    for r in registry():
-        try:
-            r()
-        except Exception:
-            pass
+def warm() -> None:
+    """The rules imported and their data loaded (one small analysis), best effort: run in the
+    forkserver before it forks the workers (``batch_preload``), so every worker starts with
+    them, shared copy-on-write."""
+    try:
+        from . import cli  # noqa: F401  (check_file, the formats)
+        from .service import Linter
+        Linter().check_source("import tensorflow as tf\nm = tf.keras.Sequential([tf.keras.layers.Dense(1)])\n"
+                              "m.compile(optimizer=tf.keras.optimizers.Adam(lr=0.1))\nm.save('d')\n")
+    except Exception:
+        pass
 
 
 def make_pool(workers: int) -> ProcessPoolExecutor:
     method = "forkserver" if sys.platform.startswith("linux") else "spawn"
     ctx = multiprocessing.get_context(method)
     if method == "forkserver":
-        ctx.set_forkserver_preload(["keras_migrate.batch", "keras_migrate.rules", "keras_migrate.cli"])
+        ctx.set_forkserver_preload(["keras_migrate.batch_preload"])
     return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
                                initargs=(os.getcwd(),))
 
@@ -662,38 +666,79 @@ def _run(session, jobs: list[tuple[Path, Config]], want_edits: bool, out, err, o
     workers = min(options.workers(), len(misses))
     pool = None
     futures: dict[int, tuple[Future, int]] = {}
+    stolen: dict[int, tuple[Report, dict]] = {}
     finished = [len(ready)]
 
     def count(f: Future, n: int) -> None:
-        finished[0] += n
+        if not f.cancelled():
+            finished[0] += n
 
+    pending: "deque[list[int]]" = deque()   # chunks not given to the pool yet
+    own: set[int] = set()
+
+    def flush() -> None:
+        if out is not None:
+            try:
+                out.flush()   # what is known so far is on the screen while we wait or work
+            except (OSError, ValueError):
+                pass
+
+    def here(chunk: list[int]) -> None:
+        flush()
+        for j in chunk:
+            stolen[j] = analyser.check(jobs[j][0], jobs[j][1], want_edits, plain=False)
+            finished[0] += 1
+            progress.update(finished[0])
+
+    def top_up() -> None:
+        """Keep two chunks per worker queued; the rest stays here, so this process can take
+        from it (nothing is cancelled: a broken pool then fails only what it holds)."""
+        nonlocal pool
+        while pool is not None and pending and sum(not f.done() for f in inflight) < 2 * workers:
+            chunk = pending.popleft()
+            try:
+                fut = pool.submit(_work, [(str(jobs[j][0]), jobs[j][1], want_edits) for j in chunk])
+            except (BrokenProcessPool, RuntimeError):
+                pending.appendleft(chunk)
+                return
+            fut.add_done_callback(lambda f, n=len(chunk): count(f, n))
+            inflight.append(fut)
+            for pos, j in enumerate(chunk):
+                futures[j] = (fut, pos)
+        inflight[:] = [f for f in inflight if not f.done()]
+
+    inflight: list[Future] = []
     try:
         if workers > 1 and len(misses) >= 4:
             try:
                 pool = make_pool(workers)
-                for chunk in _chunks(misses, workers):
-                    fut = pool.submit(_work, [(str(jobs[i][0]), jobs[i][1], want_edits) for i in chunk])
-                    fut.add_done_callback(lambda f, n=len(chunk): count(f, n))
-                    for pos, i in enumerate(chunk):
-                        futures[i] = (fut, pos)
+                chunks = _chunks(misses, workers)
+                own.update(chunks[0])   # this process's: done while the pool starts, the head of the output
+                pending.extend(chunks[1:])
+                top_up()
             except (OSError, RuntimeError, BrokenProcessPool, ImportError):
                 # no pool here (no semaphores in a sandbox, workers that cannot start): this process
-                futures.clear()
                 if pool is not None:
                     pool.shutdown(wait=False, cancel_futures=True)
                 pool = None
+                futures.clear()
+                pending.clear()
+                own.clear()
         for i, (path, cfg) in enumerate(jobs):
             if i not in ready:
                 got = None
-                if i in futures:
+                top_up()
+                if i not in stolen and i not in futures and pending and i in pending[0]:
+                    here(pending.popleft())       # next in line and no worker has it: do it here
+                if i not in stolen and i in futures:
                     fut, pos = futures[i]
-                    if not fut.done() and out is not None:
-                        try:
-                            out.flush()   # what is known so far is on the screen while we wait
-                        except (OSError, ValueError):
-                            pass
                     while not fut.done():
-                        wait([fut], timeout=0.1, return_when=FIRST_COMPLETED)
+                        top_up()
+                        if pending:
+                            here(pending.pop())   # wait by working: the last chunk nobody has
+                        else:
+                            flush()
+                            wait([fut], timeout=0.1, return_when=FIRST_COMPLETED)
                         progress.update(finished[0])
                     try:
                         got = fut.result()[pos]
@@ -701,9 +746,12 @@ def _run(session, jobs: list[tuple[Path, Config]], want_edits: bool, out, err, o
                         # a worker died (killed for memory, a crash in C): the rest runs here,
                         # as a serial run would
                         futures.clear()
+                        pending.clear()
                         pool.shutdown(wait=False, cancel_futures=True)
                         pool = None
-                if got is None:
+                if i in stolen:
+                    got = stolen.pop(i)
+                if got is None:   # no pool, or it broke
                     got = analyser.check(path, cfg, want_edits, plain=False)
                     finished[0] += 1
                     progress.update(finished[0])
