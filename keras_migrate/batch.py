@@ -131,19 +131,59 @@ def plain_finding(f: Finding) -> Finding:
                    f.fix_applicability, _stored_fix if f.has_fix else None, tuple(f.tags), f.url)
 
 
-def _item_to_json(it: Item) -> list:
-    """One finding as a flat list (half the size of a dict, and quicker to read back)."""
-    f = it.finding
-    r = f.range
-    return [f.code, f.name, f.message, f.severity.value, f.start, f.end, r.start.line, r.start.col, r.end.line,
-            r.end.col, f.fix_title, f.fix_applicability.value if f.fix_applicability else None, f.has_fix,
-            list(f.tags), f.url, it.line, it.col, it.end_line, it.end_col, it.cell, it.utf16[0], it.utf16[1],
-            it.source_line, it.edits, it.noqa_row]
-
-
 _SEVERITY = {s.value: s for s in Severity}
 _APPLICABILITY = {a.value: a for a in Applicability}
 _new = object.__new__
+_SCALARS = (str, int, float, bool, type(None))
+_TUPLE = "\0t"
+# every field of the dataclasses, in order: a field added later travels with the rest (and
+# the tool fingerprint changes with the code, so an older cache file is never read with them)
+_ITEM_FIELDS = tuple(f.name for f in dataclasses.fields(Item) if f.name not in ("path", "finding"))
+_FINDING_FIELDS = tuple(f.name for f in dataclasses.fields(Finding))
+_PROBLEM_FIELDS = tuple(f.name for f in dataclasses.fields(Problem) if f.name != "path")
+
+
+def _enc(v):
+    if type(v) in _SCALARS:
+        return v
+    if isinstance(v, tuple):
+        return {_TUPLE: [_enc(x) for x in v]}
+    if isinstance(v, list):
+        return [_enc(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): _enc(x) for k, x in v.items()}
+    raise TypeError(f"not cacheable: {type(v).__name__}")
+
+
+def _dec(v):
+    t = type(v)
+    if t is dict:
+        if _TUPLE in v:
+            return tuple(_dec(x) for x in v[_TUPLE])
+        return {k: _dec(x) for k, x in v.items()}
+    if t is list:
+        return [_dec(x) for x in v]
+    return v
+
+
+def _finding_to_json(f: Finding) -> list:
+    out = []
+    for name in _FINDING_FIELDS:
+        v = getattr(f, name)
+        if name == "severity":
+            v = v.value
+        elif name == "fix_applicability":
+            v = v.value if v is not None else None
+        elif name == "range":
+            v = [v.start.line, v.start.col, v.end.line, v.end.col]
+        elif name == "fix_factory":
+            v = f.has_fix
+        elif name in ("_fix_cache", "_fix_done"):
+            v = None
+        else:
+            v = _enc(v)
+        out.append(v)
+    return out
 
 
 def _position(line: int, col: int) -> Position:
@@ -152,28 +192,59 @@ def _position(line: int, col: int) -> Position:
     return p
 
 
-def _item_from_json(d: list, display: str) -> Item:
+def _finding_from_json(d: list) -> Finding:
     # thousands per warm run: the dataclasses' fields set directly (their __init__ does the
     # same, slower; a test compares every field with a fresh analysis)
-    (code, name, message, sev, start, end, sl, sc, el, ec, ft, fa, fx, tags, url,
-     line, col, eline, ecol, cell, w0, w1, src, edits, nr) = d
-    rng = _new(Range)
-    rng.__dict__.update(start=_position(sl, sc), end=_position(el, ec))
+    vals = {}
+    for name, v in zip(_FINDING_FIELDS, d):
+        if name == "severity":
+            v = _SEVERITY[v]
+        elif name == "fix_applicability":
+            v = _APPLICABILITY[v] if v else None
+        elif name == "range":
+            rng = _new(Range)
+            rng.__dict__.update(start=_position(v[0], v[1]), end=_position(v[2], v[3]))
+            v = rng
+        elif name == "fix_factory":
+            v = _stored_fix if v else None
+        elif name == "_fix_cache":
+            v = None
+        elif name == "_fix_done":
+            v = False
+        elif type(v) not in _SCALARS:
+            v = _dec(v)
+        vals[name] = v
     f = _new(Finding)
-    f.__dict__.update(code=code, name=name, message=message, severity=_SEVERITY[sev], start=start, end=end,
-                      range=rng, fix_title=ft, fix_applicability=_APPLICABILITY[fa] if fa else None,
-                      fix_factory=_stored_fix if fx else None, tags=tuple(tags), url=url,
-                      _fix_cache=None, _fix_done=False)
+    f.__dict__.update(vals)
+    return f
+
+
+def _item_to_json(it: Item) -> list:
+    return [_finding_to_json(it.finding)] + [_enc(getattr(it, n)) for n in _ITEM_FIELDS]
+
+
+def _item_from_json(d: list, display: str) -> Item:
+    vals = {"path": display, "finding": _finding_from_json(d[0])}
+    for name, v in zip(_ITEM_FIELDS, d[1:]):
+        vals[name] = v if type(v) in _SCALARS else _dec(v)
     it = _new(Item)
-    it.__dict__.update(path=display, finding=f, line=line, col=col, end_line=eline, end_col=ecol, cell=cell,
-                       utf16=(w0, w1), source_line=src, edits=edits, noqa_row=nr)
+    it.__dict__.update(vals)
     return it
 
 
-def _problem_to_json(u) -> Optional[dict]:
+def _problem_to_json(u) -> Optional[list]:
     if not isinstance(u, Problem):
         return None
-    return {"m": u.message, "l": u.line, "c": u.col, "cell": u.cell}
+    return [_enc(getattr(u, n)) for n in _PROBLEM_FIELDS]
+
+
+def _problem_from_json(d: list, display: str) -> Problem:
+    vals = {"path": display}
+    for name, v in zip(_PROBLEM_FIELDS, d):
+        vals[name] = _dec(v)
+    u = _new(Problem)
+    u.__dict__.update(vals)
+    return u
 
 
 # -- one file's results ----------------------------------------------------------------------------
@@ -222,7 +293,7 @@ def _part_from_json(d: dict, display: str, want_edits: bool) -> Report:
             item.edits = item.noqa_row = None
         part.items.append(item)
     for u in d["unparsable"]:
-        part.unparsable.append(Problem(display, u["m"], u["l"], u["c"], u["cell"]))
+        part.unparsable.append(_problem_from_json(u, display))
     return part
 
 
@@ -294,7 +365,7 @@ class Cache:
         self.directory = directory
         self.root = root
         self._prefix = os.path.join(os.path.abspath(root), "")
-        self.file = directory / __version__ / f"results-{tool_fingerprint()}-1.json"   # -N: entry format
+        self.file = directory / __version__ / f"results-{tool_fingerprint()}-2.json"   # -N: entry format
         self.entries: dict[str, dict] = {}
         self.dirty = False
         self._stamps: dict[str, Optional[list]] = {}
@@ -467,7 +538,7 @@ def _record_work(chunk: Sequence[tuple[str, str, Config]]) -> list[dict]:
     """The migration report's per-file records (``keras_migrate.report.file_record``)."""
     from . import report
     assert _WORKER is not None
-    return [report.file_record(_WORKER.linter, cfg, Path(p), rel) for p, rel, cfg in chunk]
+    return [report.safe_record(_WORKER.linter, cfg, Path(p), rel) for p, rel, cfg in chunk]
 
 
 def warm() -> None:
@@ -821,7 +892,7 @@ def report_records(items: Sequence[tuple[Path, str, Config]], linter_for, option
                     if cancelled():
                         out.extend(got)
                         return out
-                    got.append(report.file_record(linter_for, cfg, path, rel))
+                    got.append(report.safe_record(linter_for, cfg, path, rel))
             out.extend(got)
         progress(total, total, "done")
         return out

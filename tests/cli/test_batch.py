@@ -232,6 +232,18 @@ def test_cached_items_have_every_field_of_a_fresh_one(tmp_path):
         assert back.finding.fixable(True) == it.finding.fixable(True)
 
 
+def test_cached_problems_have_every_field():
+    import dataclasses
+
+    from keras_migrate.formats import Problem
+    values = {"message": "does not parse", "line": 3, "col": 7, "cell": 2, "cell_index": 1, "cell_id": "a1b2",
+              "file_pos": (14, 9)}
+    u = Problem("nb.ipynb", **{k: v for k, v in values.items() if k in {f.name for f in dataclasses.fields(Problem)}})
+    assert {f.name for f in dataclasses.fields(Problem)} - {"path"} <= set(values), "a new Problem field: add it here"
+    back = batch._problem_from_json(json.loads(json.dumps(batch._problem_to_json(u))), "nb.ipynb")
+    assert back == u and type(back.file_pos) is tuple
+
+
 def test_a_warm_run_does_not_import_the_rules(tmp_path):
     """Answered from the cache, a run never imports the rules (~0.2 s of a warm run); only a
     pyproject that names codes does (the codes are validated against the registry)."""
