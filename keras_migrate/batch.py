@@ -136,6 +136,7 @@ _APPLICABILITY = {a.value: a for a in Applicability}
 _new = object.__new__
 _SCALARS = (str, int, float, bool, type(None))
 _TUPLE = "\0t"
+_FLAT_TUPLE = "\0T"   # a tuple of plain values (the common case: read back in one call)
 # every field of the dataclasses, in order: a field added later travels with the rest (and
 # the tool fingerprint changes with the code, so an older cache file is never read with them)
 _ITEM_FIELDS = tuple(f.name for f in dataclasses.fields(Item) if f.name not in ("path", "finding"))
@@ -147,6 +148,8 @@ def _enc(v):
     if type(v) in _SCALARS:
         return v
     if isinstance(v, tuple):
+        if all(type(x) in _SCALARS for x in v):
+            return {_FLAT_TUPLE: list(v)}
         return {_TUPLE: [_enc(x) for x in v]}
     if isinstance(v, list):
         return [_enc(x) for x in v]
@@ -158,6 +161,9 @@ def _enc(v):
 def _dec(v):
     t = type(v)
     if t is dict:
+        flat = v.get(_FLAT_TUPLE)
+        if flat is not None:
+            return tuple(flat)
         if _TUPLE in v:
             return tuple(_dec(x) for x in v[_TUPLE])
         return {k: _dec(x) for k, x in v.items()}
@@ -192,28 +198,28 @@ def _position(line: int, col: int) -> Position:
     return p
 
 
+_FINDING_SPECIAL = ("severity", "fix_applicability", "range", "fix_factory", "_fix_cache", "_fix_done")
+_FINDING_PLAIN = tuple(n for n in _FINDING_FIELDS if n not in _FINDING_SPECIAL)
+
+
 def _finding_from_json(d: list) -> Finding:
     # thousands per warm run: the dataclasses' fields set directly (their __init__ does the
     # same, slower; a test compares every field with a fresh analysis)
-    vals = {}
-    for name, v in zip(_FINDING_FIELDS, d):
-        if name == "severity":
-            v = _SEVERITY[v]
-        elif name == "fix_applicability":
-            v = _APPLICABILITY[v] if v else None
-        elif name == "range":
-            rng = _new(Range)
-            rng.__dict__.update(start=_position(v[0], v[1]), end=_position(v[2], v[3]))
-            v = rng
-        elif name == "fix_factory":
-            v = _stored_fix if v else None
-        elif name == "_fix_cache":
-            v = None
-        elif name == "_fix_done":
-            v = False
-        elif type(v) not in _SCALARS:
-            v = _dec(v)
-        vals[name] = v
+    vals = dict(zip(_FINDING_FIELDS, d))
+    vals["severity"] = _SEVERITY[vals["severity"]]
+    fa = vals["fix_applicability"]
+    vals["fix_applicability"] = _APPLICABILITY[fa] if fa else None
+    r = vals["range"]
+    rng = _new(Range)
+    rng.__dict__.update(start=_position(r[0], r[1]), end=_position(r[2], r[3]))
+    vals["range"] = rng
+    vals["fix_factory"] = _stored_fix if vals["fix_factory"] else None
+    vals["_fix_cache"] = None
+    vals["_fix_done"] = False
+    for name in _FINDING_PLAIN:
+        v = vals[name]
+        if type(v) not in _SCALARS:
+            vals[name] = _dec(v)
     f = _new(Finding)
     f.__dict__.update(vals)
     return f
@@ -224,9 +230,12 @@ def _item_to_json(it: Item) -> list:
 
 
 def _item_from_json(d: list, display: str) -> Item:
-    vals = {"path": display, "finding": _finding_from_json(d[0])}
-    for name, v in zip(_ITEM_FIELDS, d[1:]):
-        vals[name] = v if type(v) in _SCALARS else _dec(v)
+    vals = dict(zip(_ITEM_FIELDS, d[1:]))
+    for name, v in vals.items():
+        if type(v) not in _SCALARS:
+            vals[name] = _dec(v)
+    vals["path"] = display
+    vals["finding"] = _finding_from_json(d[0])
     it = _new(Item)
     it.__dict__.update(vals)
     return it
@@ -365,7 +374,7 @@ class Cache:
         self.directory = directory
         self.root = root
         self._prefix = os.path.join(os.path.abspath(root), "")
-        self.file = directory / __version__ / f"results-{tool_fingerprint()}-2.json"   # -N: entry format
+        self.file = directory / __version__ / f"results-{tool_fingerprint()}-3.json"   # -N: entry format
         self.entries: dict[str, dict] = {}
         self.dirty = False
         self._stamps: dict[str, Optional[list]] = {}
