@@ -94,10 +94,29 @@ def _counts(found) -> dict[str, int]:
     return dict(sorted(out.items()))
 
 
+_SENSITIVE: dict = {}
+
+
+def backend_sensitive(rule: type) -> bool:
+    """Whether a rule reads which backends are targeted (not only whether any is portable):
+    its source names ``target_backends``.  Conservative: no source means yes."""
+    got = _SENSITIVE.get(rule)
+    if got is None:
+        import inspect
+        import sys
+        try:
+            got = "target_backends" in inspect.getsource(sys.modules[rule.__module__])
+        except (OSError, TypeError, KeyError):
+            got = True
+        _SENSITIVE[rule] = got
+    return got
+
+
 def _plan(rules: Sequence[type], cfg: Config, path: Path, text: str) -> Optional[tuple[Config, dict]]:
     """How to answer every backend from one analysis: the configuration to analyse with (the
     rules any backend enables, portable settings) and, per backend (and ``None`` for ``cfg``
-    itself), the codes that count and whether its settings are portable.  ``None`` when one
+    itself), the codes that count, whether its settings are portable, and the configuration
+    its backend-sensitive rules (``backend_sensitive``) run with on their own (or None).  ``None`` when one
     analysis cannot answer exactly: a non-portable backend that names a portability rule (it
     would stay silent there), or ``# noqa`` comments with a rule that judges them by the
     enabled set (K900)."""
@@ -107,14 +126,19 @@ def _plan(rules: Sequence[type], cfg: Config, path: Path, text: str) -> Optional
     extra = {c: file_ignores(c, path) for c in set(configs.values())}
     want: dict = {}
     union: set[str] = set()
+    sensitive = {r.code for r in rules if backend_sensitive(r)}
     for key, c in configs.items():
         codes = {r.code for r in rules if rule_enabled(r, c, extra[c])}
         portable = c.settings.portability
         if not portable and any(r.group is Group.PORTABILITY and r.code in codes for r in rules):
             return None
-        want[key] = (codes, portable)
-        union |= codes
-    if ("noqa" in text or "NOQA" in text) and any(hasattr(r, "check_noqa") and r.code in union for r in rules):
+        own = codes & sensitive
+        alone = replace(c, select=tuple(sorted(own)), extend_select=(), ignore=(), per_file_ignores=()) \
+            if own else None
+        want[key] = (codes - sensitive, portable, alone)
+        union |= codes - sensitive
+    if ("noqa" in text or "NOQA" in text) and any(hasattr(r, "check_noqa") and r.code in union | sensitive
+                                                   for r in rules):
         return None
     targets = cfg.target_backends if cfg.settings.portability else tuple(cfg.target_backends) + ("jax",)
     one = replace(cfg, select=tuple(sorted(union)), extend_select=(), ignore=(), per_file_ignores=(),
@@ -132,7 +156,8 @@ def file_record(linter_for: Callable[[Config], object], cfg: Config, path: Path,
 
     One analysis answers every backend: the rules any of them enables run once, with portable
     settings, and each backend counts the findings of its own rules (a portability rule says
-    nothing on a TensorFlow-only target, where it is off).  Where that cannot be exact
+    nothing on a TensorFlow-only target, where it is off); the few rules that read the exact
+    targets (``backend_sensitive``) run on their own per distinct target.  Where that cannot be exact
     (``_plan``), each distinct configuration is analysed, as before."""
     text, why = read_for_analysis(path)
     if why is not None:
@@ -146,10 +171,17 @@ def file_record(linter_for: Callable[[Config], object], cfg: Config, path: Path,
         if err is not None:
             return {"file": rel, "problem": err}
         gated = _portability_codes(rules)
+        alone_found: dict = {}
 
         def counted(key):
-            codes, portable = want[key]
-            return _counts(f for f in found if f.code in codes and (portable or f.code not in gated))
+            codes, portable, alone = want[key]
+            got = [f for f in found if f.code in codes and (portable or f.code not in gated)]
+            if alone is not None:   # the rules that read the exact targets: their own small run
+                if alone not in alone_found:
+                    more, aerr = _findings(linter_for(alone), path, text)
+                    alone_found[alone] = more or []
+                got += alone_found[alone]
+            return _counts(got)
 
         return {"file": rel, "findings": counted(None), "targets": list(cfg.target_backends),
                 "backends": {b: counted(b) for b in BACKENDS}}
