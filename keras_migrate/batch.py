@@ -29,6 +29,7 @@ import argparse
 import dataclasses
 from collections import abc
 import hashlib
+import logging
 import json
 import multiprocessing
 import os
@@ -137,6 +138,7 @@ _new = object.__new__
 _SCALARS = (str, int, float, bool, type(None))
 _TUPLE = "\0t"
 _FLAT_TUPLE = "\0T"   # a tuple of plain values (the common case: read back in one call)
+_RANGE = "\0r"        # an engine Range (a finding's related locations carry them)
 # every field of the dataclasses, in order: a field added later travels with the rest (and
 # the tool fingerprint changes with the code, so an older cache file is never read with them)
 _ITEM_FIELDS = tuple(f.name for f in dataclasses.fields(Item) if f.name not in ("path", "finding"))
@@ -155,6 +157,8 @@ def _enc(v):
         return [_enc(x) for x in v]
     if isinstance(v, dict):
         return {str(k): _enc(x) for k, x in v.items()}
+    if isinstance(v, Range):
+        return {_RANGE: [v.start.line, v.start.col, v.end.line, v.end.col]}
     raise TypeError(f"not cacheable: {type(v).__name__}")
 
 
@@ -166,6 +170,11 @@ def _dec(v):
             return tuple(flat)
         if _TUPLE in v:
             return tuple(_dec(x) for x in v[_TUPLE])
+        r = v.get(_RANGE)
+        if r is not None:
+            rng = _new(Range)
+            rng.__dict__.update(start=_position(r[0], r[1]), end=_position(r[2], r[3]))
+            return rng
         return {k: _dec(x) for k, x in v.items()}
     if t is list:
         return [_dec(x) for x in v]
@@ -563,7 +572,26 @@ def warm() -> None:
         pass
 
 
+def _children_start_safely() -> bool:
+    """Make the pool's fresh interpreters start without the working directory on ``sys.path``.
+
+    The forkserver (and spawn's workers) start as ``python -c ...`` in the working directory,
+    and ``-c`` puts that directory first on ``sys.path`` while ``multiprocessing`` bootstraps: a
+    ``threading.py`` in the checked-out repository would be imported and run (SECURITY.md,
+    "Opening a folder never runs its code"). ``PYTHONSAFEPATH`` (Python 3.11+) keeps it off;
+    on 3.10 only an isolated parent (``-I``, inherited by the children) is safe, else no pool."""
+    if sys.flags.isolated or getattr(sys.flags, "safe_path", False):
+        return True
+    if sys.version_info < (3, 11):
+        return False
+    os.environ["PYTHONSAFEPATH"] = "1"   # read by the children; this process runs no user code
+    return True
+
+
 def make_pool(workers: int) -> ProcessPoolExecutor:
+    if not _children_start_safely():
+        raise RuntimeError("no process pool: Python 3.10 cannot start its workers without the "
+                           "working directory on sys.path (run with python -I for one)")
     method = "forkserver" if sys.platform.startswith("linux") else "spawn"
     ctx = multiprocessing.get_context(method)
     if method == "forkserver":
@@ -851,7 +879,10 @@ def _run(session, jobs: list[tuple[Path, Config]], want_edits: bool, out, err, o
 def _store(k, path: Path, part: Report, meta: dict, layout: str) -> None:
     if k is not None:
         cache, key, digest = k
-        cache.store(key, path, digest, part, meta, layout)
+        try:
+            cache.store(key, path, digest, part, meta, layout)
+        except (TypeError, ValueError, OSError) as exc:   # the cache is best effort: the results stand
+            log.debug("not cached: %s: %s", path, exc)
 
 
 # -- the migration report ----------------------------------------------------------------------------

@@ -311,3 +311,29 @@ def test_a_worker_that_dies_does_not_lose_files(tmp_path, monkeypatch):
 
 def _die(chunk):
     os._exit(3)
+
+
+def test_findings_with_related_locations_are_cached_and_read_back(tmp_path):
+    """A reader's finding points at its save (``related``: engine Ranges): the cache must carry
+    it (it once raised "not cacheable: Range" and aborted the whole check) and give it back."""
+    import dataclasses
+
+    from keras_migrate.cli import _items_for_text
+    from keras_migrate.service import Linter
+    text = ("from tensorflow import keras\nm = keras.Sequential()\nm.save('out', save_format='tf')\n"
+            "back = keras.models.load_model('out')\n")
+    res = Linter().check_source(text, tmp_path / "a.py")
+    items = _items_for_text("a.py", text, res.findings, want_edits=True)
+    assert any(it.finding.related for it in items), "the example no longer has related locations"
+    for it in items:
+        back = batch._item_from_json(json.loads(json.dumps(batch._item_to_json(it))), "a.py")
+        for f in dataclasses.fields(type(it.finding)):
+            if f.name not in ("fix_factory", "_fix_cache", "_fix_done"):
+                assert getattr(back.finding, f.name) == getattr(it.finding, f.name), f.name
+    (tmp_path / "a.py").write_text(text)
+    cache = tmp_path / "cache"
+    cold = km(tmp_path, "check", "a.py", "--output-format", "json", "--exit-zero", "--cache-dir", str(cache))
+    warm = km(tmp_path, "check", "a.py", "--output-format", "json", "--exit-zero", "--cache-dir", str(cache))
+    assert cold.returncode == 0 and warm.returncode == 0, cold.stderr + warm.stderr
+    assert cold.stdout == warm.stdout and '"related"' in cold.stdout
+    assert any(p.is_file() and p.name != "CACHEDIR.TAG" and p.name != ".gitignore" for p in cache.rglob("*"))
