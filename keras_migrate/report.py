@@ -67,24 +67,33 @@ def read_for_analysis(path: Path) -> tuple[Optional[str], Optional[str]]:
 
 
 def _findings(linter, path: Path, text: str):
-    """(findings, None) or (None, why the file could not be analysed)."""
+    """(findings, None, None), (None, why the file could not be analysed, None), or
+    (findings of what parsed, None, why the rest could not be) for a partly analysed file."""
     if path.suffix == ".ipynb":
         try:
             res = linter.check_notebook(text, path)
         except (RecursionError, MemoryError, ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
-            return None, fsio.notebook_problem(text, exc)
+            return None, fsio.notebook_problem(text, exc), None
         if res.error:
-            return None, fsio.notebook_problem(text, res.error)
-        if res.result is not None and res.result.error is not None:
-            return None, res.result.error.message
-        if res.cell_errors:  # partly analysed: never called ready; counted as not analysed
+            return None, fsio.notebook_problem(text, res.error), None
+        found = res.result.findings if res.result else []
+        if res.cell_errors:  # partly analysed: what parsed counts, the file is never called ready
             e = res.cell_errors[0]
-            return None, f"cell {e.key + 1}, line {e.line + 1}: {e.message}"
-        return (res.result.findings if res.result else []), None
+            more = f" (and {len(res.cell_errors) - 1} more)" if len(res.cell_errors) > 1 else ""
+            return found, None, f"cell {e.key + 1}, line {e.line + 1}: {e.message}{more}"
+        if res.result is not None and res.result.error is not None:
+            if not getattr(res.result, "partial", False):
+                return None, res.result.error.message, None
+            return found, None, res.result.error.message
+        return found, None, None
     res = linter.check_source(text, path)
     if res.error is not None:
-        return None, f"{res.error.message} (line {res.error.line + 1})"
-    return res.findings, None
+        where = f"{res.error.message} (line {res.error.line + 1})"
+        more = f" (and {len(res.errors) - 1} more)" if len(getattr(res, "errors", ())) > 1 else ""
+        if getattr(res, "partial", False):
+            return res.findings, None, where + more
+        return None, where, None
+    return res.findings, None, None
 
 
 def _counts(found) -> dict[str, int]:
@@ -167,7 +176,7 @@ def file_record(linter_for: Callable[[Config], object], cfg: Config, path: Path,
     plan = _plan(rules, cfg, path, text) if rules else None
     if plan is not None:
         one, want = plan
-        found, err = _findings(linter_for(one), path, text)
+        found, err, partial = _findings(linter_for(one), path, text)
         if err is not None:
             return {"file": rel, "problem": err}
         gated = _portability_codes(rules)
@@ -178,13 +187,13 @@ def file_record(linter_for: Callable[[Config], object], cfg: Config, path: Path,
             got = [f for f in found if f.code in codes and (portable or f.code not in gated)]
             if alone is not None:   # the rules that read the exact targets: their own small run
                 if alone not in alone_found:
-                    more, aerr = _findings(linter_for(alone), path, text)
+                    more, _aerr, _apartial = _findings(linter_for(alone), path, text)
                     alone_found[alone] = more or []
                 got += alone_found[alone]
             return _counts(got)
 
-        return {"file": rel, "findings": counted(None), "targets": list(cfg.target_backends),
-                "backends": {b: counted(b) for b in BACKENDS}}
+        return _with_partial({"file": rel, "findings": counted(None), "targets": list(cfg.target_backends),
+                              "backends": {b: counted(b) for b in BACKENDS}}, partial)
     return file_record_per_backend(linter_for, cfg, path, rel, text)
 
 
@@ -196,7 +205,7 @@ def file_record_per_backend(linter_for: Callable[[Config], object], cfg: Config,
         text, why = read_for_analysis(path)
         if why is not None:
             return {"file": rel, "problem": why}
-    found, err = _findings(linter_for(cfg), path, text)
+    found, err, partial = _findings(linter_for(cfg), path, text)
     if err is not None:
         return {"file": rel, "problem": err}
     backends = {}
@@ -205,11 +214,19 @@ def file_record_per_backend(linter_for: Callable[[Config], object], cfg: Config,
         if bcfg == cfg:
             bfound = found
         else:
-            bfound, berr = _findings(linter_for(bcfg), path, text)
+            bfound, berr, _bpartial = _findings(linter_for(bcfg), path, text)
             if berr is not None:  # pragma: no cover - the same text parsed above
                 bfound = found
         backends[backend] = _counts(bfound)
-    return {"file": rel, "findings": _counts(found), "targets": list(cfg.target_backends), "backends": backends}
+    return _with_partial({"file": rel, "findings": _counts(found), "targets": list(cfg.target_backends),
+                          "backends": backends}, partial)
+
+
+def _with_partial(record: dict, partial: Optional[str]) -> dict:
+    """A partly analysed file: its findings count, it is never ready, and the report says why."""
+    if partial is not None:
+        record["partial"] = f"partly analysed: {partial}"
+    return record
 
 
 # -- the whole report -------------------------------------------------------------------------------
@@ -236,7 +253,7 @@ def build(records: Iterable[dict], files: Optional[int] = None) -> dict:
             per_file[r["file"]] = dict(r["findings"])
         for b in BACKENDS:
             counts = r["backends"].get(b, {})
-            if counts:
+            if counts or r.get("partial"):   # code that did not parse is never ready
                 blocking[b][r["file"]] = dict(counts)
             else:
                 ready[b].append(r["file"])
@@ -256,6 +273,7 @@ def build(records: Iterable[dict], files: Optional[int] = None) -> dict:
         "blocking": blocking,
         "targetBackends": sorted(targets) or ["tensorflow"],
         "problems": [{"file": r["file"], "problem": r["problem"]} for r in recs if "problem" in r],
+        "partial": [{"file": r["file"], "problem": r["partial"]} for r in recs if r.get("partial")],
         "rules": rules,
         "records": recs,
     }
@@ -359,6 +377,9 @@ def markdown(d: dict, max_files: int = 50) -> str:
                  f"in {_plural(len(d['perFile']), 'file')}.")
     if d["problems"]:
         lines.append(f"**{_plural(len(d['problems']), 'file')} could not be analysed** (listed at the end).")
+    if d.get("partial"):
+        lines.append(f"**{_plural(len(d['partial']), 'file')} analysed only in part** (code that does not "
+                     "parse; never counted as ready; listed at the end).")
     lines += ["", "## Ready per backend", "", "| Backend | Ready files | Of | Blocking rules |", "|---|---|---|---|"]
     for b, files in d["ready"].items():
         mark = " (target)" if b in d["targetBackends"] else ""
@@ -384,7 +405,7 @@ def markdown(d: dict, max_files: int = 50) -> str:
             continue
         lines += ["", f"## Blocking {b}", "", "| File | Rules |", "|---|---|"]
         for f, counts in sorted(blocked.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))[:max_files]:
-            lines.append(f"| `{f}` | {', '.join(f'{c}×{n}' for c, n in counts.items())} |")
+            lines.append(f"| `{f}` | {', '.join(f'{c}×{n}' for c, n in counts.items()) or 'partly analysed'} |")
         if len(blocked) > max_files:
             lines.append(f"| … {len(blocked) - max_files} more | |")
     if d["perFile"]:
@@ -397,6 +418,10 @@ def markdown(d: dict, max_files: int = 50) -> str:
     if d["problems"]:
         lines += ["", "## Files not analysed", ""]
         for p in d["problems"]:
+            lines.append(f"- `{p['file']}`: {p['problem']}")
+    if d.get("partial"):
+        lines += ["", "## Files analysed in part", ""]
+        for p in d["partial"]:
             lines.append(f"- `{p['file']}`: {p['problem']}")
     return "\n".join(lines) + "\n"
 
@@ -455,7 +480,9 @@ def html(d: dict, max_files: int = 200) -> str:
            f'<p id="summary">{d["scanned"]} of {_plural(d["files"], "file")} analysed, '
            f'{_plural(findings, "finding")} in {_plural(len(d["perFile"]), "file")}.'
            + (f' <span class="problem">{_plural(len(d["problems"]), "file")} could not be analysed.</span>'
-              if d["problems"] else "") + "</p>",
+              if d["problems"] else "")
+           + (f' <span class="problem">{_plural(len(d["partial"]), "file")} analysed only in part.</span>'
+              if d.get("partial") else "") + "</p>",
            "<h2>Ready per backend</h2>",
            '<table id="backends"><tr><th>Backend</th><th>Ready</th><th>Blocked</th><th>Of</th></tr>']
     for b, files in d["ready"].items():
@@ -489,6 +516,11 @@ def html(d: dict, max_files: int = 200) -> str:
     if d["problems"]:
         out.append('<h2>Files not analysed</h2><ul id="problems">')
         for p in d["problems"]:
+            out.append(f'<li><code>{e(p["file"])}</code>: <span class="problem">{e(p["problem"])}</span></li>')
+        out.append("</ul>")
+    if d.get("partial"):
+        out.append('<h2>Files analysed in part</h2><ul id="partial">')
+        for p in d["partial"]:
             out.append(f'<li><code>{e(p["file"])}</code>: <span class="problem">{e(p["problem"])}</span></li>')
         out.append("</ul>")
     out.append(f'<footer><p>keras-migrate {e(str(d.get("version", __version__)))}</p></footer></body></html>')

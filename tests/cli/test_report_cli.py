@@ -43,9 +43,10 @@ def test_report_json_agrees_with_check(capsys, tree):
     rc, out, _ = run(capsys, "report", "--format", "json", ".")
     data = json.loads(out)
     assert rc == 0
-    assert data["files"] == 5 and data["scanned"] == 4
-    assert data["problems"] == [{"file": "broken.py", "problem": data["problems"][0]["problem"]}]
-    assert "never closed" in data["problems"][0]["problem"]
+    # broken.py's import parses and is analysed; the rest does not: partly analysed, never ready
+    assert data["files"] == 5 and data["scanned"] == 5 and data["problems"] == []
+    assert data["partial"] == [{"file": "broken.py", "problem": data["partial"][0]["problem"]}]
+    assert "never closed" in data["partial"][0]["problem"]
     assert data["ready"]["tensorflow"] == ["pkg/c.py"]
     assert data["blocking"]["tensorflow"]["a.py"] == {"K102": 2}
     rc, out, _ = run(capsys, "check", "--output-format", "json", ".")
@@ -55,10 +56,11 @@ def test_report_json_agrees_with_check(capsys, tree):
 
 def test_report_markdown(capsys, tree):
     rc, out, _ = run(capsys, "report", ".")
-    assert out.startswith("# Keras migration report\n\n4 of 5 files analysed")
-    assert "| tensorflow (target) | 1 | 4 |" in out
+    assert out.startswith("# Keras migration report\n\n5 of 5 files analysed")
+    assert "**1 file analysed only in part**" in out
+    assert "| tensorflow (target) | 1 | 5 |" in out
     assert "## Blocking tensorflow" in out and "| `a.py` | K102×2 |" in out
-    assert "- `broken.py`: syntax error" in out
+    assert "- `broken.py`: partly analysed: syntax error" in out
 
 
 def test_shard_reports_merge_into_the_whole(capsys, tree, tmp_path):
@@ -179,7 +181,7 @@ def test_html_report_in_headless_chromium(capsys, tree, tmp_path):
         assert f'data-label="{family}" data-value="{n}"' in dom.stdout
     for code, n in data["perRule"].items():
         assert f'data-value="{n}"' in dom.stdout and f">{code} " in dom.stdout
-    assert "4 of 5 files analysed" in dom.stdout and "1 file could not be analysed." in dom.stdout
+    assert "5 of 5 files analysed" in dom.stdout and "1 file analysed only in part." in dom.stdout
     shot = tmp_path / "report.png"
     r = _browser(exe, tmp_path, "--window-size=1000,1400", f"--screenshot={shot}", page.as_uri())
     assert shot.exists(), r.stderr[-2000:]
