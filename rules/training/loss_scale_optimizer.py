@@ -34,7 +34,25 @@ def _from_call(ctx, expr: ast.AST, names: tuple[str, ...], _depth: int = 0) -> O
 
 
 def _is_lso(ctx, recv: ast.AST) -> bool:
-    return _from_call(ctx, recv, _LSO) is not None
+    return _from_call(ctx, recv, _LSO) is not None or _guarded_lso(ctx, recv)
+
+
+def _guarded_lso(ctx, recv: ast.AST) -> bool:
+    """``recv`` is used in the body of ``if isinstance(recv, LossScaleOptimizer):``."""
+    if not isinstance(recv, ast.Name):
+        return False
+    child = recv
+    for a in ctx.knowledge.ancestors(recv):
+        if isinstance(a, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            return False
+        if isinstance(a, ast.If) and child in a.body:
+            t = a.test
+            if (isinstance(t, ast.Call) and isinstance(t.func, ast.Name) and t.func.id == "isinstance"
+                    and len(t.args) == 2 and isinstance(t.args[0], ast.Name) and t.args[0].id == recv.id
+                    and ctx.qualname(t.args[1]) in _LSO):
+                return True
+        child = a
+    return False
 
 
 class LossScaleOptimizer(Rule):
@@ -42,7 +60,8 @@ class LossScaleOptimizer(Rule):
 
     ## What it does
     Reports, on `keras.mixed_precision.LossScaleOptimizer` and the values the engine knows
-    are one (assigned from its constructor, in this file), and on Keras optimizers in
+    are one (assigned from its constructor in this file, or used inside
+    `if isinstance(opt, LossScaleOptimizer):`), and on Keras optimizers in
     general for the two methods only a LossScaleOptimizer had:
     - `LossScaleOptimizer(opt, dynamic=False, initial_scale=S)` (a fixed loss scale) and the
       TF 2.3 `loss_scale=` keyword;
@@ -114,6 +133,16 @@ class LossScaleOptimizer(Rule):
         Valid("""
             import keras
             opt = keras.mixed_precision.LossScaleOptimizer(keras.optimizers.Adam(), dynamic=True)
+        """),
+        # an unknown object, also outside the isinstance() guard
+        Valid("""
+            import keras
+            def step(optimizer, loss):
+                if isinstance(optimizer, keras.mixed_precision.LossScaleOptimizer):
+                    pass
+                else:
+                    loss = optimizer.get_scaled_loss(loss)
+                return loss
         """),
         # the same names on objects that are not Keras optimizers / policies
         Valid("""
@@ -217,6 +246,24 @@ class LossScaleOptimizer(Rule):
                      "opt.get_scaled_loss", "opt.get_unscaled_gradients(tape.gradient(scaled, [w]))", "opt.loss_scale"),
             unsafe=True,
             run=Run(k3="ValueError", fixed_backends=("tensorflow",)),
+        ),
+        # an optimizer the code only knows is a LossScaleOptimizer from an isinstance() guard
+        Invalid(
+            """
+            import tensorflow as tf
+            def step(optimizer, loss, tape, weights):
+                if isinstance(optimizer, tf.keras.mixed_precision.LossScaleOptimizer):
+                    loss = optimizer.get_scaled_loss(loss)
+                return loss
+            """,
+            fixed="""
+            import tensorflow as tf
+            def step(optimizer, loss, tape, weights):
+                if isinstance(optimizer, tf.keras.mixed_precision.LossScaleOptimizer):
+                    loss = optimizer.scale_loss(loss)
+                return loss
+            """,
+            flagged=("optimizer.get_scaled_loss",),
         ),
         # TF 2.3's experimental API (already gone from tf-keras 2.21): loss_scale= on the
         # optimizer and on the policy
