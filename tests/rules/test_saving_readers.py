@@ -4,6 +4,7 @@ relatedInformation, `related` in the JSON output)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -60,3 +61,17 @@ def test_lsp_diagnostic_has_related_information():
     info, = reader.related_information
     assert info.location.uri == "file:///t.py" and info.location.range.start.line == 3
     assert info.message == "the weights are saved here"
+
+
+def test_related_survives_the_results_cache(tmp_path):
+    """The second run reads the findings back from batch's cache: `related` must come back too."""
+    p = tmp_path / "t.py"
+    p.write_text(CODE)
+    env = dict(os.environ, KERAS_MIGRATE_CACHE_DIR=str(tmp_path / "cache"))
+    outs = []
+    for _ in range(2):
+        outs.append(subprocess.run([sys.executable, "-m", "keras_migrate", "check", str(p), "--output-format", "json",
+                                    "--exit-zero"], capture_output=True, text=True, check=True, env=env).stdout)
+    assert outs[0] == outs[1]
+    items = [d for d in json.loads(outs[1])["findings"] if d["code"] == "K203" and d["range"]["start"]["line"] == 6]
+    assert items and items[0]["related"][0]["range"]["start"]["line"] == 4
