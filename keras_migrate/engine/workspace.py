@@ -43,6 +43,7 @@ import queue
 import stat
 import threading
 import time
+from collections import OrderedDict
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as _FutureTimeout
 from dataclasses import dataclass, field
@@ -55,6 +56,10 @@ from .resolve import Resolver
 log = logging.getLogger("keras_migrate.workspace")
 
 _MAX_DEPTH = 24           # modules followed in one chain of bases/returns (each costs ~10 frames)
+# parsed modules kept (least recently used evicted): a tree costs ~100x its source in memory, and
+# a workspace report over thousands of files reaches many; an evicted module is parsed again when
+# a later query reads it (answers are cached separately, validated by mtime)
+MAX_PARSED_FILES = 256
 _QUERY_FILE = "__keras_migrate_query__.py"   # never written; jedi only needs a path for `from .`
 _DEFS = (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
 
@@ -116,12 +121,13 @@ class _Recorder:
 
 
 class WorkspaceIndex:
-    def __init__(self, root: str, timeout_s: float = 2.0):
+    def __init__(self, root: str, timeout_s: float = 2.0, max_parsed: int = MAX_PARSED_FILES):
         self.root = os.path.realpath(root)
         self.timeout_s = timeout_s
+        self.max_parsed = max(1, max_parsed)
         self._lock = threading.RLock()
         self._local = threading.local()
-        self._files: dict[str, _File] = {}
+        self._files: "OrderedDict[str, _File]" = OrderedDict()
         self._results: dict[tuple, tuple[object, dict[str, tuple[float, int]]]] = {}
         self._tops: dict[tuple[str, str], bool] = {}
         # jedi answers: key -> Definition | None; written by the worker thread too
@@ -337,9 +343,11 @@ class WorkspaceIndex:
             return None
         for f in self._stack():
             f.deps[path] = stamp
-        entry = self._files.get(path)
-        if entry is not None and entry.stamp == stamp:
-            return entry
+        with self._lock:
+            entry = self._files.get(path)
+            if entry is not None and entry.stamp == stamp:
+                self._files.move_to_end(path)
+                return entry
         try:
             # a regular file within the size limit only (a FIFO swapped in after the stat above,
             # or a huge generated module, must not hang or exhaust the index)
@@ -349,7 +357,11 @@ class WorkspaceIndex:
             return None
         self.stats["parsed"] += 1
         entry = _File(stamp, tree, Resolver(tree), self._module_name(path))
-        self._files[path] = entry
+        with self._lock:
+            self._files[path] = entry
+            self._files.move_to_end(path)
+            while len(self._files) > self.max_parsed:
+                self._files.popitem(last=False)
         return entry
 
     def _module_name(self, path: str) -> str:

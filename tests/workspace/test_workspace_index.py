@@ -248,3 +248,32 @@ def test_very_long_chain_of_bases_is_bounded(tmp_path):
     for i in (20, 40):
         assert ix.class_kinds(f"chain.m{i}", f"C{i}", 0, user) == {LAYER}
     assert ix.class_kinds("chain.m59", "C59", 0, user) == {LAYER}          # through the cached C40
+
+
+def test_parsed_modules_are_bounded_and_an_evicted_one_is_parsed_again(tmp_path):
+    """A workspace report over thousands of files must not keep every parsed tree (issue 18:
+    335 MB at rest after a 5,000-file report): the index keeps the most recently used modules
+    only, and a query that needs an evicted module parses it again with the same answer."""
+    root = tmp_path / "big"
+    root.mkdir()
+    (root / "base.py").write_text("import keras\nclass Base(keras.layers.Layer):\n    pass\n")
+    n = 40
+    for i in range(n):
+        (root / f"m{i}.py").write_text(f"from base import Base\nclass L{i}(Base):\n    pass\n")
+    user = str(root / "user.py")
+    (root / "user.py").write_text("x = 1\n")
+    ix = WorkspaceIndex(str(root), timeout_s=30, max_parsed=8)
+    for i in range(n):
+        assert ix.class_kinds(f"m{i}", f"L{i}", 0, user) == {LAYER}
+        assert len(ix._files) <= 8
+    parsed = ix.stats["parsed"]
+    assert parsed >= n + 1
+    # answers are cached apart from the trees: asking again parses nothing ...
+    assert ix.class_kinds("m0", "L0", 0, user) == {LAYER}
+    assert ix.stats["parsed"] == parsed
+    # ... until the module changes: then the evicted tree is parsed again, with the new answer
+    (root / "m0.py").write_text("class L0:\n    pass\n")
+    os.utime(root / "m0.py", (time.time() + 5, time.time() + 5))
+    assert ix.class_kinds("m0", "L0", 0, user) == frozenset()
+    assert ix.stats["parsed"] == parsed + 1
+    assert len(ix._files) <= 8
