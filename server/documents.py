@@ -217,6 +217,10 @@ class DocState:
     parse_error: Optional[str] = None
     waiters: list[asyncio.Future] = field(default_factory=list)
     running: bool = False
+    # edits since the last analysis wait for a save (lint.run: onSave, or too large to analyse
+    # as you type); then the analysis asks a pull client to pull again
+    deferred: bool = False
+    refresh_when_done: bool = False
 
     def bump(self) -> int:
         self.version += 1

@@ -51,6 +51,9 @@ NOTEBOOK_SYNC = types.NotebookDocumentSyncOptions(
 CODE_ACTION_KINDS = [act.QUICKFIX, act.FIX_ALL_KIND, act.NOTEBOOK_FIX_ALL_KIND]
 PYPROJECT = "pyproject.toml"
 MAX_CHARS = 5_000_000  # larger documents are not analysed (reported once)
+# larger documents are analysed on open and on save, not after every keystroke: a 4.9 MB file
+# cost 15 s and 1.9 GB per analysis, ~1 s and ~170 MB per MB of dense Keras 2 code
+TYPE_MAX_CHARS = 1_000_000
 CACHE_SIZE = 8
 # memory over long sessions (issue 18): an analysis leaves its tree as cyclic garbage once its
 # cache entry goes, already promoted to the oldest generation, which Python collects rarely;
@@ -442,8 +445,33 @@ class KerasMigrateServer(LanguageServer):
         if uri in self.extra_diagnostics:
             self.extra_diagnostics[uri] = shift_diagnostics(self.extra_diagnostics[uri], moves)
         state.bump()
-        if self.km_settings.lint_run != "onSave":  # onSave: did_save analyses
+        self.after_edit(state)
+
+    def doc_size(self, state: DocState) -> int:
+        if state.notebook:
+            return sum(len(t) for _, t in self.notebook_cells(state.uri))
+        doc = self.workspace.text_documents.get(unquote(state.uri)) or self.workspace.text_documents.get(state.uri)
+        return len(doc.source) if doc is not None else 0
+
+    def after_edit(self, state: DocState) -> None:
+        """Analyse again after the debounce, or, with ``lint.run: onSave`` and for documents
+        over TYPE_MAX_CHARS, wait for the save: what is shown has moved with the edit, and a
+        pull (``textDocument/diagnostic``) answers with it instead of analysing."""
+        size = self.doc_size(state) if self.km_settings.lint_run != "onSave" else 0
+        if self.km_settings.lint_run != "onSave" and size <= TYPE_MAX_CHARS:
             self.schedule(state, self.km_settings.debounce_ms / 1000)
+            return
+        if size > TYPE_MAX_CHARS and not state.deferred:
+            self.show_once(f"{state.uri} is large ({size:,} characters): analysed when opened and saved, "
+                           "not as you type", types.MessageType.Info)
+        state.deferred = True
+        state.result_id += 1   # the moved diagnostics are what a pull gets
+
+    def saved(self, state: DocState) -> None:
+        """A save analyses what the edits deferred (and tells a pull client to ask again)."""
+        if state.deferred:
+            state.refresh_when_done = True
+            self.schedule(state, 0)
 
     def closed(self, uri: str, cell_uris: list[str] = ()) -> None:
         state = self.docs.pop(uri, None)
@@ -461,6 +489,7 @@ class KerasMigrateServer(LanguageServer):
                 del self._cache[key]
 
     def schedule(self, state: DocState, delay_s: float) -> None:
+        state.deferred = False   # an analysis is coming: a pull waits for it again
         self._pending.add(state.uri)
         self.debouncer.schedule(state.uri, delay_s, lambda: asyncio.ensure_future(self.run_analysis(state)))
 
@@ -545,6 +574,10 @@ class KerasMigrateServer(LanguageServer):
         state.resolve_waiters()
         if not self.pull_mode:
             self.publish(state)
+        elif state.refresh_when_done:   # analysed on save: the client pulls on edits only
+            state.refresh_when_done = False
+            if self.caps("workspace.diagnostics.refresh_support"):
+                self.workspace_diagnostic_refresh(None)
         self.note_analysis()
         if not self._warmed:
             self._warmed = True  # a while after the first diagnostics, not competing with them
@@ -630,9 +663,10 @@ class KerasMigrateServer(LanguageServer):
         return analysis if analysis is not None and analysis.ok else None
 
     async def ensure_fresh(self, state: DocState) -> None:
-        """Pull diagnostics: analyse now (skipping the debounce) and wait for the result."""
+        """Pull diagnostics: analyse now (skipping the debounce) and wait for the result;
+        edits deferred to the save (``after_edit``) are answered with what is shown."""
         for _ in range(20):
-            if state.fresh or self.docs.get(state.uri) is not state:
+            if state.fresh or state.deferred or self.docs.get(state.uri) is not state:
                 return
             fut = asyncio.get_running_loop().create_future()
             state.waiters.append(fut)
@@ -798,8 +832,8 @@ def did_save(ls: KerasMigrateServer, params: types.DidSaveTextDocumentParams) ->
         ls.reanalyse_all()
         return
     saved = ls.docs.get(uri)
-    if saved is not None and ls.km_settings.lint_run == "onSave":
-        ls.schedule(saved, 0)
+    if saved is not None:
+        ls.saved(saved)
     if WorkspaceIndex is not None:
         ls._analysis_pool.submit(ls.invalidate_index, uri_path(uri))
         for state in list(ls.docs.values()):
@@ -853,16 +887,15 @@ def notebook_did_change(ls: KerasMigrateServer, params: types.DidChangeNotebookD
                 if not ls.pull_mode:
                     ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=closed.uri, diagnostics=[]))
     state.bump()
-    if ls.km_settings.lint_run != "onSave":
-        ls.schedule(state, ls.km_settings.debounce_ms / 1000)
+    ls.after_edit(state)
 
 
 @server.feature(types.NOTEBOOK_DOCUMENT_DID_SAVE)
 def notebook_did_save(ls: KerasMigrateServer, params: types.DidSaveNotebookDocumentParams) -> None:
     """``notebookDocument/didSave``: with ``lint.run: onSave``, the notebook is analysed now."""
     state = ls.docs.get(params.notebook_document.uri)
-    if state is not None and ls.km_settings.lint_run == "onSave":
-        ls.schedule(state, 0)
+    if state is not None:
+        ls.saved(state)
 
 
 @server.feature(types.NOTEBOOK_DOCUMENT_DID_CLOSE)

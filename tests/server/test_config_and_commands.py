@@ -288,3 +288,69 @@ async def test_report_counts_in_its_progress_and_can_be_cancelled(tmp_path):
     finally:
         await client.shutdown_session()
         await client.stop()
+
+
+def _pull(client, uri, previous=None):
+    return client.text_document_diagnostic_async(types.DocumentDiagnosticParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), previous_result_id=previous))
+
+
+async def test_lint_run_on_save_in_pull_mode(tmp_path):
+    """VS Code pulls diagnostics after every edit: with ``lint.run: onSave`` that pull must
+    not analyse the edit (it did: onSave only held back pushes). It answers with what is
+    shown, moved with the edit; the save analyses and asks the client to pull again."""
+    client = await start(tmp_path, pull=True, init_options={"settings": {"lintRun": "onSave", "debounceMs": 0},
+                                                             "trusted": True})
+    try:
+        uri = (tmp_path / "s.py").as_uri()
+        open_doc(client, uri, SRC)
+        first = await _pull(client, uri)
+        assert [d.code for d in first.items] == ["K102"]
+        line = first.items[0].range.start.line
+        change(client, uri, 2, (0, 0), (0, 0), "n = tf.keras.Model()\n")   # a new finding, above the old one
+        moved = await _pull(client, uri, first.result_id)
+        assert moved.kind == "full" and [d.code for d in moved.items] == ["K102"]
+        assert moved.items[0].range.start.line == line + 1    # moved with the edit, not analysed
+        refreshes = client.diagnostic_refresh_count
+        client.text_document_did_save(types.DidSaveTextDocumentParams(
+            text_document=types.TextDocumentIdentifier(uri=uri)))
+        for _ in range(200):
+            if client.diagnostic_refresh_count > refreshes:
+                break
+            await asyncio.sleep(0.05)
+        assert client.diagnostic_refresh_count > refreshes, "the save's analysis did not ask for a pull"
+        after = await _pull(client, uri, moved.result_id)
+        assert sorted(d.code for d in after.items) == ["K102", "K102"]
+    finally:
+        await client.shutdown_session()
+        await client.stop()
+
+
+async def test_a_document_too_large_to_analyse_as_you_type_is_analysed_on_open_and_save(tmp_path):
+    """Over TYPE_MAX_CHARS (1,000,000 characters) a keystroke does not re-analyse the whole
+    document (a 4.9 MB file cost 15 s and 1.9 GB per analysis): the open and each save do,
+    and the user is told once."""
+    from keras_migrate.server.server import TYPE_MAX_CHARS
+    filler = "# " + "x" * 98 + "\n"
+    big = SRC + filler * (TYPE_MAX_CHARS // len(filler) + 10)
+    client = await start(tmp_path)
+    try:
+        uri = (tmp_path / "big.py").as_uri()
+        open_doc(client, uri, big)
+        await wait_for_diagnostics(client, uri, lambda d: len(d) == 1, version=1, timeout=60)
+        change(client, uri, 2, (0, 0), (0, 0), "n = tf.keras.Model()\n")
+        await asyncio.sleep(1.0)   # debounce 20 ms: an as-you-type server would have published version 2
+        assert all(p.version != 2 for p in client.published.get(uri, []))
+        assert any("analysed when opened and saved" in m.message for m in client.messages)
+        client.text_document_did_save(types.DidSaveTextDocumentParams(
+            text_document=types.TextDocumentIdentifier(uri=uri)))
+        await wait_for_diagnostics(client, uri, lambda d: len(d) == 2, version=2, timeout=60)
+        # a small document in the same session is still analysed as you type
+        small = (tmp_path / "small.py").as_uri()
+        open_doc(client, small, SRC)
+        await wait_for_diagnostics(client, small, lambda d: len(d) == 1, version=1)
+        change(client, small, 2, (0, 0), (0, 0), "n = tf.keras.Model()\n")
+        await wait_for_diagnostics(client, small, lambda d: len(d) == 2, version=2)
+    finally:
+        await client.shutdown_session()
+        await client.stop()
