@@ -111,7 +111,7 @@ def check_file(linter: Linter, path: Path, report: Report, text: Optional[str] =
         return
     res = linter.check_source(text, path)
     for e in res.errors:  # each top-level statement that does not parse; the rest is analysed
-        report.unparsable.append(Problem(display, e.message, e.line + 1, e.col + 1))
+        report.unparsable.append(Problem(display, e.message, e.line + 1, e.col + 1, partial=not res.failed))
     if res.failed:
         return
     report.items.extend(_items_for_text(display, text, res.findings, report.want_edits))
@@ -439,8 +439,9 @@ def write_statistics(report: Report, fmt: str, unsafe: bool, out) -> None:
     for code, (name, count, fixable) in ordered:
         mark = "[*]" if fixable == count else ("[-]" if fixable else "[ ]")
         out.write(f"{count:>{width}}\t{code}\t{mark} {name}\n")
-    if report.unparsable:
-        out.write(f"{len(report.unparsable)} file(s) could not be analysed.\n")
+    line = formats.not_analysed_line(report)
+    if line:
+        out.write(line + "\n")
 
 
 def cmd_check(args, out=None, err=None) -> int:

@@ -55,6 +55,7 @@ class Problem:
     cell_index: Optional[int] = None   # 0-based index in nb["cells"]
     cell_id: Optional[str] = None
     file_pos: Optional[tuple[int, int]] = None   # 1-based (line, col) in the .ipynb JSON text
+    partial: bool = False        # the rest of the file was analysed (a statement that does not parse)
 
     def __str__(self) -> str:
         if self.line is None:
@@ -123,16 +124,29 @@ def summary(report: Report, unsafe: bool, out) -> None:
         out.write(f"No findings in what was analysed ({report.files} file{'s' * (report.files != 1)} checked).\n")
     else:
         out.write(f"All checks passed! ({report.files} file{'s' * (report.files != 1)} checked)\n")
-    if report.unparsable:
-        whole = sum(1 for u in report.unparsable if not isinstance(u, Problem) or u.cell is None)
-        parts = len(report.unparsable) - whole
-        bits = []
-        if whole:
-            bits.append(f"{whole} file(s) could not be analysed")
-        if parts:
-            nbs = len({u.path for u in report.unparsable if isinstance(u, Problem) and u.cell is not None})
-            bits.append(f"{parts} notebook cell(s) in {nbs} notebook(s) were not analysed (the rest was)")
-        out.write("; ".join(bits) + " (listed above).\n")
+    line = not_analysed_line(report)
+    if line:
+        out.write(line + "\n")
+
+
+def not_analysed_line(report: Report) -> str:
+    """What was left out, in one line: whole files, files analysed in part (statements that
+    do not parse), and notebook cells; "" when everything was analysed."""
+    if not report.unparsable:
+        return ""
+    probs = [u if isinstance(u, Problem) else Problem(str(u), str(u)) for u in report.unparsable]
+    whole = {p.path for p in probs if p.cell is None and not p.partial}
+    partial = {p.path for p in probs if p.cell is None and p.partial} - whole
+    cells = [p for p in probs if p.cell is not None]
+    bits = []
+    if whole:
+        bits.append(f"{len(whole)} file(s) could not be analysed")
+    if partial:
+        bits.append(f"{len(partial)} file(s) were analysed only in part (code that does not parse)")
+    if cells:
+        bits.append(f"{len(cells)} notebook cell(s) in {len({p.path for p in cells})} notebook(s) "
+                    "were not analysed (the rest was)")
+    return "; ".join(bits) + " (listed above)."
 
 
 # -- concise / full -------------------------------------------------------------------------------

@@ -355,6 +355,8 @@ def parse_resilient(text: str, chunks: Optional[Sequence[int]] = None
     tree, err2 = parse(analysed)
     if err2 is not None or not errors:  # the parts do not make a whole: report the first error
         return None, [err], text
+    if not tree.body:   # no statement parsed: nothing was analysed (not "partly")
+        return None, errors, text
     return tree, errors, analysed
 
 

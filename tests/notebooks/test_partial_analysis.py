@@ -82,7 +82,7 @@ def test_py_file_with_a_broken_function_still_analyses_the_rest(capsys, tmp_path
     assert rc == 1
     assert f"{p}:4:" in out and "syntax error" in out            # the real position
     assert f"{p}:8:9: K102" in out and f"{p}:9:12: K201" in out   # below the bad function
-    assert "1 file(s) could not be analysed" in out and "All checks passed" not in out
+    assert "1 file(s) were analysed only in part" in out and "All checks passed" not in out
 
 
 def test_py_file_with_a_syntax_error_is_not_fixed(capsys, tmp_path):
@@ -138,3 +138,17 @@ def test_assignment_cell_with_an_empty_function_body():
     nr = Linter().check_cells(list(enumerate([cell, "m = tf.keras.Sequential()\n"])))
     assert [(ce.key, ce.line) for ce in nr.cell_errors] == [(0, 5)]
     assert [k for _, k, *_ in nr.cell_findings()] == [1]
+
+
+def test_summary_tells_a_file_analysed_in_part_from_one_not_analysed_at_all(capsys, tmp_path):
+    """`--statistics` and the plain summary say the same, and a file whose every statement
+    fails is "could not be analysed", while one with findings from the rest is "in part"."""
+    part = tmp_path / "part.py"
+    part.write_text(BROKEN_PY)
+    whole = tmp_path / "whole.py"
+    whole.write_text("tf.keras.Sequential(\n")   # its only statement does not parse
+    for extra in ((), ("--statistics",)):
+        rc, out, _ = run(capsys, "check", str(part), str(whole), *extra)
+        assert rc == 1
+        assert out.rstrip().endswith("1 file(s) could not be analysed; 1 file(s) were analysed only in part "
+                                     "(code that does not parse) (listed above)."), out
