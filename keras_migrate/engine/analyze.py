@@ -13,7 +13,7 @@ import re
 import sys
 import tokenize
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from typing import Iterable, Optional, Sequence
 
 from .astutil import parse_quietly
 from .context import FileContext, Settings
@@ -363,8 +363,13 @@ def parse_resilient(text: str, chunks: Optional[Sequence[int]] = None
 class Engine:
     """Runs a fixed set of rule instances over source text."""
 
-    def __init__(self, rules: Sequence[Rule], settings: Optional[Settings] = None, workspace=None):
+    def __init__(self, rules: Sequence[Rule], settings: Optional[Settings] = None, workspace=None,
+                 enabled: Optional[Iterable[str]] = None):
+        """``enabled``: the codes ownership is settled against (``ctx.enabled``); by default
+        the codes of ``rules``.  A rule's own examples run it alone in the default world,
+        where the rules it defers to are on (engine/testing.py)."""
         self.rules = list(rules)
+        self.enabled = frozenset(enabled) if enabled is not None else frozenset(r.code for r in self.rules)
         self.settings = settings or Settings()
         self.workspace = workspace
         needles = set()
@@ -395,7 +400,7 @@ class Engine:
         result.analysed_text = text
         source = SourceText(text)
         result.source = source
-        ctx = FileContext(source, tree, path, self.settings, self.workspace, module_name)
+        ctx = FileContext(source, tree, path, self.settings, self.workspace, module_name, self.enabled)
         old_limit = sys.getrecursionlimit()
         for rule in self.rules:
             if rule.requires and not any(n in text for n in rule.requires):

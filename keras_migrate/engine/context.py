@@ -57,8 +57,10 @@ class Settings:
 
 class FileContext:
     def __init__(self, source: SourceText, tree: ast.Module, path: str = "<stdin>",
-                 settings: Optional[Settings] = None, workspace=None, module_name: Optional[str] = None):
+                 settings: Optional[Settings] = None, workspace=None, module_name: Optional[str] = None,
+                 enabled: Optional[frozenset] = None):
         self.source = source
+        self._enabled = enabled
         self.text = source.text
         self.tree = tree
         self.path = path
@@ -71,6 +73,14 @@ class FileContext:
         self._refs: Optional[list[Ref]] = None
         self._memo: dict = {}
         self.findings: list[Finding] = []
+
+    def enabled(self, code: str) -> bool:
+        """True when rule ``code`` runs in this analysis (ruff's ``checker.enabled``).
+
+        Every "another rule reports this" decision asks here, so a rule stays silent only
+        when the rule it defers to is on: ``--ignore K201`` hands ``save_format`` back to
+        K502.  A context built without an enabled set (tests) treats every rule as on."""
+        return self._enabled is None or code in self._enabled
 
     # -- indexes -----------------------------------------------------------------------
     def nodes(self, *types: type) -> list[ast.AST]:

@@ -18,7 +18,11 @@ def settings_for(example) -> Settings:
 
 
 def engine_for(rule_cls: type[Rule], example, workspace=None) -> Engine:
-    return Engine([rule_cls()], settings_for(example), workspace=workspace)
+    """The rule alone, with ownership settled as under the default config: the rules it
+    defers to count as on (tests/rules/test_ownership.py checks what happens when not)."""
+    from keras_migrate.rules import all_rules  # at call time: no import cycle
+    return Engine([rule_cls()], settings_for(example), workspace=workspace,
+                  enabled=[r.code for r in all_rules()])
 
 
 def check_valid(rule_cls: type[Rule], example: Valid, workspace=None) -> None:

@@ -24,9 +24,10 @@ def _registered() -> frozenset:
     return frozenset(r.code for r in all_rules())
 
 
-def owned_by(code: str) -> bool:
-    """True when rule ``code`` exists (then it reports the pattern, and K5xx stays quiet)."""
-    return code in _registered()
+def owned_by(ctx, code: str) -> bool:
+    """True when rule ``code`` exists and is enabled in this analysis (then it reports the
+    pattern, and K5xx stays quiet); with it ignored or unselected, K5xx reports it."""
+    return code in _registered() and ctx.enabled(code)
 
 
 def symbol_entry(canonical: str) -> tuple[Optional[str], Optional[dict], str]:

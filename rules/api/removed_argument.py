@@ -14,7 +14,7 @@ from ._common import KIND_TYPES, RUN_SETUP, arg_source, defined_by_user_class, f
 
 _NP = RUN_SETUP
 
-# (table key, keyword) -> the rule that reports it instead (when that rule exists)
+# (table key, keyword) -> the rule that reports it instead (when that rule is enabled)
 OWNED = {
     **{(f"Model.{m}", a): "K405" for m in ("fit", "evaluate", "predict")
        for a in ("workers", "use_multiprocessing", "max_queue_size")},
@@ -341,7 +341,7 @@ class RemovedArgument(Rule):
                     continue
                 entry = table[kw.arg]
                 code = OWNED.get((key, kw.arg))
-                if code is not None and owned_by(code):
+                if code is not None and owned_by(ctx, code):
                     continue
                 self._report(ctx, call, kw, entry)
 

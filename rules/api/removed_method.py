@@ -12,7 +12,7 @@ from ._common import KIND_TYPES, defined_by_user_class, fix_of, owned_by
 
 _NP = "import numpy as np"
 
-# (Type, member) -> the rule that reports it instead (when that rule exists)
+# (Type, member) -> the rule that reports it instead (when that rule is enabled)
 OWNED = {
     ("Model", "fit_generator"): "K404", ("Model", "evaluate_generator"): "K404",
     ("Model", "predict_generator"): "K404",
@@ -234,7 +234,7 @@ class RemovedMethod(Rule):
             if typ == "Layer" and attr not in apidata.members("RNN"):
                 continue  # the engine cannot tell an LSTM from a Dense: only names gone from both
             code = OWNED.get((typ, attr))
-            if code is not None and owned_by(code):
+            if code is not None and owned_by(ctx, code):
                 continue
             if defined_by_user_class(ctx, node.value, attr):
                 continue

@@ -12,15 +12,15 @@ from ._common import RUN_SETUP, fix_of, is_call_func, owned_by, rewrite_call, sy
 _NP = RUN_SETUP
 
 
-def _owned_elsewhere(canonical: str) -> bool:
+def _owned_elsewhere(ctx, canonical: str) -> bool:
     # K103 rewrites layers.experimental(.preprocessing).X when keras.layers.X exists, and
     # bindings of the module itself (imports, module-level aliases)
-    if canonical in ("keras.layers.experimental.preprocessing", "keras.layers.experimental") and owned_by("K103"):
+    if canonical in ("keras.layers.experimental.preprocessing", "keras.layers.experimental") and owned_by(ctx, "K103"):
         return True
     for prefix in ("keras.layers.experimental.preprocessing.", "keras.layers.experimental."):
         if canonical.startswith(prefix):
             rest = canonical[len(prefix):]
-            if rest.split(".")[0] != "preprocessing" and keras3_has("keras.layers." + rest) and owned_by("K103"):
+            if rest.split(".")[0] != "preprocessing" and keras3_has("keras.layers." + rest) and owned_by(ctx, "K103"):
                 return True
     return False
 
@@ -311,7 +311,7 @@ class RemovedSymbol(Rule):
             if ref.binding.node in moved_imports:
                 continue  # reported (and fixed) at the import statement
             path, entry, rest = symbol_entry(ref.canonical)
-            if entry is None or _owned_elsewhere(ref.canonical):
+            if entry is None or _owned_elsewhere(ctx, ref.canonical):
                 continue
             if ref.binding.kind == "alias" and isinstance(ref.node, ast.Name):
                 continue  # a module-level alias (``mse = tf.keras.losses.mse``): reported where it is assigned
@@ -357,7 +357,7 @@ class RemovedSymbol(Rule):
                 if canon is None or origin == "private" or not canon.startswith("keras."):
                     continue
                 path, entry, rest = symbol_entry(canon)
-                if entry is None or _owned_elsewhere(canon) or keras3_has(canon):
+                if entry is None or _owned_elsewhere(ctx, canon) or keras3_has(canon):
                     continue
                 local = alias.asname or alias.name
                 shim = origin == "tf.keras" and entry.get("in_tf_keras_shim") and not rest

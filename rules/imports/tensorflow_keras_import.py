@@ -22,12 +22,12 @@ def _tf_keras_module(module: str) -> str | None:
     return None
 
 
-def _k103_fixes(canonical: str) -> bool:
+def _k103_fixes(ctx, canonical: str) -> bool:
     """``L.experimental.preprocessing.Rescaling``: K103 rewrites it to ``L.Rescaling``."""
     from keras_migrate.rules.api._common import owned_by
     from keras_migrate.rules.imports.experimental_preprocessing_layer import _new_name
     new = _new_name(canonical)
-    return new is not None and keras3_has(new) and owned_by("K103")
+    return new is not None and keras3_has(new) and owned_by(ctx, "K103")
 
 
 class TensorflowKerasImport(Rule):
@@ -265,7 +265,7 @@ class TensorflowKerasImport(Rule):
 
     def _report(self, ctx, report_node, edit_node, old_prefix, new_prefix, reached):
         missing = sorted({n for n in reached if not keras3_has(canonicalize(n)[0] or n)
-                          and not _k103_fixes(canonicalize(n)[0] or n)})
+                          and not _k103_fixes(ctx, canonicalize(n)[0] or n)})
         applicability = Applicability.UNSAFE if missing else Applicability.SAFE
         title = f"Use `{new_prefix.replace('from ', '')}`" + (
             f" (unsafe: {', '.join(missing[:3])}{'...' if len(missing) > 3 else ''} not in Keras 3)"

@@ -9,21 +9,25 @@ from keras_migrate.rules.portability._model_code import where_in_model_code
 from keras_migrate.rules.portability._ops import report_tf_call, table_examples
 from keras_migrate.rules.portability._symbolic import on_symbolic_tensor
 
-# names other rules own (one name, one diagnostic)
+# names other rules own (one name, one diagnostic): prefix -> the owning rule, or None for
+# names K601 never reports; an owner that is not enabled hands the name back to K601
 OWNED_ELSEWHERE = (
-    "tensorflow.random.", "tensorflow.nn.dropout",  # K603 tf-random
-    "tensorflow.Variable",       # K301 tf-variable-attribute
-    "tensorflow.GradientTape",   # K602 gradient-tape-train-step
-    "tensorflow.function",       # K605 tf-function-in-model
-    "tensorflow.strings.", "tensorflow.io.", "tensorflow.py_function", "tensorflow.numpy_function",  # K401
-    "tensorflow.data.",          # input pipelines: tf.data feeds fit() on every backend
-    "tensorflow.keras",          # K1xx (never a TensorFlow op)
+    ("tensorflow.random.", "K603"), ("tensorflow.nn.dropout", "K603"),  # tf-random
+    ("tensorflow.Variable", "K301"),       # tf-variable-attribute
+    ("tensorflow.GradientTape", "K602"),   # gradient-tape-train-step
+    ("tensorflow.function", "K605"),       # tf-function-in-model
+    ("tensorflow.strings.", "K401"), ("tensorflow.io.", "K401"),
+    ("tensorflow.py_function", "K401"), ("tensorflow.numpy_function", "K401"),
+    ("tensorflow.data.", None),            # input pipelines: tf.data feeds fit() on every backend
+    ("tensorflow.keras", None),            # K1xx (never a TensorFlow op)
 )
 
 
-def owned_elsewhere(q: str) -> bool:
-    return any(q.startswith(p) if p.endswith(".") else (q == p or q.startswith(p + "."))
-               for p in OWNED_ELSEWHERE)
+def owned_elsewhere(q: str, ctx=None) -> bool:
+    """True when another rule reports ``q`` (enabled in ``ctx``; without one: exists)."""
+    return any((owner is None or ctx is None or ctx.enabled(owner))
+               and (q.startswith(p) if p.endswith(".") else (q == p or q.startswith(p + ".")))
+               for p, owner in OWNED_ELSEWHERE)
 
 
 def _examples():
@@ -256,11 +260,11 @@ class TfOpInModelCode(Rule):
             return
         for call in ctx.nodes(ast.Call):
             q = ctx.qualname(call.func)
-            if q is None or not q.startswith("tensorflow.") or owned_elsewhere(q):
+            if q is None or not q.startswith("tensorflow.") or owned_elsewhere(q, ctx):
                 continue
             where = where_in_model_code(ctx, call)
             if where is None:
                 continue
-            if on_symbolic_tensor(ctx, call):
+            if ctx.enabled("K302") and on_symbolic_tensor(ctx, call):
                 continue  # K302 reports it (ValueError on every backend)
             report_tf_call(self, ctx, call, q, self.message, self.GUIDANCE)

@@ -260,7 +260,7 @@ class TfRandom(Rule):
             if q is None or not (q.startswith("tensorflow.random.") or q == "tensorflow.nn.dropout"):
                 continue
             site = model_code_calls(ctx).get(id(call))
-            if site is None or on_symbolic_tensor(ctx, call):
+            if site is None or (ctx.enabled("K302") and on_symbolic_tensor(ctx, call)):
                 continue
             old = "tf" + q[len("tensorflow"):]
             ent = RANDOM.get(q)

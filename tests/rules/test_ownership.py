@@ -1,0 +1,135 @@
+"""Cross-rule ownership is settled against the *enabled* rules (ruff's ``checker.enabled``).
+
+A rule that leaves a pattern to another rule ("K201 reports ``save_format``") must report it
+itself when that rule is ignored or not selected: ``--ignore K201`` or ``--select K5`` on
+``model.save("out", save_format="tf")`` used to say "All checks passed!".
+
+The global check runs every rule's INVALID examples through the whole registry:
+- *greedy*: every rule, with no owner enabled - what each rule reports when it defers to nobody;
+- under the default config, and under each single-family ``select`` and each single-rule
+  ``ignore``: every range a greedy enabled rule reports is still reported, by some enabled
+  rule on that range or by an enabled owner it defers to (nothing silently lost), and under
+  the default config no range is reported by two rules.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from keras_migrate.config import Config, rule_enabled
+from keras_migrate.engine.analyze import Engine
+from keras_migrate.engine.testing import settings_for
+from keras_migrate.rules import all_rules
+
+RULES = all_rules()
+CODES = [r.code for r in RULES]
+FAMILIES = sorted({c[:2] for c in CODES})
+INVALID = [(r, i, ex) for r in RULES for i, ex in enumerate(r.INVALID)]
+IDS = [f"{r.code}-invalid-{i}" for r, i, _ in INVALID]
+
+
+def _config(example, **kw) -> Config:
+    s = settings_for(example)
+    return Config(target_backends=s.target_backends, keras_version=s.keras_version, **kw)
+
+
+def _findings(example, rules, enabled=None):
+    res = Engine([r() for r in rules], settings_for(example), enabled=enabled).analyze(example.code, example.path)
+    assert not res.rule_errors, res.rule_errors
+    return res.findings
+
+
+def _under(example, cfg):
+    on = [r for r in RULES if rule_enabled(r, cfg)]
+    return {r.code for r in on}, _findings(example, on)
+
+
+def _overlaps(f, found) -> bool:
+    return any(g.start < f.end and f.start < g.end or (g.start, g.end) == (f.start, f.end) for g in found)
+
+
+def _lost(example, greedy, on, found):
+    """Greedy findings of enabled rules that no enabled rule reports: neither a finding on an
+    overlapping range nor an enabled owner that reports in the file and without which the
+    rule reports it (K201 flags the path of ``model.save(path, save_format=...)``, K103 the
+    import a later use comes from: one pattern, one diagnostic)."""
+    out = []
+    for f in greedy:
+        if f.code not in on or _overlaps(f, found):
+            continue
+        owners = {g.code for g in found} - {f.code}
+        if any((f.code, f.start, f.end) in {(h.code, h.start, h.end) for h in _findings(
+                example, [r for r in RULES if r.code in on - {q}])} for q in owners):
+            continue
+        out.append((f.code, f.start, f.end))
+    return out
+
+
+@pytest.mark.parametrize("rule,i,example", INVALID, ids=IDS)
+def test_nothing_lost_and_one_owner(rule, i, example):
+    greedy = _findings(example, RULES, enabled=())
+    configs = [("default", _config(example))]
+    configs += [(f"select {fam}", _config(example, select=(fam,))) for fam in FAMILIES]
+    # ignoring a rule that reports nothing here, even deferring to nobody, changes no decision
+    configs += [(f"ignore {c}", _config(example, ignore=(c,))) for c in sorted({f.code for f in greedy})]
+    for name, cfg in configs:
+        on, found = _under(example, cfg)
+        lost = _lost(example, greedy, on, found)
+        assert not lost, f"{name}: reported by no enabled rule: " + "; ".join(
+            f"{c} {example.code[s:e]!r}" for c, s, e in lost)
+        if rule.code in on:
+            own = [f for f in found if f.code == rule.code]
+            assert own or found, f"{name}: {rule.code}'s example flagged by no enabled rule"
+        if name == "default":
+            by_range: dict = {}
+            for f in found:
+                by_range.setdefault((f.start, f.end), set()).add(f.code)
+            twice = {example.code[s:e]: sorted(c) for (s, e), c in by_range.items() if len(c) > 1}
+            assert not twice, f"reported by more than one enabled rule: {twice}"
+
+
+SAVE = 'import keras\nmodel = keras.Sequential()\nmodel.save("out", save_format="tf")\n'
+
+
+@pytest.mark.parametrize("args", [[], ["--ignore", "K201"], ["--select", "K5"]])
+def test_save_format_reported_whichever_rules_are_on(tmp_path, args):
+    (tmp_path / "m.py").write_text(SAVE)
+    out = subprocess.run([sys.executable, "-m", "keras_migrate", "check", "--no-cache", *args, "m.py"],
+                         cwd=tmp_path, capture_output=True, text=True)
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "save_format" in out.stdout and "All checks passed" not in out.stdout
+    assert ("K201" in out.stdout) == (not args)
+
+
+def _other_codes_and_asks(path):
+    """Rule codes a rules/ module names besides its own ``code = ...``, and whether it asks
+    the enabled set (``ctx.enabled(...)`` or ``owned_by(ctx, ...)``)."""
+    import ast
+    import re
+    tree = ast.parse(path.read_text())
+    own = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Assign)
+           and any(isinstance(t, ast.Name) and t.id == "code" for t in n.targets)}
+    codes = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and id(n) not in own
+             and isinstance(n.value, str) and re.fullmatch(r"K\d{3}", n.value)}
+    asks = any(isinstance(n, ast.Call) and (
+        (isinstance(n.func, ast.Attribute) and n.func.attr == "enabled")
+        or (isinstance(n.func, ast.Name) and n.func.id == "owned_by" and n.args
+            and isinstance(n.args[0], ast.Name) and n.args[0].id == "ctx")) for n in ast.walk(tree))
+    return codes, asks
+
+
+def test_every_module_naming_another_rule_asks_the_enabled_set():
+    """The global check above sees only decisions that go through ``ctx.enabled``; a table
+    of owners settled against the registry (or nothing) is invisible to it, so: a module
+    that names another rule's code must ask whether that rule is enabled."""
+    from pathlib import Path
+    import keras_migrate.rules as pkg
+    root = Path(pkg.__file__).parent
+    bad = []
+    for p in sorted(root.rglob("*.py")):
+        codes, asks = _other_codes_and_asks(p)
+        if codes and not asks:
+            bad.append(f"{p.relative_to(root)}: {sorted(codes)}")
+    assert not bad, "names other rules without asking ctx.enabled: " + "; ".join(bad)
