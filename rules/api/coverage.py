@@ -172,7 +172,7 @@ def format_coverage(data: Optional[dict] = None) -> str:
         "Members of %s: %d removed or changed; %s" % (", ".join(m["types"]), m["with_status"], _fixline(m["fixes"])),
         "Method keyword arguments: %d on %d methods; %s" % (mk["with_status"], mk["methods"], _fixline(mk["fixes"])),
         "",
-        "Top 40 (keras3-facts.md section 3): %d items, %d with a fix, %d with hand-written guidance, %d generated only, %d missing"
+        "Top 40 (keras_api.json meta.top40): %d items, %d with a fix, %d with hand-written guidance, %d generated only, %d missing"
         % (t["items"], t["with_fix"], t["guidance_only"], t["generated_only"], t["missing"]),
     ]
     return "\n".join(lines) + "\n"

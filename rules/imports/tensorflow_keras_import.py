@@ -65,7 +65,7 @@ class TensorflowKerasImport(Rule):
 
     ## References
     - https://keras.io/guides/migrating_to_keras_3/
-    - keras3-facts.md §"Where the 2023 guide is now wrong" item 8
+    - docs/research/keras3-facts.md#imports-through-tfkeras
     """
 
     code = "K101"

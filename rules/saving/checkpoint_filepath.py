@@ -66,7 +66,7 @@ class CheckpointFilepath(Rule):
 
     ## References
     - https://keras.io/api/callbacks/model_checkpoint/
-    - keras3-facts.md, §2 "ModelCheckpoint"
+    - docs/research/keras3-facts.md#modelcheckpoint
     """
 
     code = "K204"

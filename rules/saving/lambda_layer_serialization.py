@@ -60,7 +60,7 @@ class LambdaLayerSerialization(Rule):
     ## References
     - https://keras.io/api/layers/core_layers/lambda/
     - https://keras.io/guides/serialization_and_saving/#lambda-layers
-    - keras3-facts.md, §2 "Lambda(lambda ...) saved to .keras ... then reloaded"
+    - docs/research/keras3-facts.md#lambda-layers-in-saved-models
     """
 
     code = "K206"

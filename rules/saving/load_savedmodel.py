@@ -61,7 +61,7 @@ class LoadSavedmodel(Rule):
     ## References
     - https://keras.io/guides/migrating_to_keras_3/#loading-a-tf-savedmodel
     - https://keras.io/api/layers/backend_specific_layers/tfsm_layer/
-    - keras3-facts.md, "load_model() on a SavedModel → TFSMLayer"
+    - docs/research/keras3-facts.md#load_model-on-a-savedmodel
     """
 
     code = "K202"

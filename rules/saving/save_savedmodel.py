@@ -69,7 +69,7 @@ class SaveSavedmodel(Rule):
     ## References
     - https://keras.io/guides/migrating_to_keras_3/#saving-a-model-in-the-tf-savedmodel-format
     - https://keras.io/api/models/model_saving_apis/model_saving_and_loading/
-    - keras3-facts.md, "model.save() to SavedModel"
+    - docs/research/keras3-facts.md#modelsave-to-savedmodel
     """
 
     code = "K201"

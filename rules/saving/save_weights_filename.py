@@ -59,7 +59,7 @@ class SaveWeightsFilename(Rule):
 
     ## References
     - https://keras.io/api/models/model_saving_apis/weights_saving_and_loading/
-    - keras3-facts.md, §2 "save_weights", "load_weights(by_name=True)"
+    - docs/research/keras3-facts.md#save_weights-and-load_weights
     """
 
     code = "K203"

@@ -162,7 +162,7 @@ class UnregisteredCustomObject(Rule):
     ## References
     - https://keras.io/guides/serialization_and_saving/#custom-objects
     - https://keras.io/api/models/model_saving_apis/serialization_utils/#registerkerasserializable-function
-    - keras3-facts.md, §2 "custom layer with init args, saved to .keras"
+    - docs/research/keras3-facts.md#custom-objects-in-saved-models
     """
 
     code = "K205"

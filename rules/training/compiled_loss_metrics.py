@@ -85,7 +85,7 @@ class CompiledLossMetrics(Rule):
 
     ## References
     - https://keras.io/guides/custom_train_step_in_tensorflow/
-    - keras3-facts.md, "A Keras 2-style train_step using self.compiled_loss(...)"
+    - docs/research/keras3-facts.md#compiled_loss-and-compiled_metrics
     """
 
     code = "K403"

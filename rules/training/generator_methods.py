@@ -70,7 +70,7 @@ class GeneratorMethods(Rule):
 
     ## References
     - https://keras.io/api/models/model_training_apis/
-    - keras3-facts.md, §2 "fit_generator / evaluate_generator / predict_generator"
+    - docs/research/keras3-facts.md#fit_generator-evaluate_generator-predict_generator
     """
 
     code = "K404"

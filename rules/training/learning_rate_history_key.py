@@ -86,7 +86,7 @@ class LearningRateHistoryKey(Rule):
 
     ## References
     - https://keras.io/api/callbacks/reduce_lr_on_plateau/
-    - keras3-facts.md, §2 "ReduceLROnPlateau history key" and "ReduceLROnPlateau(epsilon=1e-3)"
+    - docs/research/keras3-facts.md#reducelronplateau
     """
 
     code = "K409"

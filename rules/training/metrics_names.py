@@ -63,7 +63,7 @@ class MetricsNames(Rule):
 
     ## References
     - https://keras.io/api/models/model_training_apis/#evaluate-method
-    - keras3-facts.md, §2 "model.metrics_names after compile(metrics=['accuracy','acc'])"
+    - docs/research/keras3-facts.md#metrics_names
     """
 
     code = "K408"

@@ -60,7 +60,7 @@ class MultiOutputEvaluate(Rule):
     ## References
     - https://keras.io/guides/migrating_to_keras_3/ (multi-output `evaluate()`)
     - https://github.com/keras-team/keras/pull/20023
-    - keras3-facts.md, "Where the 2023 guide is now wrong" item 3
+    - docs/research/keras3-facts.md#multi-output-evaluate
     """
 
     code = "K407"

@@ -91,7 +91,7 @@ class MultiOutputSingleTarget(Rule):
     ## References
     - https://keras.io/guides/migrating_to_keras_3/ (multi-output `evaluate()`)
     - docs/research/keras-version-ranges.md, pattern (c′)
-    - keras3-facts.md, "Multi-output evaluate()"
+    - docs/research/keras3-facts.md#multi-output-evaluate
     """
 
     code = "K411"

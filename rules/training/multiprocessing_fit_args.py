@@ -105,7 +105,7 @@ class MultiprocessingFitArgs(Rule):
 
     ## References
     - https://keras.io/api/utils/python_utils/#pydataset-class
-    - keras3-facts.md, §2 "fit/predict(workers=, use_multiprocessing=, max_queue_size=)"
+    - docs/research/keras3-facts.md#workers-use_multiprocessing-max_queue_size
     """
 
     code = "K405"

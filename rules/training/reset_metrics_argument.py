@@ -46,7 +46,7 @@ class ResetMetricsArgument(Rule):
 
     ## References
     - https://keras.io/api/models/model_training_apis/#trainonbatch-method
-    - keras3-facts.md, "*_on_batch always resets metrics"
+    - docs/research/keras3-facts.md#train_on_batch-and-test_on_batch-reset-metrics
     """
 
     code = "K406"

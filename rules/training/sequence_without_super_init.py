@@ -57,7 +57,7 @@ class SequenceWithoutSuperInit(Rule):
 
     ## References
     - https://keras.io/api/utils/python_utils/#pydataset-class
-    - keras3-facts.md, §2 "keras.utils.Sequence subclass without super().__init__()"
+    - docs/research/keras3-facts.md#kerasutilssequence-without-super__init__
     """
 
     code = "K410"

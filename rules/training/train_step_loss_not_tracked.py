@@ -62,7 +62,7 @@ class TrainStepLossNotTracked(Rule):
 
     ## References
     - https://keras.io/guides/custom_train_step_in_tensorflow/
-    - keras3-facts.md, "Where the 2023 guide is now wrong" item 7
+    - docs/research/keras3-facts.md#train_step-returning-only-the-loss
     """
 
     code = "K402"

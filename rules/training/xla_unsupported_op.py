@@ -90,7 +90,7 @@ class XlaUnsupportedOp(Rule):
     ## References
     - https://keras.io/guides/migrating_to_keras_3/#jitcompile-is-set-to-true-by-default-on-gpu
     - https://www.tensorflow.org/xla/operation_semantics
-    - keras3-facts.md, "jit_compile default"
+    - docs/research/keras3-facts.md#jit_compile-default
     """
 
     code = "K401"
