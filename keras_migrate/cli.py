@@ -29,10 +29,6 @@ from .service import Linter, registry
 
 
 # -- results --------------------------------------------------------------------------------------
-def _utf16_col(line_text: str, col: int) -> int:
-    return len(line_text[:col].encode("utf-16-le")) // 2
-
-
 def _edit_json(start: tuple[int, int], end: tuple[int, int], content: str) -> dict:
     return {"content": content, "location": {"row": start[0] + 1, "column": start[1] + 1},
             "end_location": {"row": end[0] + 1, "column": end[1] + 1}}
@@ -59,15 +55,13 @@ def _pos(p) -> tuple[int, int]:
 
 
 def _items_for_text(path: str, text: str, findings: Sequence[Finding], want_edits: bool = False) -> list[Item]:
-    lines = text.splitlines() or [""]
     source = SourceText(text)
     out = []
     for f in findings:
         s, e = f.range.start, f.range.end
-        sl = lines[s.line] if s.line < len(lines) else ""
-        el = lines[e.line] if e.line < len(lines) else ""
+        sl = source.line_text(s.line) if s.line < source.line_count else ""
         it = Item(path, f, s.line + 1, s.col + 1, e.line + 1, e.col + 1, None,
-                  (_utf16_col(sl, s.col) + 1, _utf16_col(el, e.col) + 1), source_line=sl)
+                  (source.utf16_col(s.line, s.col) + 1, source.utf16_col(e.line, e.col) + 1), source_line=sl)
         if want_edits:
             it.edits = _fix_edits(text, f, lambda o: _pos(source.position(o)))
             it.noqa_row = noqa_line(text, s.line) + 1
@@ -148,12 +142,11 @@ def _check_notebook(linter: Linter, path: Path, display: str, text: str, report:
 
     for f, key, line, col in nr.cell_findings():
         cell = vs.locate(f.start)[0]
-        cell_lines = cell.text.splitlines() or [""]
+        cell_source = SourceText(cell.text)
         _, eline, ecol = vs.line_in_cell(f.end)
-        sl = cell_lines[line] if line < len(cell_lines) else ""
-        el = cell_lines[eline] if eline < len(cell_lines) else ""
+        sl = cell_source.line_text(line) if line < cell_source.line_count else ""
         it = Item(display, f, line + 1, col + 1, eline + 1, ecol + 1, key + 1,
-                  (_utf16_col(sl, col) + 1, _utf16_col(el, ecol) + 1), source_line=sl)
+                  (cell_source.utf16_col(line, col) + 1, cell_source.utf16_col(eline, ecol) + 1), source_line=sl)
         it.cell_index, it.cell_id = key, cell_id(nb, key)
         start = file_pos(key, f.start - cell.start)
         end = file_pos(key, min(f.end - cell.start, len(cell.text))) if f.end - cell.start <= len(cell.text) + 1 else None

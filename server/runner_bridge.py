@@ -65,6 +65,7 @@ from keras_migrate.runner import (
     list_gpus,
     temporary_copy,
 )
+from keras_migrate.engine.source import SourceText
 from keras_migrate.runner.environment import Problem
 
 SOURCE = "keras-migrate run"
@@ -429,8 +430,8 @@ class RunnerBridge:
                     source = f.read()
             except OSError:
                 return ""
-        lines = source.splitlines()
-        return lines[line] if 0 <= line < len(lines) else ""
+        st = SourceText(source)  # the engine's line table (Python's and LSP's line breaks)
+        return st.line_text(line) if 0 <= line < st.line_count else ""
 
     def _publish_run_diagnostics(self, uri: str, path: str, text: str | None,
                                  results: list[RunResult]) -> None:

@@ -71,6 +71,17 @@ class SourceText:
         end = self.line_starts[line + 1] if line + 1 < len(self.line_starts) else len(self.text)
         return self.text[start:end].rstrip("\r\n")
 
+    def utf16_col(self, line: int, col: int) -> int:
+        """UTF-16 code units before code point ``col`` of ``line`` (0-based both), on the
+        engine's line table: the one column every output in UTF-16 (SARIF, LSP) shares.
+        Lines break at ``\r\n``, ``\r`` and ``\n`` only, as Python's tokenizer and LSP
+        do; ``str.splitlines`` also breaks at ``\f``, ``\v``, ``\x1c``-``\x1e``, ``\x85``,
+        ``\u2028`` and ``\u2029``, which put a column on the wrong line."""
+        if not 0 <= line < len(self.line_starts):
+            return 0
+        head = self.line_text(line)[:max(col, 0)]
+        return len(head) if head.isascii() else len(head.encode("utf-16-le")) // 2
+
     def line_end(self, line: int) -> int:
         """Offset just after the line's break (start of the next line) or end of text."""
         return self.line_starts[line + 1] if line + 1 < len(self.line_starts) else len(self.text)

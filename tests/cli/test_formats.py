@@ -143,3 +143,41 @@ def test_github_escapes_file_names(capsys, tree, name):
     prop = line.split(" ", 1)[1].split("::", 1)[0]
     assert prop.startswith("file=" + name.replace(",", "%2C").replace(":", "%3A").replace("\n", "%0A") + ",line=2,")
     assert len(out.splitlines()) == 2   # one annotation per finding, no line broken by the name
+
+
+# Python breaks lines at \r\n, \r and \n only; str.splitlines also at \f, \v, \x1c-\x1e,
+# \x85, \u2028, \u2029, which put columns and source lines on the wrong line.
+ODD = ["\f", "\v", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
+FLAGGED = "import numpy as np; from tensorflow import keras\n"   # K101 at column 21
+PLAIN = 'note = "x"\n' + FLAGGED
+
+
+@pytest.mark.parametrize("ch", ODD, ids=[hex(ord(c)) for c in ODD])
+def test_columns_after_characters_splitlines_breaks_at(capsys, tmp_path, monkeypatch, ch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "odd.py").write_text(f'note = "{ch}x"\n' + FLAGGED, encoding="utf-8", newline="")
+    (tmp_path / "plain.py").write_text(PLAIN, encoding="utf-8", newline="")
+    rc, out, _ = run(capsys, "check", "--no-cache", "--select", "K101", "--output-format", "sarif", "odd.py")
+    assert rc == 1
+    region = json.loads(out)["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]
+    assert (region["startLine"], region["startColumn"]) == (2, 21), region
+    assert (region["endLine"], region["endColumn"]) == (2, 49), region
+    rc, out, _ = run(capsys, "check", "--no-cache", "--select", "K101", "--output-format", "github", "odd.py")
+    assert "line=2,col=21,endLine=2,endColumn=49" in out, out
+    rc, out, _ = run(capsys, "check", "--no-cache", "--select", "K101", "--output-format", "full", "odd.py")
+    assert "from tensorflow import keras" in out and "^^^" in out, out
+    # GitLab's fingerprint is made from the flagged line: the same line, the same issue
+    rc, out, _ = run(capsys, "check", "--no-cache", "--select", "K101", "--output-format", "gitlab",
+                     "odd.py", "plain.py")
+    fps = {i["location"]["path"]: i["fingerprint"] for i in json.loads(out)}
+    from keras_migrate.formats import _fingerprint
+    assert fps["odd.py"] == _fingerprint("K101", "odd.py", None, FLAGGED.strip(), 0)
+
+
+def test_utf16_columns_on_the_engine_line_table():
+    from keras_migrate.engine.source import SourceText
+    s = SourceText('a = "\f😀"\r\nb = "é" ; c\rd\u2028e\n')
+    assert s.line_count == 4
+    assert s.utf16_col(0, 7) == 8            # the emoji is two UTF-16 units; \f is one
+    assert s.utf16_col(1, 10) == 10 and s.utf16_col(1, 99) == 11   # past the end: the line
+    assert s.utf16_col(2, 3) == 3 and s.utf16_col(3, 5) == 0 and s.utf16_col(9, 1) == 0

@@ -305,3 +305,18 @@ async def test_smoke_argument_caps_the_run_and_reports_what_was_capped(workspace
         ]
         assert "fit ran: 1 epoch(s), 2 batch(es)" in s.text("jax")
         assert field(s.started[0], "smoke") is True
+
+
+async def test_failure_line_after_a_form_feed_is_the_line_python_reports(workspace, tmp_path):
+    """Python (and LSP) break lines at \\r\\n, \\r, \\n only: a form feed inside line 1 must
+    not shift the diagnostic's line text (``str.splitlines`` did: the range ended at 1)."""
+    uri = "untitled:Untitled-ff"
+    text = 'note = "\f"\nraise RuntimeError("after a form feed")\n'
+    async with bridge(workspace, tmp_path) as s:
+        reply = await s.command("keras-migrate.run", {
+            "uri": uri, "backend": "jax", "device": {"kind": "cpu"}, "args": [], "text": text})
+        assert reply["results"][0]["exitCode"] == 1, reply
+        (diag,) = s.client.diagnostics[uri]
+        raise_line = 'raise RuntimeError("after a form feed")'
+        assert (diag.range.start.line, diag.range.start.character) == (1, 0)
+        assert (diag.range.end.line, diag.range.end.character) == (1, len(raise_line))
