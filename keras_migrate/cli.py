@@ -303,8 +303,10 @@ def run_checks(session: Session, jobs: Sequence[tuple[Path, Config]], report: Re
 def _noqa_text(text: str, wanted: dict[int, set[str]]) -> tuple[str, int]:
     """``text`` with ``# noqa: CODES`` on the given 0-based lines, merged into a ``# noqa``
     comment already there (its codes first, as written); the number of codes added."""
-    from .engine.analyze import _NOQA_RE
-    lines = text.splitlines(keepends=True)
+    from .engine.analyze import parse_noqa
+    # the engine's lines (\r\n, \r, \n): str.splitlines also breaks at \f, \v, \x85, ...
+    st = SourceText(text)
+    lines = [text[st.line_starts[i]:st.line_end(i)] for i in range(st.line_count)]
     added = 0
     for ln in sorted(wanted):
         if ln >= len(lines):
@@ -312,15 +314,15 @@ def _noqa_text(text: str, wanted: dict[int, set[str]]) -> tuple[str, int]:
         line = lines[ln]
         body = line.rstrip("\r\n")
         ending = line[len(body):]
-        m = _NOQA_RE.search(body) if "#" in body else None
-        if m and not m.group("codes"):
+        c = parse_noqa(body)
+        if c is not None and c.codes is None:
             continue  # a bare ``# noqa`` already covers every code
-        if m:
-            have = [c.upper() for c in re.findall(r"[A-Za-z]+[0-9]+", m.group("codes"))]
+        if c is not None:
+            have = list(c.codes)
             new = sorted(wanted[ln] - set(have))
             if not new:
                 continue
-            body = body[:m.start("codes")] + ", ".join(have + new) + body[m.end("codes"):]
+            body = body[:c.codes_start] + ", ".join(have + new) + body[c.codes_end:]
         else:
             new = sorted(wanted[ln])
             body = body.rstrip() + "  # noqa: " + ", ".join(new)

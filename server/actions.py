@@ -7,12 +7,11 @@ supports it.
 """
 from __future__ import annotations
 
-import re
 from typing import Optional, Sequence
 
 from lsprotocol import types
 
-from keras_migrate.engine.analyze import noqa_line
+from keras_migrate.engine.analyze import noqa_line, parse_noqa
 from keras_migrate.engine.fixer import apply_fix, minimal_edits
 from keras_migrate.engine.model import Edit, Finding
 from keras_migrate.engine.source import SourceText
@@ -22,7 +21,6 @@ from .diagnostics import Lines
 FIX_ALL_KIND = "source.fixAll.keras-migrate"
 NOTEBOOK_FIX_ALL_KIND = "notebook.source.fixAll.keras-migrate"
 QUICKFIX = types.CodeActionKind.QuickFix
-_NOQA_RE = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:\s*,\s*[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 
 
 def kind_allowed(kind: str, only: Optional[Sequence[str]]) -> bool:
@@ -62,12 +60,11 @@ def noqa_edit(text: str, line: int, code: str) -> Optional[Edit]:
     line = noqa_line(text, line)  # after a continuation or a multi-line string
     body = src.line_text(line)
     start = src.line_starts[line]
-    m = _NOQA_RE.search(body)
-    if m:
-        codes = m.group("codes")
-        if not codes:
+    c = parse_noqa(body)  # the engine's reading of the comment, so the edit is what it honours
+    if c is not None:
+        if c.codes is None:
             return None  # a bare noqa already suppresses everything
-        end = start + m.end("codes")
+        end = start + c.codes_end
         return Edit(end, end, f", {code}")
     stripped = body.rstrip()
     return Edit(start + len(stripped), start + len(body), f"  # noqa: {code}")

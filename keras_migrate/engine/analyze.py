@@ -31,6 +31,32 @@ _FILE_NOQA_RE = re.compile(r"#\s*keras-migrate\s*:\s*noqa(?::\s*(?P<codes>[A-Z]+
 _CODE_RE = re.compile(r"[A-Z]+[0-9]+", re.IGNORECASE)
 
 
+@dataclass(frozen=True)
+class NoqaComment:
+    """A ``# noqa[: CODES]`` comment in one line: its offsets in the line, its codes (None
+    for a bare ``# noqa``, which covers every code) and where the code list is."""
+    start: int
+    end: int
+    codes: Optional[tuple[str, ...]]
+    codes_start: int
+    codes_end: int
+
+
+def parse_noqa(line: str) -> Optional[NoqaComment]:
+    """The ``# noqa`` comment of one line (without its line break), as the engine reads it
+    for suppression; the CLI's ``--add-noqa`` and the server's quick fix edit through it."""
+    if "#" not in line:
+        return None
+    m = _NOQA_RE.search(line)
+    if m is None:
+        return None
+    raw = m.group("codes")
+    if not raw:
+        return NoqaComment(m.start(), m.end(), None, m.end(), m.end())
+    return NoqaComment(m.start(), m.end(), tuple(c.group(0).upper() for c in _CODE_RE.finditer(raw)),
+                       m.start("codes"), m.end("codes"))
+
+
 @dataclass
 class ParseError:
     message: str
@@ -136,13 +162,9 @@ def noqa_map(source: SourceText, statements=None) -> dict[int, Optional[set[str]
     if "noqa" not in text and "NOQA" not in text:
         return out
     for i in range(source.line_count):
-        line = source.line_text(i)
-        if "#" not in line:
-            continue
-        m = _NOQA_RE.search(line)
-        if m:
-            codes = m.group("codes")
-            out[i] = None if not codes else {c.strip().upper() for c in codes.split(",")}
+        c = parse_noqa(source.line_text(i))
+        if c is not None:
+            out[i] = None if c.codes is None else set(c.codes)
     if not out:
         return out
     spans = _statement_spans(statements, set(out)) if statements is not None else _logical_lines(text)

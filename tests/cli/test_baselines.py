@@ -124,3 +124,32 @@ def test_exit_zero_and_statistics(capsys, tmp_path):
                                   "fixable": True, "fixable_count": 5}
     rc, _, err = run(capsys, "check", "--exit-zero", str(tmp_path / "missing.py"))
     assert rc == 2
+
+
+def test_add_noqa_lands_on_the_flagged_line_after_a_form_feed(capsys, tmp_path):
+    """--add-noqa wrote the comment on the wrong line after a character ``str.splitlines``
+    breaks at (\\f, \\v, \\x85, \\u2028, ...) but Python does not: the finding stayed."""
+    p = tmp_path / "ff.py"
+    src = 'note = "\f\x85"\nfrom tensorflow import keras\nm = keras.Sequential()\n'
+    p.write_text(src, encoding="utf-8", newline="")
+    assert [f["code"] for f in findings(capsys, p)] == ["K101"]
+    rc, out, _ = run(capsys, "check", "--add-noqa", str(p))
+    assert rc == 0 and out.startswith("Added 1 ")
+    new = p.read_bytes().decode("utf-8")
+    assert new == 'note = "\f\x85"\nfrom tensorflow import keras  # noqa: K101\nm = keras.Sequential()\n'
+    assert findings(capsys, p) == []
+
+
+def test_noqa_written_by_the_tools_is_the_noqa_the_engine_reads():
+    """The CLI's --add-noqa, the server's quick fix and suppression share one parser."""
+    from keras_migrate.engine.analyze import noqa_map, parse_noqa
+    from keras_migrate.engine.source import SourceText
+    from keras_migrate.server.actions import noqa_edit
+    for line in ["x = 1", "x = 1  # noqa: k101", "x = 1  #noqa:K101 , K2", "x = 1  # NOQA", "x = 1  # nota bene"]:
+        text = line + "\n"
+        e = noqa_edit(text, 0, "K102")
+        new = text if e is None else text[:e.start] + e.new_text + text[e.end:]
+        codes = noqa_map(SourceText(new))[0]
+        assert codes is None or "K102" in codes, (line, new)
+        c = parse_noqa(new.rstrip("\n"))
+        assert c is not None and (c.codes is None or "K102" in c.codes)
