@@ -582,10 +582,34 @@ def _children_start_safely() -> bool:
     on 3.10 only an isolated parent (``-I``, inherited by the children) is safe, else no pool."""
     if sys.flags.isolated or getattr(sys.flags, "safe_path", False):
         return True
-    if sys.version_info < (3, 11):
-        return False
-    os.environ["PYTHONSAFEPATH"] = "1"   # read by the children; this process runs no user code
-    return True
+    return sys.version_info >= (3, 11)
+
+
+class _Pool(ProcessPoolExecutor):
+    """The pool, with ``PYTHONSAFEPATH=1`` in the environment from its start to its shutdown
+    only (the children read it when they start; a process this one starts later, e.g. a
+    program run by the runner, must get the user's environment as it was)."""
+
+    def __init__(self, *args, **kwargs):
+        self._saved_safepath = os.environ.get("PYTHONSAFEPATH")
+        os.environ["PYTHONSAFEPATH"] = "1"
+        try:
+            super().__init__(*args, **kwargs)
+        except BaseException:
+            self._restore()
+            raise
+
+    def _restore(self) -> None:
+        if self._saved_safepath is None:
+            os.environ.pop("PYTHONSAFEPATH", None)
+        else:
+            os.environ["PYTHONSAFEPATH"] = self._saved_safepath
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        try:
+            super().shutdown(wait=wait, cancel_futures=cancel_futures)
+        finally:
+            self._restore()
 
 
 def make_pool(workers: int) -> ProcessPoolExecutor:
@@ -596,8 +620,7 @@ def make_pool(workers: int) -> ProcessPoolExecutor:
     ctx = multiprocessing.get_context(method)
     if method == "forkserver":
         ctx.set_forkserver_preload(["keras_migrate.batch_preload"])
-    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                               initargs=(os.getcwd(),))
+    return _Pool(max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(os.getcwd(),))
 
 
 def _chunks(seq: Sequence, workers: int) -> list[list]:

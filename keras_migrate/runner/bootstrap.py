@@ -240,7 +240,14 @@ def main(argv=None):
     file = os.path.abspath(argv[0])
     # First of all, as `python FILE` has it: the file's folder leads sys.path (and this
     # folder, holding the runner's modules, is gone before Keras is imported).
-    sys.path[0] = os.path.dirname(os.path.realpath(file))
+    # (Only when sys.path[0] *is* this folder: under -I, -P or PYTHONSAFEPATH Python put no
+    # script folder there, and sys.path[0] is then the user's PYTHONPATH or the stdlib.)
+    here = os.path.dirname(os.path.realpath(__file__))
+    target = os.path.dirname(os.path.realpath(file))
+    if sys.path and os.path.realpath(sys.path[0] or os.getcwd()) == here:
+        sys.path[0] = target
+    else:
+        sys.path.insert(0, target)
     keras2 = _flag("KERAS_MIGRATE_KERAS2")
     if keras2:
         use_keras2()

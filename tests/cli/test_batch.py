@@ -337,3 +337,17 @@ def test_findings_with_related_locations_are_cached_and_read_back(tmp_path):
     assert cold.returncode == 0 and warm.returncode == 0, cold.stderr + warm.stderr
     assert cold.stdout == warm.stdout and '"related"' in cold.stdout
     assert any(p.is_file() and p.name != "CACHEDIR.TAG" and p.name != ".gitignore" for p in cache.rglob("*"))
+
+
+def test_the_pool_leaves_the_environment_as_it_was(tmp_path, monkeypatch):
+    """The pool's children start with PYTHONSAFEPATH=1; the variable must not outlive the pool
+    in this process (a program the runner starts later would inherit it)."""
+    monkeypatch.delenv("PYTHONSAFEPATH", raising=False)
+    pool = batch.make_pool(2)
+    assert os.environ.get("PYTHONSAFEPATH") == "1"
+    assert pool.submit(os.getenv, "PYTHONSAFEPATH").result(timeout=120) == "1"
+    pool.shutdown()
+    assert "PYTHONSAFEPATH" not in os.environ
+    monkeypatch.setenv("PYTHONSAFEPATH", "x")
+    batch.make_pool(2).shutdown()
+    assert os.environ["PYTHONSAFEPATH"] == "x"

@@ -183,9 +183,12 @@ def test_environment_of_smoke_and_keras2_runs():
         expand_backends(None)
 
 
-def test_bootstrap_drops_the_smoke_frames_from_a_traceback(tmp_path):
+@pytest.mark.parametrize("safepath", [None, "1"])
+def test_bootstrap_drops_the_smoke_frames_from_a_traceback(tmp_path, safepath):
     """An error raised through a smoke wrapper is shown as the program's own: no smoke.py
-    frame between the program's line and the library's."""
+    frame between the program's line and the library's. With ``PYTHONSAFEPATH`` set (by the
+    user, or leaked by a process pool) the user's PYTHONPATH is kept: the bootstrap once
+    overwrote sys.path[0], which is then PYTHONPATH's first entry, not its own folder."""
     site = tmp_path / "site"
     (site / "keras").mkdir(parents=True)
     (site / "keras" / "__init__.py").write_text(
@@ -200,6 +203,9 @@ def test_bootstrap_drops_the_smoke_frames_from_a_traceback(tmp_path):
     prog = tmp_path / "train.py"
     prog.write_text("import keras\n\nkeras.Model().fit(epochs=100)  # ERROR-LINE\n")
     env = dict(os.environ, PYTHONPATH=str(site), KERAS_MIGRATE_SMOKE="1")
+    env.pop("PYTHONSAFEPATH", None)
+    if safepath:
+        env["PYTHONSAFEPATH"] = safepath
     proc = subprocess.run([sys.executable, BOOTSTRAP, str(prog)], capture_output=True, text=True,
                           env=env, timeout=60)
     assert proc.returncode == 1, proc.stderr
