@@ -34,9 +34,10 @@ from keras_migrate.engine.model import Applicability
 from keras_migrate.service import Linter, registry
 
 from . import actions as act
+from . import profiling
 from .configuration import Configurations, WorkspaceIndex
 from .analysis import Analysis, analyse_cells, analyse_text, fix_edits
-from .diagnostics import contains, hover_markdown, overlaps
+from .diagnostics import contains, converter, hover_markdown, overlaps
 from .documents import (Debouncer, DocState, LspWorkspace, applied_line_changes, line_breaks,
                         line_changes, shift_diagnostics)
 from .settings import ServerSettings, parse_settings, unwrap
@@ -274,7 +275,7 @@ class KerasMigrateServer(LanguageServer):
         super().__init__("keras-migrate", __version__,
                          text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
                          notebook_document_sync=NOTEBOOK_SYNC, protocol_cls=KerasMigrateProtocol,
-                         max_workers=4)
+                         converter_factory=converter, max_workers=4)
         # -- what the runner bridge (server/runner_bridge.py) uses --------------------------
         self.km_settings = ServerSettings()
         # Workspace trust fails closed: only ``initializationOptions.trusted`` that is exactly
@@ -293,11 +294,13 @@ class KerasMigrateServer(LanguageServer):
         self._published: dict[str, tuple] = {}    # uri -> (version, diagnostics) last pushed
         self._pending: set[str] = set()            # documents waiting for an analysis
         self._analyses_since_gc = 0
+        self._gc_due = False      # a full collection waits for the next keystroke (or idleness)
         self._gc_timer: Optional[asyncio.TimerHandle] = None
         self._reported: set[str] = set()
         self._lock = threading.RLock()
         # -- execution -----------------------------------------------------------------------
-        self._analysis_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="km-analysis")
+        self._analysis_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="km-analysis",
+                                                 initializer=profiling.worker_initializer)
         self._report_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="km-report")
         self.loop: Optional[asyncio.AbstractEventLoop] = None
         self._loop_thread: Optional[int] = None
@@ -460,12 +463,14 @@ class KerasMigrateServer(LanguageServer):
         size = self.doc_size(state) if self.km_settings.lint_run != "onSave" else 0
         if self.km_settings.lint_run != "onSave" and size <= TYPE_MAX_CHARS:
             self.schedule(state, self.km_settings.debounce_ms / 1000)
+            self.collect_if_due()
             return
         if size > TYPE_MAX_CHARS and not state.deferred:
             self.show_once(f"{state.uri} is large ({size:,} characters): analysed when opened and saved, "
                            "not as you type", types.MessageType.Info)
         state.deferred = True
         state.result_id += 1   # the moved diagnostics are what a pull gets
+        self.collect_if_due()
 
     def saved(self, state: DocState) -> None:
         """A save analyses what the edits deferred (and tells a pull client to ask again)."""
@@ -590,12 +595,34 @@ class KerasMigrateServer(LanguageServer):
             self._gc_timer.cancel()
             self._gc_timer = None
         if self._analyses_since_gc >= FULL_GC_EVERY:
+            # not now: the client's next keystroke is often already on its way, and a full
+            # collection here (50-500 ms on a dense file) delayed it by all of that; at that
+            # keystroke instead (changed(): inside its debounce, which hides it), or when idle
+            self._gc_due = True
+        if self.loop is not None:
+            self._gc_timer = self.loop.call_later(IDLE_GC_S, self.collect_when_idle)
+        elif self._gc_due:
             self.collect_garbage()
-        elif self.loop is not None:
-            self._gc_timer = self.loop.call_later(IDLE_GC_S, self.collect_garbage)
+
+    def collect_if_due(self) -> None:
+        """At a keystroke, once its debounce timer is set (which hides the collection): the full
+        collection FULL_GC_EVERY analyses asked for."""
+        if self._gc_due:
+            self.collect_garbage()
+
+    def collect_when_idle(self) -> None:
+        """The idle timer: a document still waiting for (or in) its analysis is not idle (on a
+        loaded machine a dense file's keystroke outlasted IDLE_GC_S, and a full collection
+        stalled every other keystroke); the next analysis sets the timer again, and
+        FULL_GC_EVERY still bounds the garbage."""
+        self._gc_timer = None
+        if self._pending:
+            return
+        self.collect_garbage()
 
     def collect_garbage(self) -> None:
         self._gc_timer = None
+        self._gc_due = False
         if not self._analyses_since_gc:
             return
         self._analyses_since_gc = 0
@@ -643,6 +670,12 @@ class KerasMigrateServer(LanguageServer):
                       (time.perf_counter() - wall) * 1000, (time.thread_time() - cpu) * 1000)
         if analysis.ok:
             with self._lock:
+                # only the newest version of a document is ever looked up (state.version only
+                # grows): an older one kept its whole analysis (tree, context, findings with
+                # their fix closures: ~75k objects for a dense 5,000-line file) alive for
+                # nothing, and every full collection walked up to CACHE_SIZE of them (300 ms)
+                for key in [k for k in self._cache if k[0] == state.uri and k[1] != version]:
+                    del self._cache[key]
                 self._cache[(state.uri, version)] = analysis
                 self._cache.move_to_end((state.uri, version))
                 while len(self._cache) > CACHE_SIZE:
