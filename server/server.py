@@ -62,6 +62,11 @@ CACHE_SIZE = 8
 # editor is idle for IDLE_GC_S, and at the latest after FULL_GC_EVERY analyses.
 IDLE_GC_S = 1.0
 FULL_GC_EVERY = 16
+# ... or once the analyses since the last one read this many characters: the garbage is ~15
+# objects per character, and 16 analyses of a dense 5,000-line file left 1.2M objects whose
+# collection (up to 540 ms) outlasted the debounce that should hide it; two of them (~150 ms)
+# fit in it
+FULL_GC_CHARS = 350_000
 
 
 def _malloc_trim():
@@ -294,6 +299,7 @@ class KerasMigrateServer(LanguageServer):
         self._published: dict[str, tuple] = {}    # uri -> (version, diagnostics) last pushed
         self._pending: set[str] = set()            # documents waiting for an analysis
         self._analyses_since_gc = 0
+        self._chars_since_gc = 0
         self._gc_due = False      # a full collection waits for the next keystroke (or idleness)
         self._gc_timer: Optional[asyncio.TimerHandle] = None
         self._reported: set[str] = set()
@@ -583,18 +589,19 @@ class KerasMigrateServer(LanguageServer):
             state.refresh_when_done = False
             if self.caps("workspace.diagnostics.refresh_support"):
                 self.workspace_diagnostic_refresh(None)
-        self.note_analysis()
+        self.note_analysis(len(analysis.text))
         if not self._warmed:
             self._warmed = True  # a while after the first diagnostics, not competing with them
             asyncio.get_running_loop().call_later(5.0, lambda: self._analysis_pool.submit(self.warm_up_indexes))
 
-    def note_analysis(self) -> None:
+    def note_analysis(self, chars: int = 0) -> None:
         """On the loop, after a publish: collect the garbage of past analyses soon (see IDLE_GC_S)."""
         self._analyses_since_gc += 1
         if self._gc_timer is not None:
             self._gc_timer.cancel()
             self._gc_timer = None
-        if self._analyses_since_gc >= FULL_GC_EVERY:
+        self._chars_since_gc += chars
+        if self._analyses_since_gc >= FULL_GC_EVERY or self._chars_since_gc >= FULL_GC_CHARS:
             # not now: the client's next keystroke is often already on its way, and a full
             # collection here (50-500 ms on a dense file) delayed it by all of that; at that
             # keystroke instead (changed(): inside its debounce, which hides it), or when idle
@@ -606,7 +613,7 @@ class KerasMigrateServer(LanguageServer):
 
     def collect_if_due(self) -> None:
         """At a keystroke, once its debounce timer is set (which hides the collection): the full
-        collection FULL_GC_EVERY analyses asked for."""
+        collection FULL_GC_EVERY analyses (or FULL_GC_CHARS) asked for."""
         if self._gc_due:
             self.collect_garbage()
 
@@ -626,6 +633,7 @@ class KerasMigrateServer(LanguageServer):
         if not self._analyses_since_gc:
             return
         self._analyses_since_gc = 0
+        self._chars_since_gc = 0
         gc.collect()
         if MALLOC_TRIM is not None:
             try:
