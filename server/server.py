@@ -471,9 +471,9 @@ class KerasMigrateServer(LanguageServer):
             self.schedule(state, self.km_settings.debounce_ms / 1000)
             self.collect_if_due()
             return
-        if size > TYPE_MAX_CHARS and not state.deferred:
-            self.show_once(f"{state.uri} is large ({size:,} characters): analysed when opened and saved, "
-                           "not as you type", types.MessageType.Info)
+        if size > TYPE_MAX_CHARS:   # once per document (the message names no size, which changes)
+            self.show_once(f"{state.uri} is over {TYPE_MAX_CHARS:,} characters: analysed when opened and "
+                           "saved, not as you type", types.MessageType.Info)
         state.deferred = True
         state.result_id += 1   # the moved diagnostics are what a pull gets
         self.collect_if_due()

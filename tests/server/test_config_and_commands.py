@@ -345,6 +345,9 @@ async def test_a_document_too_large_to_analyse_as_you_type_is_analysed_on_open_a
         client.text_document_did_save(types.DidSaveTextDocumentParams(
             text_document=types.TextDocumentIdentifier(uri=uri)))
         await wait_for_diagnostics(client, uri, lambda d: len(d) == 2, version=2, timeout=60)
+        change(client, uri, 3, (0, 0), (0, 0), "# more\n")   # after the save: deferred again, not told again
+        await asyncio.sleep(0.5)
+        assert sum("analysed when opened and saved" in m.message for m in client.messages) == 1
         # a small document in the same session is still analysed as you type
         small = (tmp_path / "small.py").as_uri()
         open_doc(client, small, SRC)
