@@ -172,9 +172,7 @@ def _dec(v):
             return tuple(_dec(x) for x in v[_TUPLE])
         r = v.get(_RANGE)
         if r is not None:
-            rng = _new(Range)
-            rng.__dict__.update(start=_position(r[0], r[1]), end=_position(r[2], r[3]))
-            return rng
+            return _range(r)
         return {k: _dec(x) for k, x in v.items()}
     if t is list:
         return [_dec(x) for x in v]
@@ -201,6 +199,14 @@ def _finding_to_json(f: Finding) -> list:
     return out
 
 
+def _range(r: list) -> Range:
+    """An engine Range from ``[start line, start col, end line, end col]`` (frozen: built as
+    ``_position`` builds its Positions)."""
+    rng = _new(Range)
+    rng.__dict__.update(start=_position(r[0], r[1]), end=_position(r[2], r[3]))
+    return rng
+
+
 def _position(line: int, col: int) -> Position:
     p = _new(Position)
     p.__dict__.update(line=line, col=col)   # frozen: __setattr__ refuses, the dict does not
@@ -218,10 +224,7 @@ def _finding_from_json(d: list) -> Finding:
     vals["severity"] = _SEVERITY[vals["severity"]]
     fa = vals["fix_applicability"]
     vals["fix_applicability"] = _APPLICABILITY[fa] if fa else None
-    r = vals["range"]
-    rng = _new(Range)
-    rng.__dict__.update(start=_position(r[0], r[1]), end=_position(r[2], r[3]))
-    vals["range"] = rng
+    vals["range"] = _range(vals["range"])
     vals["fix_factory"] = _stored_fix if vals["fix_factory"] else None
     vals["_fix_cache"] = None
     vals["_fix_done"] = False
@@ -499,16 +502,8 @@ class _Analyser:
     def linter(self, cfg: Config):
         if self._linter_for is not None:
             return self._linter_for(cfg)
-        lin = self._linters.get(cfg)
-        if lin is None:
-            from .engine.workspace import WorkspaceIndex
-            from .service import Linter
-            root = cfg.root or "."
-            index = self._indexes.get(root)
-            if index is None:
-                index = self._indexes[root] = WorkspaceIndex(root, timeout_s=30.0)
-            lin = self._linters[cfg] = Linter(cfg, self.rules, workspace=index)
-        return lin
+        from .service import project_linter
+        return project_linter(self._linters, self._indexes, cfg, self.rules)
 
     def check(self, path: Path, cfg: Config, want_edits: bool, plain: bool) -> tuple[Report, dict]:
         from . import cli

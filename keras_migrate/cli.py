@@ -25,7 +25,7 @@ from .engine.model import Finding
 from .engine.notebook import NotebookError
 from .engine.source import DecodeError, SourceText, decode_source  # noqa: F401 (API)
 from .formats import DOCS_URL, Item, Problem, Report, format_github, format_json, sarif_log  # noqa: F401 (API)
-from .service import Linter, registry
+from .service import Linter, project_linter, registry
 
 
 # -- results --------------------------------------------------------------------------------------
@@ -202,18 +202,7 @@ class Session:
         return self.resolver.for_path(path, default_root)
 
     def linter(self, cfg: Config) -> Linter:
-        """A Linter with cross-file knowledge of the project (bases and factories defined in
-        other modules), rooted where the configuration is.  The index parses; it imports nothing."""
-        lin = self._linters.get(cfg)
-        if lin is None:
-            from .engine.workspace import WorkspaceIndex
-            root = cfg.root or "."
-            index = self._indexes.get(root)
-            if index is None:
-                # batch work: no editor is waiting, so a loaded machine gets time rather than blanks
-                index = self._indexes[root] = WorkspaceIndex(root, timeout_s=30.0)
-            lin = self._linters[cfg] = Linter(cfg, self.rules, workspace=index)
-        return lin
+        return project_linter(self._linters, self._indexes, cfg, self.rules)
 
 
 def _read_files_from(name: str) -> list[Path]:

@@ -67,6 +67,22 @@ class NotebookResult:
         return out
 
 
+def project_linter(linters: dict, indexes: dict, cfg: Config, rules) -> "Linter":
+    """The Linter for ``cfg`` from ``linters`` (made on first use), with cross-file knowledge
+    of its project (bases and factories defined in other modules): one workspace index per
+    configuration root, kept in ``indexes``.  The index parses; it imports nothing."""
+    lin = linters.get(cfg)
+    if lin is None:
+        from .engine.workspace import WorkspaceIndex
+        root = cfg.root or "."
+        index = indexes.get(root)
+        if index is None:
+            # batch work: no editor is waiting, so a loaded machine gets time rather than blanks
+            index = indexes[root] = WorkspaceIndex(root, timeout_s=30.0)
+        lin = linters[cfg] = Linter(cfg, rules, workspace=index)
+    return lin
+
+
 class Linter:
     def __init__(self, config: Optional[Config] = None, rules: Optional[Sequence[type]] = None, workspace=None):
         self.config = config or Config()
