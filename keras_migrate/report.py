@@ -370,6 +370,10 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'s' * (n != 1)}"
 
 
+# the report's lists of files left out, in order: (key in the report's data, heading)
+_LEFT_OUT = (("problems", "Files not analysed"), ("partial", "Files analysed in part"))
+
+
 def markdown(d: dict, max_files: int = 50) -> str:
     lines = ["# Keras migration report", ""]
     findings = sum(d["perRule"].values())
@@ -415,14 +419,11 @@ def markdown(d: dict, max_files: int = 50) -> str:
             lines.append(f"| `{f}` | {sum(counts.values())} | {rules} |")
         if len(d["perFile"]) > max_files:
             lines.append(f"| … {len(d['perFile']) - max_files} more | | |")
-    if d["problems"]:
-        lines += ["", "## Files not analysed", ""]
-        for p in d["problems"]:
-            lines.append(f"- `{p['file']}`: {p['problem']}")
-    if d.get("partial"):
-        lines += ["", "## Files analysed in part", ""]
-        for p in d["partial"]:
-            lines.append(f"- `{p['file']}`: {p['problem']}")
+    for key, heading in _LEFT_OUT:
+        if d.get(key):
+            lines += ["", f"## {heading}", ""]
+            for p in d[key]:
+                lines.append(f"- `{p['file']}`: {p['problem']}")
     return "\n".join(lines) + "\n"
 
 
@@ -513,16 +514,12 @@ def html(d: dict, max_files: int = 200) -> str:
         if len(blocked) > max_files:
             out.append(f"<tr><td>… {len(blocked) - max_files} more</td><td></td></tr>")
         out.append("</table>")
-    if d["problems"]:
-        out.append('<h2>Files not analysed</h2><ul id="problems">')
-        for p in d["problems"]:
-            out.append(f'<li><code>{e(p["file"])}</code>: <span class="problem">{e(p["problem"])}</span></li>')
-        out.append("</ul>")
-    if d.get("partial"):
-        out.append('<h2>Files analysed in part</h2><ul id="partial">')
-        for p in d["partial"]:
-            out.append(f'<li><code>{e(p["file"])}</code>: <span class="problem">{e(p["problem"])}</span></li>')
-        out.append("</ul>")
+    for key, heading in _LEFT_OUT:
+        if d.get(key):
+            out.append(f'<h2>{heading}</h2><ul id="{key}">')
+            for p in d[key]:
+                out.append(f'<li><code>{e(p["file"])}</code>: <span class="problem">{e(p["problem"])}</span></li>')
+            out.append("</ul>")
     out.append(f'<footer><p>keras-migrate {e(str(d.get("version", __version__)))}</p></footer></body></html>')
     return "\n".join(out) + "\n"
 
