@@ -1,10 +1,13 @@
 """Editor settings: the ``settings`` object of ``initializationOptions`` and of
 ``workspace/didChangeConfiguration``, parsed into one defaulted dataclass.
 
-Keys are camelCase (``perFileIgnores``) or the kebab-case of ``[tool.keras-migrate]``
-(``per-file-ignores``).  The rule keys are validated by :meth:`Config.merged`, the same code
-that validates pyproject.toml, one key at a time: a bad value is reported (the caller shows it
-once) and that key falls back to its default.  Nothing here raises on user input.
+The keys, their defaults and their checks are the settings schema's
+(``keras_migrate.settings_schema``, which package.json's configuration is generated from):
+camelCase (``perFileIgnores``), the kebab-case of ``[tool.keras-migrate]`` (``per-file-ignores``)
+or VS Code's nested tables (``{"lint": {"run": ...}}``).  The rule keys are validated by
+:meth:`Config.merged`, the same code that validates pyproject.toml, one key at a time: a bad
+value is reported (the caller shows it once) and that key falls back to its default.  Nothing
+here raises on user input.
 """
 from __future__ import annotations
 
@@ -12,29 +15,30 @@ import logging
 from dataclasses import dataclass, replace
 from typing import Any, Mapping, Optional
 
-from keras_migrate.config import Config, ConfigError, _CAMEL, _KEYS
+from keras_migrate import settings_schema as schema
+from keras_migrate.config import Config
 
 LOG_LEVELS = {"error": logging.ERROR, "warning": logging.WARNING, "warn": logging.WARNING,
               "info": logging.INFO, "debug": logging.DEBUG, "off": logging.CRITICAL + 10}
-DEFAULT_DEBOUNCE_MS = 150
-LINT_RUN = ("onType", "onSave")
-PREFERENCES = ("editorFirst", "filesystemFirst", "editorOnly")
-# keys the editor client uses itself; accepted and ignored here
-CLIENT_ONLY = {"interpreter", "trace", "trusted", "path", "importStrategy", "showNotifications", "run"}
+DEFAULT_DEBOUNCE_MS = schema.BY_KEY["debounceMs"].default
+
+
+def _default(key: str) -> Any:
+    return schema.BY_KEY[key].default
 
 
 @dataclass(frozen=True)
 class ServerSettings:
     # rule configuration, kebab-case keys as in [tool.keras-migrate]; only keys the user set
     rules: tuple[tuple[str, Any], ...] = ()
-    log_level: str = "warning"
+    log_level: str = _default("logLevel")
     debounce_ms: int = DEFAULT_DEBOUNCE_MS
-    run_interpreter: str = ""
-    lint_run: str = "onType"
+    run_interpreter: str = _default("runInterpreter")
+    lint_run: str = _default("lint.run")
     """``onType``: analyse after each edit (debounced); ``onSave``: on open and save only."""
-    disable_rule_comment: bool = True
+    disable_rule_comment: bool = _default("codeAction.disableRuleComment.enable")
     """Offer the ``# noqa: Kxxx`` quick fix."""
-    configuration_preference: str = "editorFirst"
+    configuration_preference: str = _default("configurationPreference")
     """How the editor settings and ``[tool.keras-migrate]`` combine (as ruff's): see
     ``server/configuration.py``."""
 
@@ -86,7 +90,9 @@ def unwrap(raw: Any) -> Optional[Mapping[str, Any]]:
 
 
 def parse_settings(raw: Any, base: Optional[ServerSettings] = None) -> tuple[ServerSettings, list[str]]:
-    """(settings, problems).  Every problem names the key and says which default is used."""
+    """(settings, problems).  Every problem names the key and says which default is used.
+    Each key is looked up in the settings schema (``keras_migrate.settings_schema``) and its
+    value validated there; the client's own keys are accepted and ignored."""
     problems: list[str] = []
     settings = ServerSettings() if base is None else base
     if raw is None:
@@ -94,66 +100,29 @@ def parse_settings(raw: Any, base: Optional[ServerSettings] = None) -> tuple[Ser
     table = unwrap(raw)
     if table is None:
         return settings, [f"settings must be an object, got {type(raw).__name__}; using the defaults"]
-    table = _plain(table)
     rules: dict[str, Any] = {}
     changes: dict[str, Any] = {}
-    for key, value in table.items():
-        kebab = _CAMEL.get(key, key)
-        if kebab in _KEYS:
-            value = _normalise_rule_value(kebab, value)
+    for key, value in schema.flatten(_plain(table)).items():
+        setting = schema.BY_KEY.get(key)
+        if setting is None:
+            if key not in schema.IGNORED:
+                problems.append(f"unknown setting `{key}` ignored")
+            continue
+        if setting.reader != "server":
+            continue
+        if setting.config_key is not None:
+            value = _normalise_rule_value(setting.config_key, value)
             if value is None:
                 continue  # "unset": the client's way of saying "default"
-            try:
-                Config().merged({kebab: value}, "editor settings")
-            except ConfigError as exc:
-                problems.append(f"{exc}; using the default")
-                continue
-            rules[kebab] = value
-        elif key in ("logLevel", "log-level"):
-            level = str(value).strip().lower() if isinstance(value, str) else None
-            if level not in LOG_LEVELS:
-                problems.append(f"invalid `logLevel`: {value!r} is not one of error, warning, info, "
-                                f"debug; using the default")
-            else:
-                changes["log_level"] = "warning" if level == "warn" else level
-        elif key in ("debounceMs", "debounce-ms"):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0 <= value <= 10_000):
-                problems.append(f"invalid `debounceMs`: {value!r} is not a number of milliseconds "
-                                f"between 0 and 10000; using the default ({DEFAULT_DEBOUNCE_MS})")
-            else:
-                changes["debounce_ms"] = int(round(value))
-        elif key in ("runInterpreter", "run-interpreter"):
-            if value is None or value == "":
-                changes["run_interpreter"] = ""
-            elif not isinstance(value, str):
-                problems.append(f"invalid `runInterpreter`: {value!r} is not a path; using the default")
-            else:
-                changes["run_interpreter"] = value.strip()
-        elif key in ("lintRun", "lint"):
-            value = value.get("run") if key == "lint" and isinstance(value, Mapping) else value
-            if value not in LINT_RUN:
-                problems.append(f"invalid `lint.run`: {value!r} is not onType or onSave; using onType")
-            else:
-                changes["lint_run"] = value
-        elif key in ("disableRuleComment", "codeAction"):
-            if key == "codeAction" and isinstance(value, Mapping):
-                value = (value.get("disableRuleComment") or {}).get("enable", True) \
-                    if isinstance(value.get("disableRuleComment"), Mapping) else True
-            if not isinstance(value, bool):
-                problems.append(f"invalid `codeAction.disableRuleComment.enable`: {value!r} is not true or "
-                                f"false; using true")
-            else:
-                changes["disable_rule_comment"] = value
-        elif key == "configurationPreference":
-            if value not in PREFERENCES:
-                problems.append(f"invalid `configurationPreference`: {value!r} is not one of "
-                                f"{', '.join(PREFERENCES)}; using editorFirst")
-            else:
-                changes["configuration_preference"] = value
-        elif key in CLIENT_ONLY:
+        try:
+            value = schema.parse_value(setting, value)
+        except schema.SettingError as exc:
+            problems.append(str(exc))
             continue
+        if setting.config_key is not None:
+            rules[setting.config_key] = value
         else:
-            problems.append(f"unknown setting `{key}` ignored")
+            changes[setting.field] = value
     return replace(settings, rules=tuple(sorted(rules.items())), **changes), problems
 
 

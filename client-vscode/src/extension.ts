@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { WorkDoneProgress } from 'vscode-languageclient/node';
-import { backendsLabel, needsRestart, SECTION, translateSettings } from './config';
+import { backendsLabel, needsRestart, SECTION } from './config';
 import { interpreterLabel } from './interpreter';
 import { showMarkdown } from './markdown';
 import { onPythonInterpreterChange } from './python';
@@ -48,9 +48,7 @@ export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
     const uri = activeUri();
     const server: ServerManager | undefined = servers.forUri(uri);
     const state: ServerState = server?.state ?? 'stopped';
-    const backends = backendsLabel(
-      translateSettings((k) => vscode.workspace.getConfiguration(SECTION, uri).get(k)).settings.targetBackends,
-    );
+    const backends = backendsLabel(vscode.workspace.getConfiguration(SECTION, uri).get('targetBackends'));
     item.text = `${ICONS[state]} Keras Migrate: ${backends}`;
     // short (the hover sits at the window's edge): the environment's name; the full path is
     // the link's tooltip

@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { SECTION, translateSettings } from './config';
+import { runInterpreter, SECTION } from './config';
 import { DEBUG_BACKENDS, DebugBackend, debugConfiguration } from './debugConfig';
 import {
   backendPicks,
@@ -115,12 +115,12 @@ export class RunController implements vscode.Disposable {
   private runInterpreter(uri: vscode.Uri, server: ServerManager): string | undefined {
     const folder = vscode.workspace.getWorkspaceFolder(uri) ?? vscode.workspace.workspaceFolders?.[0];
     const cfg = vscode.workspace.getConfiguration(SECTION, uri);
-    const { settings } = translateSettings((k) => cfg.get(k), {
+    const chosen = runInterpreter(cfg.get('runInterpreter'), {
       trusted: vscode.workspace.isTrusted,
       workspaceFolder: folder?.uri.fsPath,
       home: os.homedir(),
     });
-    return settings.runInterpreter || server.interpreter?.path;
+    return (typeof chosen === 'string' && chosen) || server.interpreter?.path;
   }
 
   private async refuseUntrusted(): Promise<boolean> {

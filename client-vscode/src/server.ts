@@ -248,7 +248,6 @@ export class ServerManager implements vscode.Disposable {
     const tctx = { trusted: vscode.workspace.isTrusted, workspaceFolder: folder?.uri.fsPath, home: os.homedir() };
     const cfg = vscode.workspace.getConfiguration(SECTION, folder?.uri);
     const translation = translateSettings((k) => cfg.get(k), tctx, (k) => cfg.inspect(k));
-    for (const p of translation.problems) this.log(`setting: ${p}`);
 
     const l = launch(plan.strategy, choice.path, this.ctx.extensionPath, ['server']);
     const serverOptions: ServerOptions = {
@@ -260,12 +259,12 @@ export class ServerManager implements vscode.Disposable {
     const clientOptions: LanguageClientOptions = {
       documentSelector: this.selector(),
       initializationOptions: { settings: translation.settings, trusted: vscode.workspace.isTrusted },
-      // no `synchronize`: notifySettings() sends the validated settings on each change (the raw
-      // section would carry every default as if the user had set it)
+      // no `synchronize`: notifySettings() sends the settings on each change (the raw section
+      // would carry every default as if the user had set it)
       workspaceFolder: this.shared.many() && plan.folders.length === 1 ? plan.folders[0] : undefined,
       middleware: {
         workspace: {
-          // a workspace/configuration pull for "keras-migrate" gets the validated values
+          // a workspace/configuration pull for "keras-migrate" gets what notifySettings() sends
           configuration: async (params, token, next) => {
             const result = await next(params, token);
             if (!Array.isArray(result)) return result;
@@ -311,14 +310,13 @@ export class ServerManager implements vscode.Disposable {
     void this.checkServerInfo();
   }
 
-  /** workspace/didChangeConfiguration with the validated settings (rule keys only when set). */
+  /** workspace/didChangeConfiguration with the settings (rule keys only when set); the server validates them. */
   notifySettings(): void {
     const c = this.client;
     if (!c || this.state !== 'running') return;
     const folder = this.folders[0];
     const cfg = vscode.workspace.getConfiguration(SECTION, folder?.uri);
     const t = translateSettings((k) => cfg.get(k), { trusted: vscode.workspace.isTrusted, workspaceFolder: folder?.uri.fsPath, home: os.homedir() }, (k) => cfg.inspect(k));
-    for (const p of t.problems) this.log(`setting: ${p}`);
     void c.sendNotification(DidChangeConfigurationNotification.type, { settings: t.settings }).catch(() => undefined);
   }
 
