@@ -238,6 +238,27 @@ class KerasMigrateProtocol(LanguageServerProtocol):
                     keep.append(k)
             self._km_notification_ids = keep
 
+    @lsp_method(types.INITIALIZE)
+    def lsp_initialize(self, params: types.InitializeParams):
+        """pygls' initialize, with the workspace built as an ``LspWorkspace`` (LSP's line model
+        for every document: pygls' own splits lines at ``\f``, ``\u2028``, ...).  pygls builds
+        its ``Workspace`` first, then hands over to the server's initialize handler: the
+        workspace is replaced in between, before any document exists."""
+        steps = super().lsp_initialize(params)
+        try:
+            step = next(steps)
+        except StopIteration as done:
+            return done.value
+        ws = self.workspace
+        self._workspace = LspWorkspace(ws.root_uri, self._server._text_document_sync_kind,
+                                       list(ws.folders.values()), ws.position_encoding)
+        while True:
+            sent = yield step
+            try:
+                step = steps.send(sent)
+            except StopIteration as done:
+                return done.value
+
     @lsp_method(types.WORKSPACE_EXECUTE_COMMAND)
     def lsp_workspace__execute_command(self, params: types.ExecuteCommandParams):
         _command_params.set(params)
@@ -791,8 +812,6 @@ def initialize(ls: KerasMigrateServer, params: types.InitializeParams) -> None:
     (incremental sync, notebooks, pull diagnostics, code actions, hover, commands) follow from
     the features registered here, and pygls negotiates the position encoding."""
     ls.loop = asyncio.get_running_loop() if _loop_running() else ls.loop
-    # LSP's line model for every document from now on (pygls' own splits at \f, \u2028, ...)
-    ls.protocol.workspace.__class__ = LspWorkspace
     ls._loop_thread = threading.get_ident()
     opts = params.initialization_options
     raw = None
