@@ -32,7 +32,7 @@ def kind_allowed(kind: str, only: Optional[Sequence[str]]) -> bool:
 
 def text_edits(old: str, edits: Sequence[Edit], num_units) -> list[types.TextEdit]:
     src = SourceText(old)
-    lines = Lines(old, num_units)
+    lines = Lines(old, num_units, src)
     out = []
     for e in edits:
         s, t = src.position(e.start), src.position(e.end)

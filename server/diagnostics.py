@@ -1,8 +1,8 @@
 """Engine findings -> LSP diagnostics, and the rule documentation shown on hover.
 
 Positions: the engine counts 0-based lines and code-point columns; the client counts in the
-negotiated position encoding (UTF-16 unless it offered UTF-8/UTF-32).  The conversion happens
-here, per line, and is skipped for ASCII lines (the usual case).
+negotiated position encoding (UTF-16 unless it offered UTF-8/UTF-32).  The conversion is the
+engine's (``SourceText.column``), per line, skipped for ASCII text (the usual case).
 """
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from typing import Any, Optional, Sequence
 from lsprotocol import types
 
 from keras_migrate.engine.model import Finding, Severity
+from keras_migrate.engine.source import SourceText
 
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 SOURCE = "keras-migrate"
 DOCS_URL = "https://github.com/keras-migrate/keras-migrate/blob/main/docs/rules.md"
 
@@ -40,25 +40,27 @@ def rule_href(code: str) -> str:
 
 
 class Lines:
-    """Line texts of one text, for converting code-point columns to client units."""
+    """One text's positions in the client's units (``num_units``: pygls' ``client_num_units``
+    for the negotiated encoding).  The conversion is the engine's position model,
+    ``SourceText.column`` on its line table (the CLI's SARIF columns and the runner bridge's
+    ranges use it too); an ASCII text needs none, and gets no line table."""
 
-    def __init__(self, text: str, num_units) -> None:
+    def __init__(self, text: str, num_units, source: Optional[SourceText] = None) -> None:
         self.text = text
         self.ascii = text.isascii()
-        self._lines: Optional[list[str]] = None
         self.num_units = num_units
+        self._source = source
 
-    def line(self, n: int) -> str:
-        if self._lines is None:
-            self._lines = _LINE_BREAK.split(self.text)  # LSP's line breaks, not str.splitlines
-        return self._lines[n] if 0 <= n < len(self._lines) else ""
+    @property
+    def source(self) -> SourceText:
+        if self._source is None:
+            self._source = SourceText(self.text)
+        return self._source
 
     def col(self, line: int, col: int) -> int:
         if self.ascii or col == 0:
             return col
-        text = self.line(line)
-        head = text[:col]
-        return col if head.isascii() else self.num_units(head) + max(0, col - len(text))
+        return self.source.column(line, col, self.num_units)
 
     def position(self, line: int, col: int) -> types.Position:
         return types.Position(line=line, character=self.col(line, col))

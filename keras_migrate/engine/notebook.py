@@ -20,6 +20,7 @@ from typing import Any, Optional
 from .astutil import parse_quietly
 
 from .model import Edit
+from .source import SourceText
 
 
 class NotebookError(ValueError):
@@ -307,11 +308,21 @@ class VirtualSource:
         return self.cells[cell.position + 1].start if cell.position + 1 < len(self.cells) else len(self.text)
 
     def line_in_cell(self, offset: int) -> tuple[VirtualCell, int, int]:
+        """(cell, line, column) of a virtual-text offset, on the cell's own line table
+        (``SourceText``: lines end at ``\r\n``, ``\r`` or ``\n``, as Python and LSP say; a
+        cell with lone ``\r`` breaks counted only ``\n``).  Past the cell's text (the final
+        newline the virtual text adds), the column runs on past its last line."""
         cell, local = self.locate(offset)
-        before = cell.text[:local] if local <= len(cell.text) else cell.text
-        line = before.count("\n")
-        col = local - (before.rfind("\n") + 1)
-        return cell, line, col
+        pos = self.cell_source(cell).position(local)
+        return cell, pos.line, pos.col
+
+    def cell_source(self, cell: VirtualCell) -> SourceText:
+        """The cell's line table (built once per cell)."""
+        cache = self.__dict__.setdefault("_cell_sources", {})
+        got = cache.get(cell.position)
+        if got is None or got.text is not cell.text:
+            got = cache[cell.position] = SourceText(cell.text)
+        return got
 
     def _cut(self, e: Edit) -> Optional[list[Edit]]:
         """An edit that crosses cell boundaries, as one edit per cell: the edit is widened to

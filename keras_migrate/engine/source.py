@@ -49,6 +49,25 @@ def decode_source(data: bytes) -> str:
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
+# -- position units -----------------------------------------------------------------------------
+# The engine counts columns in code points; a client counts in the position encoding it
+# negotiated (LSP: UTF-16 unless it offered UTF-8 or UTF-32; SARIF: UTF-16).  Each of these
+# says how many units a piece of text is; pygls' ``PositionCodec.client_num_units`` is one too.
+def utf8_units(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
+
+
+def utf16_units(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-16-le")) // 2
+
+
+def utf32_units(text: str) -> int:
+    return len(text)
+
+
+UNITS = {"utf-8": utf8_units, "utf-16": utf16_units, "utf-32": utf32_units}
+
+
 @dataclass
 class SourceText:
     text: str
@@ -71,16 +90,26 @@ class SourceText:
         end = self.line_starts[line + 1] if line + 1 < len(self.line_starts) else len(self.text)
         return self.text[start:end].rstrip("\r\n")
 
-    def utf16_col(self, line: int, col: int) -> int:
-        """UTF-16 code units before code point ``col`` of ``line`` (0-based both), on the
-        engine's line table: the one column every output in UTF-16 (SARIF, LSP) shares.
+    def column(self, line: int, col: int, units=utf16_units) -> int:
+        """Code point ``col`` of ``line`` (0-based both) in a client's units (``units``: one of
+        ``UNITS``' counters, or pygls' ``client_num_units``), on the engine's line table: the
+        one position model the CLI (SARIF), the language server and the runner bridge share.
         Lines break at ``\r\n``, ``\r`` and ``\n`` only, as Python's tokenizer and LSP
         do; ``str.splitlines`` also breaks at ``\f``, ``\v``, ``\x1c``-``\x1e``, ``\x85``,
-        ``\u2028`` and ``\u2029``, which put a column on the wrong line."""
+        ``\u2028`` and ``\u2029``, which put a column on the wrong line.  A column past the
+        line's end stays past it by as many code points."""
+        if self._ascii or col <= 0 or not 0 <= line < len(self.line_starts):
+            return col
+        text = self.line_text(line)
+        head = text[:col]
+        return (len(head) if head.isascii() else units(head)) + max(0, col - len(text))
+
+    def utf16_col(self, line: int, col: int) -> int:
+        """UTF-16 code units before code point ``col`` of ``line``, clamped to the line (SARIF's
+        column); 0 for a line that does not exist."""
         if not 0 <= line < len(self.line_starts):
             return 0
-        head = self.line_text(line)[:max(col, 0)]
-        return len(head) if head.isascii() else len(head.encode("utf-16-le")) // 2
+        return self.column(line, min(max(col, 0), len(self.line_text(line))), utf16_units)
 
     def line_end(self, line: int) -> int:
         """Offset just after the line's break (start of the next line) or end of text."""

@@ -1,6 +1,8 @@
 """Notebook document sync: cells analysed together, diagnostics and fixes per cell."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from lsprotocol import types
 from pytest_lsp import LanguageClient
@@ -141,3 +143,16 @@ async def test_a_cell_that_stops_parsing_leaves_the_others_fresh(client: Languag
     assert edits_for(resolved.edit, uris[1]) == []
     assert apply_text_edits("layer = tf.keras.layers.Dense(1)\n", edits_for(resolved.edit, uris[2])) == \
         "layer = keras.layers.Dense(1)\n"
+
+
+@pytest.mark.parametrize("brk", ["\r", "\r\n", "\x0c\n", "\u2028\n"], ids=["cr", "crlf", "formfeed", "u2028"])
+async def test_cell_positions_use_lsp_line_breaks(client: LanguageClient, tmp_path, brk):
+    """A cell's diagnostics are on the lines LSP counts (breaks at \\r\\n, \\r, \\n only): a
+    lone \\r starts a line, a form feed or U+2028 does not (``line_in_cell`` counted \\n alone)."""
+    text = f"import tensorflow as tf  # \u00e9{brk}m = tf.keras.Sequential()  # {brk}"
+    _, cells = open_notebook(client, tmp_path, cells=[text])
+    d = await wait_for_diagnostics(client, cells[0], lambda d: len(d) == 1)
+    lines = re.split(r"\r\n|\r|\n", text)
+    line = next(i for i, ln in enumerate(lines) if "tf.keras" in ln)
+    assert (d[0].code, d[0].range.start.line) == ("K102", line) and line == 1
+    assert lines[line][d[0].range.start.character:].startswith("tf.keras.Sequential")
