@@ -32,12 +32,14 @@ Thin wiring over :mod:`keras_migrate.runner`; ``register(ls)`` adds four command
 ``keras-migrate.checkEnvironment`` ``[{backend, device?, uri?, python?}]``
     Replies ``{ok, problems: [str], python, kerasVersion, backendVersions}``.
 
+The bridge asks the server it is registered on for two things only, the
+:class:`RunnerHost` interface: ``runner_context()`` (trust, the run interpreter, the
+workspace folders, the client's position units) and ``set_run_diagnostics(uri, diagnostics)``.
 A failed run puts a diagnostic (source ``keras-migrate run``) on the deepest traceback
-frame in the workspace, through ``ls.extra_diagnostics[uri]`` and ``ls.republish(uri)``;
-the next run that executes replaces or clears it (and the server drops one whose line is
-edited, moving the others with the edits). Runs are refused while the
-workspace is untrusted (``ls.km_trusted`` is False). Nothing here is ever called from the
-analysis path: only an explicit command starts a program.
+frame in the workspace through the latter; the next run that executes replaces or clears it
+(and the server drops one whose line is edited, moving the others with the edits). Runs are
+refused while the workspace is untrusted. Nothing here is ever called from the analysis
+path: only an explicit command starts a program.
 """
 
 from __future__ import annotations
@@ -49,7 +51,8 @@ import shutil
 import tempfile
 import threading
 from contextlib import nullcontext
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, Protocol, runtime_checkable
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams, JsonRpcInvalidRequest
@@ -65,7 +68,7 @@ from keras_migrate.runner import (
     list_gpus,
     temporary_copy,
 )
-from keras_migrate.engine.source import SourceText
+from keras_migrate.engine.source import SourceText, utf16_units
 from keras_migrate.runner.environment import Problem
 
 SOURCE = "keras-migrate run"
@@ -85,8 +88,25 @@ def _arg(args: tuple, name: str) -> dict:
     return args[0]
 
 
-def _utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
+@dataclass(frozen=True)
+class RunnerContext:
+    """What a run needs to know about the server, read at the start of each command."""
+
+    trusted: bool                      # workspace trust: runs are refused without it (fails closed)
+    interpreter: Optional[str] = None  # the ``runInterpreter`` setting; None: the server's own Python
+    roots: tuple[str, ...] = ()        # the workspace folders (the working folder of a run)
+    num_units: Callable[[str], int] = utf16_units   # the client's position units
+
+
+@runtime_checkable
+class RunnerHost(Protocol):
+    """The two methods the bridge needs from the language server it is registered on
+    (besides pygls' own API: commands, notifications, progress, open documents)."""
+
+    def runner_context(self) -> RunnerContext: ...
+
+    def set_run_diagnostics(self, uri: str, diagnostics: list[types.Diagnostic]) -> None:
+        """Show ``diagnostics`` on ``uri`` in place of the runs' earlier ones, and publish."""
 
 
 class _OutputPump:
@@ -118,36 +138,24 @@ class RunnerBridge:
     """The runner's state inside one language server: running sessions, diagnostics."""
 
     def __init__(self, ls: Any):
-        self.ls = ls
+        self.ls = ls   # a pygls LanguageServer that is a RunnerHost
         self.sessions: dict[str, RunSession] = {}
         self._owned: dict[str, set[str]] = {}  # run file uri -> uris holding its diagnostics
 
-    # -- settings -----------------------------------------------------------------------
+    # -- the host -----------------------------------------------------------------------
+    def context(self) -> RunnerContext:
+        return self.ls.runner_context()
+
     def interpreter(self, override: str | None = None) -> str | None:
         if override:
             return override
-        settings = getattr(self.ls, "km_settings", None)
-        for name in ("run_interpreter", "runInterpreter"):
-            value = settings.get(name) if isinstance(settings, dict) else getattr(settings, name, None)
-            if isinstance(value, str) and value.strip():
-                return os.path.expanduser(value.strip())
+        value = self.context().interpreter
+        if isinstance(value, str) and value.strip():
+            return os.path.expanduser(value.strip())
         return None  # the runner falls back to sys.executable
 
     def roots(self) -> list[str]:
-        roots: list[str] = []
-        workspace = getattr(self.ls, "workspace", None)
-        try:
-            folders = getattr(workspace, "folders", None) or {}
-            for folder in folders.values():
-                path = to_fs_path(folder.uri)
-                if path:
-                    roots.append(path)
-            root = getattr(workspace, "root_path", None)
-            if root and root not in roots:
-                roots.append(root)
-        except Exception:  # no workspace yet: the file's own folder is used
-            pass
-        return roots
+        return list(self.context().roots)
 
     # -- notifications ------------------------------------------------------------------
     def _notify(self, method: str, params: dict) -> None:
@@ -160,7 +168,7 @@ class RunnerBridge:
     def _require_trust(self, what: str) -> None:
         """Every command that starts a process checks this first.  Trust fails closed: a
         server that was never told ``trusted: true`` treats the workspace as untrusted."""
-        if getattr(self.ls, "km_trusted", False) is not True:
+        if self.context().trusted is not True:
             raise JsonRpcInvalidRequest(
                 f"keras-migrate will not {what} in an untrusted workspace; trust the workspace first"
             )
@@ -308,8 +316,8 @@ class RunnerBridge:
         a command is not the task running this coroutine; so watch that future (found by
         the request id pygls keeps in a context variable) and cancel the run with it.
         """
-        protocol = getattr(self.ls, "protocol", None)
         try:
+            protocol = self.ls.protocol
             msg_id = protocol.msg_id
             outer = protocol._request_futures.get(msg_id) if msg_id is not None else None
         except Exception:
@@ -414,7 +422,7 @@ class RunnerBridge:
             pass
 
     # -- diagnostics --------------------------------------------------------------------
-    def _line_text(self, uri: str, path: str, run_path: str, text: str | None, line: int) -> str:
+    def _source(self, uri: str, path: str, run_path: str, text: str | None) -> SourceText:
         source = None
         if text is not None and os.path.abspath(path) == os.path.abspath(run_path):
             source = text
@@ -429,9 +437,8 @@ class RunnerBridge:
                 with open(path, encoding="utf-8", errors="replace") as f:
                     source = f.read()
             except OSError:
-                return ""
-        st = SourceText(source)  # the engine's line table (Python's and LSP's line breaks)
-        return st.line_text(line) if 0 <= line < st.line_count else ""
+                source = ""
+        return SourceText(source)  # the engine's line table (Python's and LSP's line breaks)
 
     def _publish_run_diagnostics(self, uri: str, path: str, text: str | None,
                                  results: list[RunResult]) -> None:
@@ -449,16 +456,19 @@ class RunnerBridge:
             key = (loc.path, loc.line, message.splitlines()[0] if message else "")
             grouped.setdefault(key, ([], message))[0].append(r.backend)
         new: dict[str, list[types.Diagnostic]] = {}
+        units = self.context().num_units
         for (loc_path, line, _), (backends, message) in grouped.items():
             same = os.path.abspath(loc_path) == os.path.abspath(path)
             target = uri if same else from_fs_path(loc_path)
             line0 = max(line - 1, 0)
-            line_text = self._line_text(target, loc_path, path, text if same else None, line0)
+            st = self._source(target, loc_path, path, text if same else None)
+            line_text = st.line_text(line0) if line0 < st.line_count else ""
             start = len(line_text) - len(line_text.lstrip())
+            # the whole statement line, in the client's units (the engine's position model)
             diag = types.Diagnostic(
                 range=types.Range(
-                    start=types.Position(line=line0, character=_utf16_len(line_text[:start])),
-                    end=types.Position(line=line0, character=_utf16_len(line_text)),
+                    start=types.Position(line=line0, character=st.column(line0, start, units)),
+                    end=types.Position(line=line0, character=st.column(line0, len(line_text), units)),
                 ),
                 message=f"{', '.join(backends)}: {message}",
                 severity=types.DiagnosticSeverity.Error,
@@ -466,40 +476,10 @@ class RunnerBridge:
                 data={"backends": backends},
             )
             new.setdefault(target, []).append(diag)
-        store = self._store()
         touched = set(self._owned.get(uri, set())) | set(new)
-        for target in touched:
-            kept = [d for d in store.get(target, []) if getattr(d, "source", None) != SOURCE]
-            kept.extend(new.get(target, []))
-            if kept:
-                store[target] = kept
-            else:
-                store.pop(target, None)
         self._owned[uri] = set(new)
-        for target in touched:
-            self._republish(target)
-
-    def _store(self) -> dict:
-        store = getattr(self.ls, "extra_diagnostics", None)
-        if store is None:
-            store = {}
-            try:
-                self.ls.extra_diagnostics = store
-            except Exception:
-                pass
-        return store
-
-    def _republish(self, uri: str) -> None:
-        if hasattr(self.ls, "republish"):
-            self.ls.republish(uri)
-            return
-        # Until the server merges extra_diagnostics itself, publish the run's alone.
-        try:
-            self.ls.text_document_publish_diagnostics(
-                types.PublishDiagnosticsParams(uri=uri, diagnostics=list(self._store().get(uri, [])))
-            )
-        except Exception:
-            pass
+        for target in sorted(touched):
+            self.ls.set_run_diagnostics(target, new.get(target, []))
 
 
 def _working_directory(path: str, roots: list[str]) -> str:
@@ -529,9 +509,11 @@ def devices_reply(listing) -> dict:
 
 
 def register(ls: Any) -> RunnerBridge:
-    """Register the runner's commands on ``ls`` (a ``pygls.lsp.server.LanguageServer``)."""
+    """Register the runner's commands on ``ls``: a ``pygls.lsp.server.LanguageServer`` that is
+    a :class:`RunnerHost`."""
+    if not isinstance(ls, RunnerHost):
+        raise TypeError(f"{type(ls).__name__} is not a RunnerHost (runner_context, set_run_diagnostics)")
     bridge = RunnerBridge(ls)
-    ls.km_runner = bridge
     server = ls
 
     # pygls injects the server as the first parameter when it is named ``ls``; the

@@ -30,16 +30,16 @@ from pygls.uris import to_fs_path
 from keras_migrate import __version__
 from keras_migrate.config import Config, is_excluded
 from keras_migrate.engine.gchold import GC_HOLD, GcHold  # noqa: F401  (GcHold: tests import it from here)
-from keras_migrate.engine.model import Applicability
 from keras_migrate.service import Linter, registry
 
 from . import actions as act
 from . import profiling
 from .configuration import Configurations, WorkspaceIndex
 from .analysis import Analysis, analyse_cells, analyse_text, fix_edits
-from .diagnostics import contains, converter, hover_markdown, overlaps
+from .diagnostics import contains, converter, hover_markdown
 from .documents import (Debouncer, DocState, LspWorkspace, applied_line_changes, line_breaks,
                         line_changes, shift_diagnostics)
+from .runner_bridge import RunnerContext
 from .settings import ServerSettings, parse_settings, unwrap
 
 log = logging.getLogger("keras_migrate.server")
@@ -302,18 +302,18 @@ class KerasMigrateServer(LanguageServer):
                          text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
                          notebook_document_sync=NOTEBOOK_SYNC, protocol_cls=KerasMigrateProtocol,
                          converter_factory=converter, max_workers=4)
-        # -- what the runner bridge (server/runner_bridge.py) uses --------------------------
         self.km_settings = ServerSettings()
         # Workspace trust fails closed: only ``initializationOptions.trusted`` that is exactly
         # ``true`` trusts the workspace (a missing, null, "false", 0 or malformed value does not).
         self.km_trusted = False
+        # the runner bridge's diagnostics (RunnerHost.set_run_diagnostics), moved with edits
         self.extra_diagnostics: dict[str, list[types.Diagnostic]] = {}
         self.line_moves: dict[str, Any] = {}       # uri -> how the last didChange moved lines
         # -- documents -----------------------------------------------------------------------
         self.docs: dict[str, DocState] = {}       # text document or notebook URI -> state
         self.debouncer = Debouncer()
         self._cache: "OrderedDict[tuple[str, int], Analysis]" = OrderedDict()
-        self._fixall_served: dict[str, int] = {}   # notebook uri -> version a fix-all was resolved at
+        self.fixall_served = act.FixAllServed()
         # -- configuration -------------------------------------------------------------------
         self.configs = Configurations(self.workspace_roots, self.show_once)
         self._warmed = False
@@ -767,6 +767,19 @@ class KerasMigrateServer(LanguageServer):
             self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
                 uri=uri, diagnostics=diags, version=version))
 
+    # -- the runner bridge's host (server/runner_bridge.py: RunnerHost) ---------------------------
+    def runner_context(self) -> RunnerContext:
+        interpreter = self.km_settings.run_interpreter
+        return RunnerContext(trusted=self.km_trusted, interpreter=interpreter or None,
+                             roots=tuple(str(r) for r in self.workspace_roots()), num_units=self.num_units)
+
+    def set_run_diagnostics(self, uri: str, diagnostics: list[types.Diagnostic]) -> None:
+        if diagnostics:
+            self.extra_diagnostics[uri] = list(diagnostics)
+        else:
+            self.extra_diagnostics.pop(uri, None)
+        self.republish(uri)
+
     def republish(self, uri: str) -> None:
         """Publish again (e.g. after the runner changed ``extra_diagnostics[uri]``)."""
         state = self.state_for(uri)
@@ -961,7 +974,7 @@ def notebook_did_save(ls: KerasMigrateServer, params: types.DidSaveNotebookDocum
 @server.feature(types.NOTEBOOK_DOCUMENT_DID_CLOSE)
 def notebook_did_close(ls: KerasMigrateServer, params: types.DidCloseNotebookDocumentParams) -> None:
     """``notebookDocument/didClose``: forget the notebook, clear every cell."""
-    ls._fixall_served.pop(params.notebook_document.uri, None)
+    ls.fixall_served.forget(params.notebook_document.uri)
     ls.closed(params.notebook_document.uri, [c.uri for c in params.cell_text_documents])
 
 
@@ -994,52 +1007,14 @@ async def code_action(ls: KerasMigrateServer, params: types.CodeActionParams):
     state = ls.state_for(uri)
     if state is None:
         return None
-    only = params.context.only
     analysis = await ls.current_analysis(state)
     if analysis is None:
         return []
-    unsafe = ls.unsafe_allowed(analysis)
-    items = analysis.per_uri.get(uri, [])
-    everything = analysis.findings()
-    out: list[types.CodeAction] = []
-
-    def data(kind: str, **extra) -> dict:
-        return {"uri": uri, "kind": kind, "v_internal": analysis.version, **extra}
-
-    here = [(f, d) for f, d in items if overlaps(d.range, params.range)]
-    if act.kind_allowed(act.QUICKFIX, only):
-        for f, d in here:
-            if f.has_fix and f.fix_applicability is not Applicability.DISPLAY:
-                safe = f.fix_applicability is Applicability.SAFE
-                title = f"{f.fix_title}" + ("" if safe else " (unsafe)")
-                out.append(types.CodeAction(
-                    title=f"{f.code}: {title}", kind=act.QUICKFIX, diagnostics=[d], is_preferred=safe,
-                    data=data("fix", code=f.code, s=f.start, e=f.end,
-                              r=[d.range.start.line, d.range.start.character, d.range.end.line,
-                                 d.range.end.character])))
-        for code in dict.fromkeys(f.code for f, _ in here):
-            n = sum(1 for f in everything if f.code == code and f.fixable(unsafe))
-            if n >= 2:
-                out.append(types.CodeAction(title=f"Fix all {code} in this {'notebook' if state.notebook else 'file'} ({n})",
-                                            kind=act.QUICKFIX, data=data("fixRule", code=code)))
-        text = ls.workspace.get_text_document(uri).source if here else ""
-        for f, d in here if ls.km_settings.disable_rule_comment else ():
-            e = act.noqa_edit(text, d.range.start.line, f.code)
-            if e is None:
-                continue
-            edit = act.workspace_edit({uri: act.text_edits(text, [e], ls.num_units)}, {uri: ls.lsp_version(uri)},
-                                      bool(ls.caps("workspace.workspace_edit.document_changes")))
-            out.append(types.CodeAction(title=f"Suppress with # noqa: {f.code}", kind=act.QUICKFIX,
-                                        diagnostics=[d], edit=edit))
-    fixable = [f for f in everything if f.fixable(unsafe)]
-    if fixable:
-        kinds = [act.FIX_ALL_KIND]
-        if state.notebook and only:
-            kinds.append(act.NOTEBOOK_FIX_ALL_KIND)
-        for kind in kinds:
-            if act.kind_allowed(kind, only):
-                title = "Fix all keras-migrate issues" + (" (including unsafe fixes)" if unsafe else "")
-                out.append(types.CodeAction(title=title, kind=kind, data=data("fixAll")))
+    req = act.ActionRequest(uri, params.range, params.context.only, state.notebook, ls.unsafe_allowed(analysis),
+                            ls.km_settings.disable_rule_comment, analysis.version)
+    out = act.list_actions(req, analysis.per_uri.get(uri, []), analysis.findings(),
+                           lambda: ls.workspace.get_text_document(uri).source, ls.num_units, ls.lsp_version(uri),
+                           bool(ls.caps("workspace.workspace_edit.document_changes")))
     if not ls.caps("text_document.code_action.resolve_support"):
         loop = asyncio.get_running_loop()
         for a in out:
@@ -1050,11 +1025,8 @@ async def code_action(ls: KerasMigrateServer, params: types.CodeActionParams):
 
 def _resolve_edit(ls: KerasMigrateServer, state: DocState, analysis: Analysis, data: dict):
     kind = data.get("kind")
-    if kind == "fixAll" and state.notebook:
-        # a notebook's fix-all covers every cell: once per notebook version, not once per cell
-        if ls._fixall_served.get(state.uri) == state.version:
-            return act.workspace_edit({}, {}, bool(ls.caps("workspace.workspace_edit.document_changes")))
-        ls._fixall_served[state.uri] = state.version
+    if kind == "fixAll" and state.notebook and not ls.fixall_served.first(state.uri, state.version):
+        return act.workspace_edit({}, {}, bool(ls.caps("workspace.workspace_edit.document_changes")))
     try:
         return ls.edit_for(analysis, state, data["uri"], kind, data)
     except Exception as exc:
@@ -1219,10 +1191,7 @@ def cmd_server_info(ls: KerasMigrateServer, *args) -> dict:
 
 
 def register_runner() -> None:
-    try:
-        from . import runner_bridge  # type: ignore
-    except ImportError:
-        return
+    from . import runner_bridge
     try:
         runner_bridge.register(server)
     except Exception as exc:  # the runner is optional; its failure must not stop the server
