@@ -1,5 +1,6 @@
 """The workspace migration report (``keras-migrate.report``): the same builder, walker and
-configuration model as ``keras-migrate report`` (``keras_migrate.report``), over the
+configuration model as ``keras-migrate report`` (``keras_migrate.report``: the files are
+``keras_migrate.discovery.iter_files``, the CLI's walker: the server has none of its own), over the
 workspace folders, with the editor settings under each file's nearest pyproject table.
 Runs in a worker thread (one analysis per file for every backend); progress, with counts,
 goes through the ``progress`` callback, and ``cancelled()`` (the client cancelling the
@@ -8,19 +9,13 @@ work-done progress) stops it with what was scanned so far.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable
 
 from keras_migrate import report as _report
-from keras_migrate.config import Config, exclusion
-from keras_migrate.discovery import iter_files
+from keras_migrate.config import Config
 from keras_migrate.service import Linter
 
 MAX_BYTES = _report.MAX_BYTES
-
-
-def workspace_files(roots: Iterable[Path], config_for: Callable[[Path], Config] = None) -> list[Path]:
-    """The files the report (and ``keras-migrate check``) looks at under ``roots``."""
-    return list(iter_files(list(roots), exclusion(config_for) if config_for else None))
 
 
 def scan(roots: list[Path], config_for: Callable[[Path], Config], workspace_for: Callable[[Path], object],
@@ -43,6 +38,3 @@ def scan(roots: list[Path], config_for: Callable[[Path], Config], workspace_for:
                            + out["markdown"])
     return out
 
-
-def markdown(d: dict) -> str:
-    return _report.markdown(d)
