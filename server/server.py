@@ -29,7 +29,7 @@ from pygls.uris import to_fs_path
 
 from keras_migrate import __version__
 from keras_migrate.config import Config, is_excluded
-from keras_migrate.engine.gchold import GC_HOLD, GcHold  # noqa: F401  (GcHold: tests import it from here)
+from keras_migrate.engine.gchold import GC_HOLD
 from keras_migrate.service import Linter, registry
 
 from . import actions as act

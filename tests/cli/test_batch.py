@@ -16,7 +16,7 @@ import pytest
 from keras_migrate import batch
 from keras_migrate.formats import Item, Report
 
-WS = Path(__file__).resolve().parents[1] / "workspace" / "fixture_ws"
+WS = Path(__file__).resolve().parents[1] / "fixtures" / "workspace"
 
 SNIPPETS = [
     "import tensorflow as tf\nmodel = tf.keras.Sequential([tf.keras.layers.Dense({n})])\n"

@@ -4,6 +4,8 @@ An open bug's test is ``xfail(strict=True)``, so the suite stays green and the t
 (XPASS) the moment a fix lands: then the marker goes.  Server bugs are routed to the server's
 owner; this directory only reports them.  All six findings are fixed: 1 and 3 (server,
 affd839), 2 (engine) and 4 (server) in 7344db3, 5 (engine) in 7593637, 6 (engine) with its test.
+The engine-only reproducers live with the engine's tests (tests/engine/test_fixer.py,
+tests/engine/test_analyze.py); the ones here go through the server or the CLI.
 """
 from __future__ import annotations
 
@@ -13,7 +15,6 @@ import sys
 import pytest
 
 import fuzz_server as fz
-from keras_migrate.service import Linter
 
 NO_CHECK = {"fix": 0, "send_fix": False, "fixall": False}
 
@@ -46,16 +47,9 @@ def test_incremental_edit_after_non_lsp_line_break(server, sep):
         doc.close()
 
 
-# -- 2. engine (fixed): the fix loop raises on unparsable text that never mentions TF/Keras ------------
-# Engine.analyze() returns early (no parse, no error) when the text has none of the rules'
-# needles; fix_text() then calls ast.parse() unguarded.  `keras-migrate fix` on such a file
-# dies with a SyntaxError traceback (and ValueError/SyntaxError for NUL bytes).
-@pytest.mark.parametrize("text", ["x = (\n", "x = 1\x00\n"], ids=["unclosed", "nul"])
-def test_fix_source_on_unparsable_text_without_keras(text):
-    outcome = Linter().fix_source(text)
-    assert not outcome.changed and outcome.text == text
-
-
+# -- 2. engine (fixed): the fix loop raised on unparsable text that never mentions TF/Keras ------------
+# The engine's half is tests/engine/test_fixer.py (test_fix_source_on_unparsable_text_without_keras);
+# the CLI's stays here.
 def test_cli_fix_on_unparsable_file_without_keras(tmp_path):
     p = tmp_path / "broken.py"
     p.write_text("x = (\n", encoding="utf-8")
@@ -189,16 +183,5 @@ def test_noqa_on_a_logical_line_joined_by_semicolon(server):
         doc.close()
 
 
-def test_noqa_map_merges_statements_sharing_a_line():
-    """The engine half of finding 6, without the server: the comment after the string's
-    closing quotes suppresses findings on every line of the logical line, and no other."""
-    lin = Linter()
-    found = lin.check_source(NOQA_SEMICOLON).findings
-    assert {f.range.start.line for f in found} == {2, 3}, found
-    codes = ", ".join(sorted({f.code for f in found}))
-    text = NOQA_SEMICOLON[:-1] + f"  # noqa: {codes}\n"
-    assert lin.check_source(text).findings == []
-    # the same comment on a statement of its own suppresses only its own line
-    other = NOQA_SEMICOLON + f'z = tf.keras.backend.abs(y)  # noqa: {codes}\n'
-    lines = sorted({f.range.start.line for f in lin.check_source(other).findings})
-    assert lines == [2, 3], lines
+# The engine half of finding 6 (noqa_map merges statements sharing a line) is in
+# tests/engine/test_analyze.py.

@@ -18,7 +18,7 @@ GUIDE_ONLY = ("K306", "K310", "K311")        # no longer break on Keras 3.15.1
 # measured on every 3.x release: docs/research/keras-version-ranges.md (K311: never an error)
 RANGES = {"K306": ("3.0.0", "3.4.0"), "K310": ("3.0.0", "3.13.0"), "K311": None}
 SILENT = ("K301", "K303")                   # silent behaviour changes: ERROR
-FIXTURE = Path(__file__).resolve().parents[1] / "workspace" / "fixture_ws"
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "workspace"
 
 
 def _rules():

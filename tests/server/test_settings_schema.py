@@ -97,3 +97,10 @@ def test_nested_tables_as_vscode_sends_its_raw_section():
     assert s.lint_run == "onSave" and s.disable_rule_comment is False
     s, problems = parse_settings({"lint": {"run": "sometimes"}, "colour": "red"})
     assert len(problems) == 2 and "lint.run" in problems[0] and "colour" in problems[1]
+
+
+def test_every_pyproject_key_is_an_editor_setting():
+    """The rule settings are the ``[tool.keras-migrate]`` keys, each once."""
+    from keras_migrate.config import _KEYS
+    keys = [s.config_key for s in schema.SETTINGS if s.config_key]
+    assert sorted(keys) == sorted(_KEYS) and len(set(keys)) == len(keys)

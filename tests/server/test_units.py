@@ -1,22 +1,14 @@
 """The server's pure logic, without a connection: moving diagnostics through edits,
-settings parsing, line-aligned edits, noqa edits."""
+settings parsing, noqa edits, code-action kinds (the engine's own tests, line-aligned edits
+and the collector hold among them, are in tests/engine/)."""
 from __future__ import annotations
-
-import random
 
 from lsprotocol import types
 
 from keras_migrate.engine.fixer import apply_edits
-from keras_migrate.server.actions import aligned_edits, kind_allowed, noqa_edit
+from keras_migrate.server.actions import kind_allowed, noqa_edit
 from keras_migrate.server.documents import line_changes, shift_diagnostics
 from keras_migrate.server.settings import parse_settings
-
-
-def apply_in_order(text: str, edits) -> str:
-    """LSP semantics: ranges refer to the original text; inserts at one point keep array order."""
-    for _, e in sorted(enumerate(edits), key=lambda ie: (ie[1].start, ie[1].end, ie[0]), reverse=True):
-        text = text[:e.start] + e.new_text + text[e.end:]
-    return text
 
 
 def diag(line: int, end_line: int | None = None) -> types.Diagnostic:
@@ -64,30 +56,6 @@ def test_settings_camel_and_kebab_defaults_and_problems():
     assert parse_settings("nonsense")[1] and parse_settings(None) == (parse_settings({})[0], [])
 
 
-def test_aligned_edits_reproduce_the_new_text():
-    rng = random.Random(7)
-    pool = ["import tensorflow as tf\n", "import keras\n", "m = tf.keras.Model()\n", "m = keras.Model()\n",
-            "x = 1\n", "\n", "# comment\n", "y = tf.constant(1)"]
-    for _ in range(500):
-        old = "".join(rng.choice(pool) for _ in range(rng.randint(0, 10)))
-        lines = old.splitlines(keepends=True)
-        new_lines = [l.replace("tf.keras", "keras") if rng.random() < 0.6 else l for l in lines]
-        for _ in range(rng.randint(0, 2)):
-            new_lines.insert(rng.randint(0, len(new_lines)), rng.choice(pool))
-        if new_lines and rng.random() < 0.3:
-            new_lines.pop(rng.randrange(len(new_lines)))
-        new = "".join(new_lines)
-        assert apply_in_order(old, aligned_edits(old, new)) == new
-
-
-def test_added_import_stays_an_insertion():
-    old = "import tensorflow as tf\nm = tf.keras.Model()\n"
-    new = "import tensorflow as tf\nimport keras\nm = keras.Model()\n"
-    edits = aligned_edits(old, new)
-    assert edits[0].start == edits[0].end == len("import tensorflow as tf\n")
-    assert edits[0].new_text == "import keras\n"
-
-
 def test_noqa_edit_appends_or_extends():
     text = "a = 1\nm = tf.keras.Model()   \nn = 2  # noqa: K101\nz = 3  # noqa\n"
     assert apply_edits(text, [noqa_edit(text, 1, "K102")]).splitlines()[1] == "m = tf.keras.Model()  # noqa: K102"
@@ -102,44 +70,3 @@ def test_code_action_kind_matching():
     assert kind_allowed("quickfix", None)
     assert not kind_allowed("quickfix", ["source.fixAll"])
     assert not kind_allowed("source.fixAll.keras-migrate", ["source.fixAllX"])
-
-
-def test_gc_hold_nests_across_threads_and_restores_the_collector():
-    import gc
-    import threading
-
-    from keras_migrate.server.server import GcHold
-
-    hold = GcHold()
-    assert gc.isenabled()
-    entered, release = threading.Event(), threading.Event()
-
-    def other():
-        with hold:
-            entered.set()
-            release.wait(5)
-
-    t = threading.Thread(target=other)
-    t.start()
-    entered.wait(5)
-    try:
-        with hold:
-            assert not gc.isenabled()
-        assert not gc.isenabled()  # the other holder is still inside
-    finally:
-        release.set()
-        t.join(5)
-    assert gc.isenabled()
-    try:  # an exception inside gives it back too
-        with hold:
-            raise ValueError
-    except ValueError:
-        pass
-    assert gc.isenabled()
-    gc.disable()  # a collector the process turned off stays off
-    try:
-        with hold:
-            pass
-        assert not gc.isenabled()
-    finally:
-        gc.enable()

@@ -1,12 +1,12 @@
 """The cross-file workspace index (engine/workspace.py) on a fixture workspace of several files:
 
-    fixture_ws/pkg/base.py     BaseLayer(keras.layers.Layer), Helper, make_layer()
-    fixture_ws/pkg/blocks.py   Block(BaseLayer) storing a tf.Variable; NotALayer(Helper)
-    fixture_ws/pkg/__init__.py re-exports BaseLayer and `Block as PublicBlock`
-    fixture_ws/pkg/deep.py     Deeper(Block), ViaReexport(PublicBlock)
-    fixture_ws/models.py       build_model() -> keras.Sequential, build_optimizer(), ...
-    fixture_ws/train.py        Head(Deeper) with a tf.Variable; model = build_model(); model.save("dir")
-    fixture_ws/cycle_[ab].py   A(B), B(A)
+    tests/fixtures/workspace/pkg/base.py     BaseLayer(keras.layers.Layer), Helper, make_layer()
+    tests/fixtures/workspace/pkg/blocks.py   Block(BaseLayer) storing a tf.Variable; NotALayer(Helper)
+    tests/fixtures/workspace/pkg/__init__.py re-exports BaseLayer and `Block as PublicBlock`
+    tests/fixtures/workspace/pkg/deep.py     Deeper(Block), ViaReexport(PublicBlock)
+    tests/fixtures/workspace/models.py       build_model() -> keras.Sequential, build_optimizer(), ...
+    tests/fixtures/workspace/train.py        Head(Deeper) with a tf.Variable; model = build_model(); model.save("dir")
+    tests/fixtures/workspace/cycle_[ab].py   A(B), B(A)
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from keras_migrate.engine.source import SourceText
 from keras_migrate.engine.workspace import WorkspaceIndex
 from keras_migrate.rules.layers.tf_variable_attribute import TfVariableAttribute
 
-FIXTURE = Path(__file__).parent / "fixture_ws"
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "workspace"
 
 
 @pytest.fixture
