@@ -127,9 +127,12 @@ def parse_settings(raw: Any, base: Optional[ServerSettings] = None) -> tuple[Ser
 
 
 def _normalise_rule_value(kebab: str, value: Any) -> Any:
-    """Editor defaults that mean "not set": empty select, empty keras-version."""
+    """Editor defaults that mean "not set": empty select, empty keras-version.  A settings UI's
+    blank list items are dropped (the client used to drop them; the server now sees raw values)."""
     if value is None:
         return None
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        value = [v for v in value if v.strip()]
     if kebab == "select" and isinstance(value, list) and not value:
         return None
     if kebab == "keras-version" and isinstance(value, str) and not value.strip():

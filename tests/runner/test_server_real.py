@@ -1,8 +1,9 @@
 """The runner's commands through the project's own server: ``python -m keras_migrate server``.
 
 Written against the contract (issue 8): the server registers ``server/runner_bridge.py``,
-takes ``runInterpreter`` and ``trusted`` from ``initializationOptions``, merges
-``extra_diagnostics`` into what it publishes and republishes on request. Keras runs use
+takes ``runInterpreter`` and ``trusted`` from ``initializationOptions`` (its
+``RunnerHost.runner_context``), merges the run's diagnostics (``set_run_diagnostics``) into
+what it publishes. Keras runs use
 the Keras stack on the CPU; one backend per run keeps this short (all three backends over
 LSP are covered in ``test_server_bridge.py``).
 

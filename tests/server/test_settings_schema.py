@@ -104,3 +104,10 @@ def test_every_pyproject_key_is_an_editor_setting():
     from keras_migrate.config import _KEYS
     keys = [s.config_key for s in schema.SETTINGS if s.config_key]
     assert sorted(keys) == sorted(_KEYS) and len(set(keys)) == len(keys)
+
+
+def test_blank_list_items_from_a_settings_ui_are_dropped():
+    s, problems = parse_settings({"select": ["K1", " ", ""], "ignore": [""], "exclude": ["build", ""]})
+    assert problems == []
+    cfg = s.base_config()
+    assert cfg.select == ("K1",) and cfg.ignore == () and cfg.exclude == ("build",)
