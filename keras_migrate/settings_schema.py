@@ -60,8 +60,8 @@ class Setting:
         return out
 
 
-def _interpreter(value: Any) -> str:
-    return "" if value is None else value.strip()
+def _interpreter(value: str) -> str:
+    return value.strip()
 
 
 def _level(value: str) -> str:
@@ -205,15 +205,16 @@ def _type_problem(schema: dict, value: Any) -> Optional[str]:
 
 def parse_value(setting: Setting, value: Any) -> Any:
     """The value of a server setting as the server keeps it; ``SettingError`` says why not.
-    A rule setting is validated as ``[tool.keras-migrate]`` is (its value stays as sent)."""
+    A rule setting is validated as ``[tool.keras-migrate]`` is (its value stays as sent); the
+    others by their JSON schema (type, enum, minimum and maximum) plus ``also``."""
     if setting.config_key is not None:
         try:
             Config().merged({setting.config_key: value}, "editor settings")
         except ConfigError as exc:
             raise SettingError(f"{exc}; using the default") from None
         return value
-    if setting.convert is _interpreter and value is None:
-        return ""
+    if value is None:   # null: unset, as for the rule keys
+        return setting.default
     why = _type_problem(setting.schema, value)
     enum = setting.schema.get("enum")
     if why is None and enum is not None:
