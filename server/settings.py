@@ -52,10 +52,6 @@ class ServerSettings:
         return bool(self.table.get("unsafe-fixes", False))
 
     @property
-    def runInterpreter(self) -> str:  # noqa: N802 - the name the runner bridge reads
-        return self.run_interpreter
-
-    @property
     def logging_level(self) -> int:
         return LOG_LEVELS.get(self.log_level, logging.WARNING)
 

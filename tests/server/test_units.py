@@ -44,7 +44,7 @@ def test_settings_camel_and_kebab_defaults_and_problems():
     cfg = s.base_config()
     assert cfg.select is None and cfg.ignore == ("K5",) and cfg.target_backends == ("jax",)
     assert cfg.per_file_ignores == (("t/*", ("K1",)),)
-    assert (s.log_level, s.debounce_ms, s.runInterpreter) == ("debug", 80, "/usr/bin/python3")
+    assert (s.log_level, s.debounce_ms, s.run_interpreter) == ("debug", 80, "/usr/bin/python3")
     s, problems = parse_settings({"keras-migrate": {"targetBackends": ["theano"], "select": ["X9"],
                                                     "debounceMs": -1, "logLevel": 3, "colour": "red",
                                                     "unsafeFixes": "yes", "ignore": ["K2"]}})
