@@ -70,3 +70,55 @@ def test_code_action_kind_matching():
     assert kind_allowed("quickfix", None)
     assert not kind_allowed("quickfix", ["source.fixAll"])
     assert not kind_allowed("source.fixAll.keras-migrate", ["source.fixAllX"])
+
+
+def _actions(text: str, rng, only=None, unsafe=False, noqa=True, notebook=False):
+    from keras_migrate.server.actions import ActionRequest, list_actions
+    from keras_migrate.server.diagnostics import Lines, text_diagnostics
+    from keras_migrate.service import Linter
+
+    findings = Linter().check_source(text).findings
+    diags = text_diagnostics(findings, Lines(text, len), 1, "file:///a.py")
+    req = ActionRequest("file:///a.py", rng, only, notebook, unsafe, noqa, 7)
+    return list_actions(req, list(zip(findings, diags)), findings, lambda: text, len, 1, True)
+
+
+TWO_K102 = "import tensorflow as tf\nm = tf.keras.Sequential()\nn = tf.keras.Model()\n"
+
+
+def line(n: int) -> types.Range:
+    return types.Range(types.Position(n, 0), types.Position(n, 99))
+
+
+def test_code_action_policy_without_a_connection():
+    """actions.list_actions is the policy the handler used to hold: a preferred quick fix per
+    safe finding, "Fix all Kxxx" from two fixable findings on, a noqa suppression with its
+    edit, and the file's fix-all; fix edits are left to resolve (``data``)."""
+    acts = _actions(TWO_K102, line(1))
+    titles = [a.title for a in acts]
+    assert titles == ["K102: Replace with `keras.Sequential`", "Fix all K102 in this file (2)",
+                      "Suppress with # noqa: K102", "Fix all keras-migrate issues"]
+    fix, rule, noqa, every = acts
+    assert fix.is_preferred and fix.edit is None and fix.data["kind"] == "fix" and fix.data["v_internal"] == 7
+    assert rule.data == {"uri": "file:///a.py", "kind": "fixRule", "v_internal": 7, "code": "K102"}
+    assert noqa.edit.document_changes[0].edits[0].new_text == "  # noqa: K102"
+    assert every.kind == "source.fixAll.keras-migrate" and every.data["kind"] == "fixAll"
+
+
+def test_code_action_policy_follows_only_noqa_setting_and_notebooks():
+    assert [a.title for a in _actions(TWO_K102, line(1), noqa=False)][-2:] == [
+        "Fix all K102 in this file (2)", "Fix all keras-migrate issues"]
+    assert [a.kind for a in _actions(TWO_K102, line(1), only=["source.fixAll"])] == ["source.fixAll.keras-migrate"]
+    nb = _actions(TWO_K102, line(1), only=["quickfix", "notebook"], notebook=True)
+    assert "Fix all K102 in this notebook (2)" in [a.title for a in nb]
+    assert [a.kind for a in nb][-1] == "notebook.source.fixAll.keras-migrate"
+    assert [a.title for a in _actions(TWO_K102, line(0))] == ["Fix all keras-migrate issues"]  # nothing here
+    assert _actions("x = 1\n", line(0)) == []
+
+
+def test_fix_all_is_served_once_per_notebook_version():
+    from keras_migrate.server.actions import FixAllServed
+    served = FixAllServed()
+    assert served.first("nb", 3) and not served.first("nb", 3) and served.first("nb", 4)
+    served.forget("nb")
+    assert served.first("nb", 4)
