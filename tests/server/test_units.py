@@ -3,6 +3,7 @@ settings parsing, noqa edits, code-action kinds (the engine's own tests, line-al
 and the collector hold among them, are in tests/engine/)."""
 from __future__ import annotations
 
+import pytest
 from lsprotocol import types
 
 from keras_migrate.engine.fixer import apply_edits
@@ -122,3 +123,53 @@ def test_fix_all_is_served_once_per_notebook_version():
     assert served.first("nb", 3) and not served.first("nb", 3) and served.first("nb", 4)
     served.forget("nb")
     assert served.first("nb", 4)
+
+
+class _Host:
+    """A RunnerHost (the bridge's two-method interface) that records what it is shown."""
+
+    def __init__(self, units, trusted=True):
+        from keras_migrate.server.runner_bridge import RunnerContext
+        self.ctx = RunnerContext(trusted=trusted, interpreter=" ~/py ", roots=("/w",), num_units=units)
+        self.shown: dict[str, list] = {}
+
+    def runner_context(self):
+        return self.ctx
+
+    def set_run_diagnostics(self, uri, diagnostics):
+        self.shown[uri] = list(diagnostics)
+
+
+def test_runner_bridge_ranges_in_the_clients_units_through_its_host(tmp_path):
+    import os
+
+    from keras_migrate.runner import Device, RunResult
+    from keras_migrate.runner.tracebacks import ErrorLocation
+    from keras_migrate.server.runner_bridge import RunnerBridge, RunnerHost
+
+    utf8 = lambda s: len(s.encode("utf-8"))  # noqa: E731
+    host = _Host(utf8)
+    assert isinstance(host, RunnerHost)
+    bridge = RunnerBridge(host)
+    assert bridge.interpreter() == os.path.expanduser("~/py") and bridge.roots() == ["/w"]
+    text = "x = 1  # \x0c\n    y = '\u00e9\U0001F600'\n"
+    path = tmp_path / "f.py"
+    path.write_text(text, encoding="utf-8")
+    uri = path.as_uri()
+    failed = [RunResult(b, Device.from_json({"kind": "cpu"}), exit_code=1,
+                        error_location=ErrorLocation(str(path), 2, f"{b}: NameError: y")) for b in ("jax", "torch")]
+    bridge._publish_run_diagnostics(uri, str(path), text, failed)
+    (d,) = host.shown[uri]                      # one diagnostic for both backends
+    assert d.message.startswith("jax, torch: NameError")
+    assert (d.range.start.line, d.range.start.character, d.range.end.character) == (1, 4, utf8("    y = '\u00e9\U0001F600'"))
+    bridge._publish_run_diagnostics(uri, str(path), text, [RunResult("jax", Device.from_json({"kind": "cpu"}), 0)])
+    assert host.shown[uri] == []                # the next run that executes clears it
+
+
+def test_runner_bridge_refuses_untrusted_through_its_host():
+    from pygls.exceptions import JsonRpcInvalidRequest
+
+    from keras_migrate.server.runner_bridge import RunnerBridge
+    bridge = RunnerBridge(_Host(len, trusted=False))
+    with pytest.raises(JsonRpcInvalidRequest, match="untrusted"):
+        bridge._require_trust("run code")
