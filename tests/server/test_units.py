@@ -1,6 +1,7 @@
 """The server's pure logic, without a connection: moving diagnostics through edits,
-settings parsing, noqa edits, code-action kinds (the engine's own tests, line-aligned edits
-and the collector hold among them, are in tests/engine/)."""
+settings parsing, noqa edits, the code-action policy, the runner bridge through its host
+interface (the engine's own tests, line-aligned edits and the collector hold among them, are
+in tests/engine/)."""
 from __future__ import annotations
 
 import pytest
