@@ -5,7 +5,6 @@ here (``enabled_rules``), from the registry the caller passes in.
 """
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import threading
@@ -21,6 +20,7 @@ try:  # Python 3.11+
 except ModuleNotFoundError:  # pragma: no cover
     import tomli as tomllib  # type: ignore
 
+from .engine.catalog import closest_code as _closest_code
 from .engine.context import Settings, parse_version
 from .engine.model import Group
 
@@ -107,12 +107,7 @@ def known_codes() -> tuple[str, ...]:
 def closest_code(selector: str, known: Sequence[str] = ()) -> Optional[str]:
     """The known code or prefix nearest to a mistyped selector (difflib), if any is close."""
     known = tuple(known) or known_codes()
-    prefixes = sorted({c[:2] for c in known} | {c[:3] for c in known})
-    if len(selector) >= 4:   # a full code (K1020, K9999): only a close full code helps
-        hit = difflib.get_close_matches(selector, list(known), n=1, cutoff=0.75)
-    else:                    # a prefix (K7): the nearest family or code prefix
-        hit = difflib.get_close_matches(selector, prefixes, n=1, cutoff=0.5)
-    return hit[0] if hit else None
+    return _closest_code(selector, known) if known else None
 
 
 def unknown_selector_message(sel: str) -> str:

@@ -3,7 +3,9 @@
 Families (one folder each): imports (K1xx), saving (K2xx), layers (K3xx), training (K4xx),
 api (K5xx, data-driven), portability (K6xx), noqa (K9xx: the
 suppression comments themselves).  One module per rule.  The engine never imports
-this package; the CLI and the language server build the rule set from it.
+this package; the CLI and the language server build the rule set from it.  Importing it
+installs what the rule set shares into the engine (``engine/catalog.py``): the rule codes,
+the Keras API table (``apidata.py``) and the tf -> keras.ops table (``portability/_ops.py``).
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import importlib
 import pkgutil
 from functools import lru_cache
 
+from keras_migrate.engine import catalog as _catalog
 from keras_migrate.engine.rule import Rule
 
 FAMILIES = ("imports", "saving", "layers", "training", "api", "portability", "noqa")
@@ -40,3 +43,14 @@ def rule_by_code(code: str) -> type[Rule] | None:
         if r.code == code or r.name == code.lower():
             return r
     return None
+
+
+def _keras_api():
+    return importlib.import_module(f"{__name__}.apidata")
+
+
+def _tf_ops() -> dict:
+    return importlib.import_module(f"{__name__}.portability._ops").table()
+
+
+_catalog.install(rules=all_rules, keras_api=_keras_api, tf_ops=_tf_ops)

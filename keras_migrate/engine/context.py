@@ -69,6 +69,7 @@ class FileContext:
         self.resolver = Resolver(tree, self.nodes(ast.Import, ast.ImportFrom))
         self.knowledge = Knowledge(tree, self.resolver, workspace, module_name, path)
         self.knowledge._parents = self._parents
+        self.knowledge._file = self  # the symbolic tracker reads the shared indexes
         self.knowledge._assign_nodes = self.nodes(ast.Assign)  # the walk ran for the imports above
         self._refs: Optional[list[Ref]] = None
         self._memo: dict = {}

@@ -92,6 +92,8 @@ class Knowledge:
         self._kind_memo: dict[tuple[int, int], tuple] = {}     # (id, depth) -> (node, kind)
         self._name_memo: dict[tuple, Optional[str]] = {}        # (id(scope), name, depth) -> kind
         self._symbolic_memo: dict[tuple[int, int], tuple] = {}  # (id, depth) -> (node, bool)
+        self._file = None       # the FileContext (set by it): what the symbolic tracker reads
+        self._symbolic = None   # engine/symbolic.py's tracker, at the first is_symbolic
 
     # -- tree navigation -----------------------------------------------------------------
     @property
@@ -370,7 +372,7 @@ class Knowledge:
     def _applied(self, call: ast.Call, d: int) -> Optional[str]:
         """A layer/model applied to arguments: symbolic when any argument is symbolic."""
         for arg in list(call.args) + [k.value for k in call.keywords]:
-            if self.is_symbolic(arg, d):
+            if self._symbolic_operand(arg, d):
                 return KERAS_TENSOR
         return None
 
@@ -391,31 +393,46 @@ class Knowledge:
         self._func_returns[id(fn)] = result
         return result
 
-    def is_symbolic(self, expr: ast.AST, _depth: int = 0) -> bool:
-        """True when expr is a symbolic KerasTensor (from keras.Input or a layer applied to one),
-        followed through assignments, arithmetic, indexing and lists of such tensors."""
+    def is_symbolic(self, expr: ast.AST) -> bool:
+        """True when ``expr`` is a symbolic KerasTensor: the file's tracker (engine/symbolic.py)
+        follows it through ordered assignments, unpacking, tf/keras.ops calls, layers and
+        helper functions applied to one, and a model's ``.input``/``.output``."""
+        return self.symbolic_tracker().is_symbolic(expr)
+
+    def symbolic_tracker(self):
+        """The file's symbolic-tensor tracker (built at the first question)."""
+        t = self._symbolic
+        if t is None:
+            from .symbolic import Symbolic, _TreeFile
+            t = self._symbolic = Symbolic(self._file if self._file is not None else _TreeFile(self))
+        return t
+
+    def _symbolic_operand(self, expr: ast.AST, _depth: int = 0) -> bool:
+        """``value_kind``'s own test for "a layer applied to a symbolic tensor" (a KerasTensor
+        from keras.Input or a layer applied to one, through assignments, arithmetic, indexing
+        and lists); the public question is :meth:`is_symbolic` (engine/symbolic.py)."""
         if _depth > 8:
             return False
         key = (id(expr), _depth)
         got = self._symbolic_memo.get(key)
         if got is not None and got[0] is expr:
             return got[1]
-        result = self._is_symbolic(expr, _depth)
+        result = self._symbolic_operand_of(expr, _depth)
         self._symbolic_memo[key] = (expr, result)
         return result
 
-    def _is_symbolic(self, expr: ast.AST, _depth: int) -> bool:
+    def _symbolic_operand_of(self, expr: ast.AST, _depth: int) -> bool:
         d = _depth + 1
         if isinstance(expr, (ast.List, ast.Tuple)):
-            return any(self.is_symbolic(e, d) for e in expr.elts)
+            return any(self._symbolic_operand(e, d) for e in expr.elts)
         if isinstance(expr, ast.BinOp):
-            return self.is_symbolic(expr.left, d) or self.is_symbolic(expr.right, d)
+            return self._symbolic_operand(expr.left, d) or self._symbolic_operand(expr.right, d)
         if isinstance(expr, ast.UnaryOp):
-            return self.is_symbolic(expr.operand, d)
+            return self._symbolic_operand(expr.operand, d)
         if isinstance(expr, ast.Subscript):
-            return self.is_symbolic(expr.value, d)
+            return self._symbolic_operand(expr.value, d)
         if isinstance(expr, ast.Call):
             q = self.resolver.qualname(expr.func)
             if q is not None and q.startswith("keras.ops."):
-                return any(self.is_symbolic(a, d) for a in expr.args)
+                return any(self._symbolic_operand(a, d) for a in expr.args)
         return self.value_kind(expr, d) == KERAS_TENSOR

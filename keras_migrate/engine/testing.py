@@ -5,6 +5,7 @@ import ast
 from typing import Optional
 
 from .analyze import Engine
+from .catalog import known_codes
 from .context import Settings
 from .fixer import fix_text
 from .rule import Invalid, Rule, Valid
@@ -20,9 +21,8 @@ def settings_for(example) -> Settings:
 def engine_for(rule_cls: type[Rule], example, workspace=None) -> Engine:
     """The rule alone, with ownership settled as under the default config: the rules it
     defers to count as on (tests/rules/test_ownership.py checks what happens when not)."""
-    from keras_migrate.rules import all_rules  # at call time: no import cycle
     return Engine([rule_cls()], settings_for(example), workspace=workspace,
-                  enabled=[r.code for r in all_rules()])
+                  enabled=known_codes())  # the rule set's codes, installed by its registry
 
 
 def check_valid(rule_cls: type[Rule], example: Valid, workspace=None) -> None:

@@ -6,11 +6,10 @@ import re
 from functools import lru_cache
 from typing import Optional
 
-from keras_migrate.engine.model import Applicability, Severity
-from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules import apidata
+from keras_migrate.engine.api import (Applicability, Invalid, Rule, Run, Severity, Valid, arg_source,
+                                      keras_api, owned_by)
 
-from ._common import KIND_TYPES, RUN_SETUP, arg_source, defined_by_user_class, fix_of, owned_by, symbol_entry
+from ._common import KIND_TYPES, RUN_SETUP, defined_by_user_class, fix_of, symbol_entry
 
 _NP = RUN_SETUP
 
@@ -36,7 +35,7 @@ _WHAT = {"rejected": "Keras 3 rejects `{kw}=`", "ignored": "Keras 3 silently ign
 @lru_cache(maxsize=1)
 def _names() -> tuple[frozenset, frozenset]:
     """Every keyword the table knows, and every method name with a method_kwargs table."""
-    d = apidata.data()
+    d = keras_api.data()
     kws = {kw for table in ("kwargs", "method_kwargs") for entry in d.get(table, {}).values() for kw in entry}
     methods = {key.split(".", 1)[1] for key in d.get("method_kwargs", {})}
     return frozenset(kws), frozenset(methods)
@@ -45,7 +44,7 @@ def _names() -> tuple[frozenset, frozenset]:
 
 @lru_cache(maxsize=1)
 def _required_leaves() -> frozenset:
-    return frozenset(p.rsplit(".", 1)[-1] for p in apidata.data().get("required", {}))
+    return frozenset(p.rsplit(".", 1)[-1] for p in keras_api.data().get("required", {}))
 
 
 def _message(template: str, what: str, guidance: str) -> str:
@@ -301,7 +300,7 @@ class RemovedArgument(Rule):
     def _check_required(self, ctx):
         """A parameter Keras 2 defaulted and Keras 3 requires, left out of the call
         (``AveragePooling2D()``): add Keras 2's default, which is what the call meant."""
-        table = apidata.data().get("required", {})
+        table = keras_api.data().get("required", {})
         leaves = _required_leaves()
         for call in ctx.nodes(ast.Call):
             f = call.func
@@ -350,20 +349,20 @@ class RemovedArgument(Rule):
         if q is not None:
             if not q.startswith("keras.") or q.startswith("keras.src"):
                 return {}, ""
-            table = dict(apidata.kwargs_for(q))
+            table = dict(keras_api.kwargs_for(q))
             path, entry, rest = symbol_entry(q)
             if entry is not None and not rest and entry.get("new"):
-                table = {**apidata.kwargs_for(entry["new"]), **table}  # e.g. legacy.Adam(lr=)
+                table = {**keras_api.kwargs_for(entry["new"]), **table}  # e.g. legacy.Adam(lr=)
             return table, q
         f = call.func
         if isinstance(f, ast.Attribute):
             typ = KIND_TYPES.get(ctx.value_kind(f.value))
             if typ is None or defined_by_user_class(ctx, f.value, f.attr):
                 return {}, ""
-            if f.attr in apidata.members(typ):
+            if f.attr in keras_api.members(typ):
                 return {}, ""  # the method itself is gone: K503 reports the call
             key = f"{typ}.{f.attr}"
-            return apidata.method_kwargs(key), key
+            return keras_api.method_kwargs(key), key
         return {}, ""
 
     def _report(self, ctx, call, kw, entry):

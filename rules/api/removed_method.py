@@ -4,11 +4,10 @@ from __future__ import annotations
 import ast
 from functools import lru_cache
 
-from keras_migrate.engine.model import Applicability, Edit, Severity
-from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules import apidata
+from keras_migrate.engine.api import (Applicability, Edit, Invalid, Rule, Run, Severity, Valid, bindings,
+                                      keras_api, owned_by)
 
-from ._common import KIND_TYPES, defined_by_user_class, fix_of, owned_by
+from ._common import KIND_TYPES, defined_by_user_class, fix_of
 
 _NP = "import numpy as np"
 
@@ -28,7 +27,7 @@ OWNED = {
 def _member_names() -> frozenset:
     names = set()
     for typ in KIND_TYPES.values():
-        names.update(apidata.members(typ))
+        names.update(keras_api.members(typ))
     return frozenset(names)
 
 
@@ -228,10 +227,10 @@ class RemovedMethod(Rule):
             typ = KIND_TYPES.get(ctx.value_kind(node.value))
             if typ is None:
                 continue
-            entry = apidata.members(typ).get(attr)
+            entry = keras_api.members(typ).get(attr)
             if entry is None:
                 continue
-            if typ == "Layer" and attr not in apidata.members("RNN"):
+            if typ == "Layer" and attr not in keras_api.members("RNN"):
                 continue  # the engine cannot tell an LSTM from a Dense: only names gone from both
             code = OWNED.get((typ, attr))
             if code is not None and owned_by(ctx, code):
@@ -250,13 +249,13 @@ class RemovedMethod(Rule):
             key = call.args[1]
             if not (isinstance(key, ast.Constant) and isinstance(key.value, str) and key.value in names):
                 continue
-            if f.id in ctx.resolver.bindings:
+            if f.id in bindings(ctx):
                 continue  # a local hasattr/getattr of the user's own
             typ = KIND_TYPES.get(ctx.value_kind(call.args[0]))
             if typ is None:
                 continue
-            entry = apidata.members(typ).get(key.value)
-            if entry is None or (typ == "Layer" and key.value not in apidata.members("RNN")):
+            entry = keras_api.members(typ).get(key.value)
+            if entry is None or (typ == "Layer" and key.value not in keras_api.members("RNN")):
                 continue
             if defined_by_user_class(ctx, call.args[0], key.value):
                 continue

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.model import Applicability, Severity
-from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.apidata import keras3_has
+from keras_migrate.engine.api import (Applicability, Invalid, Rule, Run, Severity, Valid, call_of_func,
+                                      canonicalize, import_nodes, keras3_has, owned_by, remove_binding_edit,
+                                      rewrite_call)
 
-from ._common import RUN_SETUP, fix_of, is_call_func, owned_by, rewrite_call, symbol_entry
+from ._common import RUN_SETUP, fix_of, symbol_entry
 
 _NP = RUN_SETUP
 
@@ -340,14 +340,12 @@ class RemovedSymbol(Rule):
         drops it); the import is reported too when it fails on Keras 3 (a ``keras`` module, or
         a ``tensorflow.keras`` name the compatibility shim lacks), so the failing line is
         marked."""
-        from keras_migrate.engine.fixer import _remove_binding_edit
-        from keras_migrate.engine.resolve import canonicalize
 
         uses: dict[str, int] = {}
         for ref in ctx.references():
             if ref.binding.kind == "from":
                 uses[ref.binding.name] = uses.get(ref.binding.name, 0) + 1
-        for node in ctx.resolver.import_nodes:
+        for node in import_nodes(ctx):
             if not isinstance(node, ast.ImportFrom) or not node.module or node in skip:
                 continue
             for alias in node.names:
@@ -372,7 +370,7 @@ class RemovedSymbol(Rule):
                 title = f"Remove unused `{alias.name}` from the import"
 
                 def build(n=node, name=local, t=title):
-                    edit = _remove_binding_edit(ctx.text, ctx.source, n, name)
+                    edit = remove_binding_edit(ctx, n, name)
                     return ctx.make_fix(t, Applicability.SAFE, [edit]) if edit is not None else None
                 ctx.report(self, alias, msg, severity=Severity.WARNING if shim else None,
                            fix=build, fix_title=title, applicability=Applicability.SAFE)
@@ -380,10 +378,9 @@ class RemovedSymbol(Rule):
     def _module_imports(self, ctx) -> set:
         """``from keras.layers.core import Dense``: a standalone-Keras submodule whose names
         moved to the package (``transform.module``) is fixed at the import statement."""
-        from keras_migrate.engine.resolve import canonicalize
 
         done = set()
-        for node in ctx.resolver.import_nodes:
+        for node in import_nodes(ctx):
             if not isinstance(node, ast.ImportFrom) or not node.module:
                 continue
             canon, origin = canonicalize(node.module)
@@ -426,7 +423,7 @@ class RemovedSymbol(Rule):
             return f"Replace with {value}", app, [ctx.replace(ref.node, value)]
         if new is None:
             return None
-        call = is_call_func(ctx, ref.node)
+        call = call_of_func(ctx, ref.node)
         if transform.get("attributes"):
             return None
         if any(transform.get(k) for k in ("template", "positional", "defaults", "kwargs", "drop")):

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.model import Applicability, Severity
-from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.apidata import keras3_has
+from keras_migrate.engine.api import (Applicability, Invalid, Rule, Run, Severity, Valid, bindings,
+                                      canonicalize, import_nodes, keras3_has)
 
 PREFIXES = ("keras.layers.experimental.preprocessing", "keras.layers.experimental")
 _ROOT_TARGETS = ("tensorflow", "keras", "tf_keras", "tensorflow.keras")
@@ -169,7 +168,7 @@ class ExperimentalPreprocessingLayer(Rule):
     ]
 
     def check(self, ctx):
-        for node in ctx.resolver.import_nodes:
+        for node in import_nodes(ctx):
             if isinstance(node, ast.ImportFrom):
                 self._check_from(ctx, node)
         for ref in ctx.references():
@@ -204,7 +203,6 @@ class ExperimentalPreprocessingLayer(Rule):
     def _report_through_binding(self, ctx, ref, new):
         layers = self._inner(ctx, ref.node, ("keras.layers",))
         removed = self._inner(ctx, ref.node, PREFIXES)
-        from keras_migrate.engine.resolve import canonicalize
         bound = canonicalize(ref.binding.target)[0] or ""
         if any(bound == p or bound.startswith(p + ".") for p in PREFIXES):
             return  # ``pp = ....experimental.preprocessing`` / its import: reported (and fixed) there
@@ -225,7 +223,7 @@ class ExperimentalPreprocessingLayer(Rule):
         if not (isinstance(stmt, ast.Assign) and stmt.value is ref.node and len(stmt.targets) == 1
                 and isinstance(stmt.targets[0], ast.Name)):
             return
-        binding = ctx.resolver.bindings.get(stmt.targets[0].id)
+        binding = bindings(ctx).get(stmt.targets[0].id)
         if binding is None or binding.node is not stmt:
             return
         uses = [r.canonical for r in ctx.references() if r.binding is binding]
@@ -241,7 +239,6 @@ class ExperimentalPreprocessingLayer(Rule):
                    fix_title=title, applicability=Applicability.SAFE)
 
     def _check_from(self, ctx, node: ast.ImportFrom):
-        from keras_migrate.engine.resolve import canonicalize
         canon, _ = canonicalize(node.module)
         if canon is None:
             return

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.model import Applicability, Severity
-from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.apidata import keras3_has
+from keras_migrate.engine.api import (Applicability, Invalid, Rule, Run, Severity, Valid, import_nodes,
+                                      keras3_has)
 
 _PRIVATE = ("tensorflow.python.keras", "keras.src", "tf_keras.src")
 
@@ -96,7 +95,7 @@ class PrivateKerasImport(Rule):
     ]
 
     def check(self, ctx):
-        for node in ctx.resolver.import_nodes:
+        for node in import_nodes(ctx):
             if isinstance(node, ast.ImportFrom):
                 root = _private_root(node.module)
                 if root is None:

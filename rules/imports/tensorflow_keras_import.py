@@ -3,10 +3,8 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.model import Applicability, Severity
-from keras_migrate.engine.resolve import canonicalize
-from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.apidata import keras3_has
+from keras_migrate.engine.api import (Applicability, Invalid, Rule, Run, Severity, Valid, canonicalize,
+                                      import_nodes, keras3_has, line_start, newline, owned_by)
 
 _TF_KERAS_MODULES = ("tensorflow.keras", "tensorflow.compat.v1.keras", "tensorflow.compat.v2.keras", "tf_keras")
 # handled by their own rules (one name, one diagnostic)
@@ -24,8 +22,7 @@ def _tf_keras_module(module: str) -> str | None:
 
 def _k103_fixes(ctx, canonical: str) -> bool:
     """``L.experimental.preprocessing.Rescaling``: K103 rewrites it to ``L.Rescaling``."""
-    from keras_migrate.rules.api._common import owned_by
-    from keras_migrate.rules.imports.experimental_preprocessing_layer import _new_name
+    from .experimental_preprocessing_layer import _new_name
     new = _new_name(canonical)
     return new is not None and keras3_has(new) and owned_by(ctx, "K103")
 
@@ -187,11 +184,10 @@ class TensorflowKerasImport(Rule):
     ]
 
     def check(self, ctx):
-        r = ctx.resolver
         refs_by_binding: dict[int, list[str]] = {}
         for ref in ctx.references():
             refs_by_binding.setdefault(id(ref.binding.node), []).append(ref.canonical)
-        for node in r.import_nodes:
+        for node in import_nodes(ctx):
             if isinstance(node, ast.ImportFrom):
                 new_module = _tf_keras_module(node.module)
                 if node.module == "tensorflow":
@@ -254,10 +250,10 @@ class TensorflowKerasImport(Rule):
 
         def build():
             start = ctx.span(node)[0]
-            line_start = ctx.source.line_starts[node.lineno - 1]
-            before = ctx.text[line_start:start]
+            bol = line_start(ctx, node.lineno - 1)
+            before = ctx.text[bol:start]
             # a statement after ``try:`` on one line gets ``; `` instead of a new line
-            sep = (ctx.source.newline() + before) if not before.strip() else "; "
+            sep = (newline(ctx) + before) if not before.strip() else "; "
             new = (f"from {new_module} import {', '.join(alias_src(a) for a in kept)}{sep}"
                    f"from {node.module} import {', '.join(alias_src(a) for a in missing)}")
             return ctx.make_fix(title, Applicability.SAFE, [ctx.replace(node, new)])

@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.model import Applicability, Severity
-from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.apidata import keras3_has
+from keras_migrate.engine.api import Applicability, Invalid, Rule, Run, Severity, Valid, keras3_has, raw_name
 
 _TF_ROOTS = ("tensorflow", "tensorflow.compat.v1", "tensorflow.compat.v2")
 
@@ -14,21 +12,21 @@ _TF_ROOTS = ("tensorflow", "tensorflow.compat.v1", "tensorflow.compat.v2")
 _TF_ALIASES = ("losses", "metrics", "optimizers", "initializers")
 
 
-def tf_keras_prefix(node: ast.AST, resolver) -> ast.Attribute | None:
+def tf_keras_prefix(ctx, node: ast.AST) -> ast.Attribute | None:
     """The ``tf.keras`` Attribute inside a chain written through a TensorFlow binding."""
     cur = node
     while isinstance(cur, ast.Attribute):
-        if cur.attr == "keras" and resolver.raw(cur.value) in _TF_ROOTS:
+        if cur.attr == "keras" and raw_name(ctx, cur.value) in _TF_ROOTS:
             return cur
         cur = cur.value
     return None
 
 
-def tf_alias_root(node: ast.AST, resolver) -> ast.AST | None:
+def tf_alias_root(ctx, node: ast.AST) -> ast.AST | None:
     """The ``tf`` of ``tf.losses.X`` / ``tf.metrics`` / ``tf.optimizers`` / ``tf.initializers``."""
     cur = node
     while isinstance(cur, ast.Attribute):
-        if cur.attr in _TF_ALIASES and resolver.raw(cur.value) == "tensorflow":
+        if cur.attr in _TF_ALIASES and raw_name(ctx, cur.value) == "tensorflow":
             return cur.value
         cur = cur.value
     return None
@@ -153,13 +151,12 @@ class TfKerasAttribute(Rule):
     ]
 
     def check(self, ctx):
-        resolver = ctx.resolver
         for ref in ctx.references():
             if ref.origin != "tf.keras" or ref.binding.target not in _TF_ROOTS:
                 continue
-            prefix = tf_keras_prefix(ref.node, resolver)
+            prefix = tf_keras_prefix(ctx, ref.node)
             if prefix is None:
-                prefix = tf_alias_root(ref.node, resolver)  # tf.losses.X -> keras.losses.X
+                prefix = tf_alias_root(ctx, ref.node)  # tf.losses.X -> keras.losses.X
             if prefix is None:
                 continue
             name = ref.canonical

@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.knowledge import LAYER, MODEL
-from keras_migrate.engine.model import Applicability, Severity
-from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
+from keras_migrate.engine.api import LAYER, MODEL, Applicability, Invalid, Rule, Run, Severity, Valid
 
 # Keras 2's positional order of Layer.add_weight
 _K2_ORDER = ("name", "shape", "dtype", "initializer", "regularizer", "trainable", "constraint")

@@ -4,10 +4,8 @@ from __future__ import annotations
 import ast
 from typing import Optional
 
-from keras_migrate.engine.knowledge import MODEL
-from keras_migrate.engine.model import Applicability, Edit, Severity
-from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.training._helpers import arg, kind_of, visible_values
+from keras_migrate.engine.api import (MODEL, Applicability, Edit, Invalid, Rule, Run, Severity, Valid, arg,
+                                      receiver_kind, visible_values)
 
 # attributes whose meaning changed on an InputLayer (checked on Keras 3.15.1: an InputLayer's
 # `input` is `[]`, its `output` the Input tensor; in Keras 2 both were the tensor)
@@ -17,9 +15,10 @@ _INPUT_FUNCS = ("keras.Input", "keras.layers.Input", "keras.layers.InputLayer")
 
 def _input_names(ctx) -> set[str]:
     """``name=`` literals of the file's ``keras.Input(...)`` / ``InputLayer(...)`` calls."""
-    cache = getattr(ctx, "_km_input_names", None)
-    if cache is not None:
-        return cache
+    return ctx.memo("layers.input_names", lambda: _find_input_names(ctx))
+
+
+def _find_input_names(ctx) -> set[str]:
     out = set()
     for call in ctx.nodes(ast.Call):
         if not call.keywords:
@@ -27,7 +26,6 @@ def _input_names(ctx) -> set[str]:
         name = next((k.value for k in call.keywords if k.arg == "name"), None)
         if isinstance(name, ast.Constant) and isinstance(name.value, str) and ctx.qualname(call.func) in _INPUT_FUNCS:
             out.add(name.value)
-    ctx._km_input_names = out
     return out
 
 
@@ -109,7 +107,7 @@ class InputLayerInput(Rule):
             values = visible_values(ctx, expr)
             return self._layer_name(ctx, values[0], depth + 1) if len(values) == 1 else None
         if not (isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute)
-                and expr.func.attr == "get_layer" and kind_of(ctx, expr.func.value) == MODEL):
+                and expr.func.attr == "get_layer" and receiver_kind(ctx, expr.func.value) == MODEL):
             return None
         name = arg(expr, 0, "name")
         return name.value if isinstance(name, ast.Constant) and isinstance(name.value, str) else None

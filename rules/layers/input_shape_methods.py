@@ -4,9 +4,8 @@ from __future__ import annotations
 import ast
 from typing import Optional
 
-from keras_migrate.engine.model import Applicability, Severity
-from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.layers._helpers import layer_methods, walk_function
+from keras_migrate.engine.api import (Applicability, Invalid, Rule, Run, Severity, Valid, keras_methods,
+                                      walk_function)
 
 _METHODS = ("build", "compute_output_shape", "compute_output_signature", "compute_mask")
 # TensorShape member -> template of the tuple equivalent ({} = the shape expression), None = guidance
@@ -157,7 +156,7 @@ class InputShapeMethods(Rule):
     ]
 
     def check(self, ctx):
-        for _cls, fn in layer_methods(ctx, _METHODS):
+        for _cls, fn in keras_methods(ctx, _METHODS):
             if len(fn.args.args) < 2:
                 continue
             param = fn.args.args[1].arg

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.knowledge import LAYER, MODEL
-from keras_migrate.engine.model import Applicability, Severity
-from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.training._helpers import _self_attr_values, visible_values
+from keras_migrate.engine.api import (LAYER, MODEL, Applicability, Invalid, Rule, Run, Severity, Valid,
+                                      ancestors, enclosing_method, is_symbolic, self_attr_values,
+                                      visible_values)
 
 # weights of the built-in layers, by attribute (Keras 2 and 3 both create them with add_weight)
 _WEIGHT_ATTRS = frozenset({"kernel", "bias", "embeddings", "gamma", "beta", "moving_mean", "moving_variance",
@@ -43,14 +42,14 @@ def _weight_list(ctx, expr: ast.AST) -> bool:
 def _for_target_values(ctx, name: ast.Name) -> list[ast.AST]:
     """Iterables of the ``for <name> in ...`` loops around ``name`` (innermost first)."""
     out = []
-    for a in ctx.knowledge.ancestors(name):
+    for a in ancestors(ctx, name):
         if isinstance(a, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
             break
         if isinstance(a, (ast.For, ast.comprehension)) and isinstance(a.target, ast.Name) and a.target.id == name.id:
             out.append(a.iter)
             break
     if not out:  # comprehensions are not ancestors of their `elt` through `generators`
-        for a in ctx.knowledge.ancestors(name):
+        for a in ancestors(ctx, name):
             if isinstance(a, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
                 for g in a.generators:
                     if isinstance(g.target, ast.Name) and g.target.id == name.id:
@@ -74,10 +73,10 @@ def is_keras_variable(ctx, expr: ast.AST, depth: int = 0) -> bool:
         return _weight_list(ctx, expr.value) and not isinstance(expr.slice, ast.Slice)
     if isinstance(expr, ast.Attribute):
         if isinstance(expr.value, ast.Name) and expr.value.id == "self":
-            m = ctx.knowledge.enclosing_method(expr)
+            m = enclosing_method(ctx, expr)
             if m is None or not _layerish(ctx, expr.value):
                 return False
-            values = _self_attr_values(m[0], expr.attr)
+            values = self_attr_values(m[0], expr.attr)
             return bool(values) and all(is_keras_variable(ctx, v, d) for v in values)
         return expr.attr in _WEIGHT_ATTRS and _builtin_layer(ctx, expr.value, 0)
     if isinstance(expr, ast.Name):
@@ -260,7 +259,7 @@ class KerasDtypeName(Rule):
 
     @staticmethod
     def _is_keras(ctx, x: ast.AST) -> bool:
-        if ctx.knowledge.is_symbolic(x):
+        if is_symbolic(ctx, x):
             return True
         if isinstance(x, ast.Attribute) and x.attr in ("output", "input") and ctx.value_kind(x.value) == MODEL:
             return True  # a functional / Sequential model's symbolic tensors

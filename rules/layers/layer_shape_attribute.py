@@ -3,10 +3,8 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.knowledge import LAYER, MODEL
-from keras_migrate.engine.model import Applicability, Severity
-from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.layers._helpers import layer_value
+from keras_migrate.engine.api import (LAYER, MODEL, Applicability, Invalid, Rule, Run, Severity, Valid,
+                                      layer_value)
 
 _SHAPE_ATTRS = {"output_shape": "output", "input_shape": "input"}
 _GUIDANCE_ATTRS = {

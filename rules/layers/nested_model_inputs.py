@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.model import Severity
-from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.layers._helpers import assigned_values
+from keras_migrate.engine.api import Invalid, Rule, Run, Severity, Valid, visible_values
 
 _MODEL = {"keras.Model", "keras.models.Model"}
 _CONTAINERS = (ast.Dict, ast.List, ast.Tuple)
@@ -16,7 +14,7 @@ def _nested_with_dict(node: ast.AST, ctx, depth: int = 0) -> bool:
     if depth > 4:
         return False
     if isinstance(node, ast.Name) and depth > 0:
-        vals = assigned_values(ctx, node)
+        vals = visible_values(ctx, node)
         return len(vals) == 1 and _nested_with_dict(vals[0], ctx, depth)
     if isinstance(node, ast.Dict):
         return any(isinstance(_value(ctx, v), _CONTAINERS) for v in node.values if v is not None)
@@ -27,7 +25,7 @@ def _nested_with_dict(node: ast.AST, ctx, depth: int = 0) -> bool:
 
 def _value(ctx, node: ast.AST) -> ast.AST:
     if isinstance(node, ast.Name):
-        vals = assigned_values(ctx, node)
+        vals = visible_values(ctx, node)
         if len(vals) == 1:
             return vals[0]
     return node

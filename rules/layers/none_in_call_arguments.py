@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.knowledge import LAYER, MODEL
-from keras_migrate.engine.model import Severity
-from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.layers._helpers import assigned_values, contains_none
+from keras_migrate.engine.api import LAYER, MODEL, Invalid, Rule, Run, Severity, Valid, visible_values
+
+from ._helpers import contains_none
 
 
 class NoneInCallArguments(Rule):
@@ -121,7 +120,7 @@ class NoneInCallArguments(Rule):
             if ctx.value_kind(call.func) not in (LAYER, MODEL):
                 continue
             for arg in args:
-                values = assigned_values(ctx, arg) if isinstance(arg, ast.Name) else [arg]
+                values = visible_values(ctx, arg) if isinstance(arg, ast.Name) else [arg]
                 if any(contains_none(v) is not None for v in values):
                     ctx.report(self, arg)
                     break

@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.model import Severity
-from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.layers._helpers import contains_none, layer_methods
-from keras_migrate.rules.training._helpers import visible_values
-from keras_migrate.engine import astutil as _fast_ast
+from keras_migrate.engine.api import (Invalid, Rule, Run, Severity, Valid, iter_child_nodes, keras_methods,
+                                      visible_values)
+
+from ._helpers import contains_none
 
 
 def _own_returns(fn: ast.AST):
@@ -17,7 +16,7 @@ def _own_returns(fn: ast.AST):
         node = stack.pop()
         if isinstance(node, ast.Return):
             yield node
-        for child in _fast_ast.iter_child_nodes(node):
+        for child in iter_child_nodes(node):
             if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
                 stack.append(child)
 
@@ -163,7 +162,7 @@ class NoneInCallOutput(Rule):
     ]
 
     def check(self, ctx):
-        for _cls, fn in layer_methods(ctx, ("call",)):
+        for _cls, fn in keras_methods(ctx, ("call",)):
             for node in _own_returns(fn):
                 if node.value is not None and (contains_none(node.value) is not None
                                                or _none_through_values(ctx, node.value)):

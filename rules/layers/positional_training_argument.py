@@ -4,10 +4,9 @@ from __future__ import annotations
 import ast
 from typing import Optional
 
-from keras_migrate.engine.knowledge import LAYER, MODEL
-from keras_migrate.engine.model import Applicability, Severity
-from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.training._helpers import _self_attr_values, methods_of, visible_values
+from keras_migrate.engine.api import (LAYER, MODEL, Applicability, Invalid, Rule, Run, Severity, Valid,
+                                      ancestors, enclosing_method, methods_of, module_class, self_attr_values,
+                                      visible_values)
 
 # Built-in tf-keras 2.21 layers whose `call`'s second parameter is `training` (read with
 # inspect.signature from every class in tf_keras.layers; the rest take `mask`, `states`, ... or
@@ -30,14 +29,14 @@ def _constructor(ctx, expr: ast.AST, depth: int = 0) -> Optional[ast.Call]:
     if isinstance(expr, ast.Name):
         values = visible_values(ctx, expr)
     elif isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.value.id == "self":
-        m = ctx.knowledge.enclosing_method(expr)
-        values = _self_attr_values(m[0], expr.attr) if m is not None else []
+        m = enclosing_method(ctx, expr)
+        values = self_attr_values(m[0], expr.attr) if m is not None else []
     return _constructor(ctx, values[0], depth + 1) if len(values) == 1 else None
 
 
 def _is_param(ctx, name: ast.Name) -> bool:
     """``name`` is a parameter of the function it is used in."""
-    for a in ctx.knowledge.ancestors(name):
+    for a in ancestors(ctx, name):
         if isinstance(a, (ast.FunctionDef, ast.AsyncFunctionDef)):
             args = a.args
             return any(p.arg == name.id for p in args.posonlyargs + args.args + args.kwonlyargs)
@@ -220,8 +219,8 @@ class PositionalTrainingArgument(Rule):
         if built is None:
             return "training" if ctx.value_kind(func) == MODEL and not isinstance(func, ast.Call) and \
                 _known_model(ctx, func) else None
-        if isinstance(built.func, ast.Name) and built.func.id in ctx.knowledge._classes:
-            cls = ctx.knowledge._classes[built.func.id]
+        cls = module_class(ctx, built.func.id) if isinstance(built.func, ast.Name) else None
+        if cls is not None:
             fn = _call_method(ctx, cls)
             if fn is None:
                 return None
@@ -249,8 +248,8 @@ def _call_method(ctx, cls: ast.ClassDef, depth: int = 0) -> Optional[ast.AST]:
     if fn is not None:
         return fn
     for b in cls.bases:
-        if isinstance(b, ast.Name) and b.id in ctx.knowledge._classes:
-            return _call_method(ctx, ctx.knowledge._classes[b.id], depth + 1)
+        if isinstance(b, ast.Name) and module_class(ctx, b.id) is not None:
+            return _call_method(ctx, module_class(ctx, b.id), depth + 1)
         q = ctx.qualname(b)
         if q in ("keras.Model", "keras.models.Model", "keras.Sequential", "keras.models.Sequential"):
             return None  # Model.call(inputs, training, mask) -- but a subclass without call is unusual

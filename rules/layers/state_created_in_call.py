@@ -4,12 +4,12 @@ from __future__ import annotations
 import ast
 import builtins
 
-from keras_migrate.engine.knowledge import LAYER, MODEL, MODEL_FACTORIES, kind_of_class_name
-from keras_migrate.engine.model import Applicability, Severity
-from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.layers._helpers import (function_nodes, is_self, layer_methods, method_named,
-                                                 self_attr_target)
-from keras_migrate.engine import astutil as _fast_ast
+from keras_migrate.engine.api import (LAYER, MODEL, MODEL_FACTORIES, Applicability, Invalid, Rule, Run,
+                                      Severity, Valid, bindings, function_nodes, imported_names,
+                                      keras_methods, kind_of_class_name, line_end, line_start, method_named,
+                                      walk)
+
+from ._helpers import is_self, self_attr_target
 
 _ADD_WEIGHT = ("add_weight", "add_variable")
 
@@ -245,7 +245,7 @@ class StateCreatedInCall(Rule):
     ]
 
     def check(self, ctx):
-        for cls, fn in layer_methods(ctx, ("call",)):
+        for cls, fn in keras_methods(ctx, ("call",)):
             hits = []
             for node in function_nodes(ctx, fn):
                 if not isinstance(node, ast.Call):
@@ -275,7 +275,7 @@ class StateCreatedInCall(Rule):
             return kind_of_class_name(q)[:1] in (("layer",), ("model",)) or q in MODEL_FACTORIES
         if not isinstance(f, ast.Name):
             return False                        # self.dense(x), obj.method(...): applications, not creations
-        if f.id not in _module_level_names(ctx) and f.id not in ctx.knowledge.other_imports():
+        if f.id not in _module_level_names(ctx) and f.id not in imported_names(ctx):
             return False
         return ctx.value_kind(call) in (LAYER, MODEL)
 
@@ -324,7 +324,7 @@ class _Move:
         # what the creation may use: self, builtins, module-level names, <first>.shape (build only)
         module_names = _module_names(ctx)
         replacements = []
-        for node in _fast_ast.walk(assign):
+        for node in walk(assign):
             if isinstance(node, ast.Name) and node.id not in ("self",) and node.id not in module_names \
                     and not hasattr(builtins, node.id):
                 parent = ctx.parent(node)
@@ -336,8 +336,8 @@ class _Move:
             if isinstance(node, (ast.Lambda, ast.NamedExpr)):
                 return None
         # the statement's text, with <first>.shape -> shape argument, re-indented
-        start = ctx.source.line_starts[assign.lineno - 1]
-        end = ctx.source.line_end(assign.end_lineno - 1)
+        start = line_start(ctx, assign.lineno - 1)
+        end = line_end(ctx, assign.end_lineno - 1)
         body = ctx.text[start:end]
         for s, e in sorted(replacements, reverse=True):
             body = body[:s - start] + shape_name + body[e - start:]
@@ -361,23 +361,23 @@ class _Move:
                                 and self_attr_target(st.targets[0]) == attr and isinstance(st.value, ast.Constant)
                                 and st.value.value is None and _whole_lines(ctx, st)), None)
             last = target.body[-1]
-            at = ctx.source.line_end(last.end_lineno - 1)
+            at = line_end(ctx, last.end_lineno - 1)
             text = reindent(ctx.line_indent(target.body[0]))
         else:
             anchor = call_fn if dest == "build" else next(
                 (n for n in klass.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))), call_fn)
             first_line = min([anchor.lineno] + [d.lineno for d in anchor.decorator_list])
-            at = ctx.source.line_starts[first_line - 1]
+            at = line_start(ctx, first_line - 1)
             if dest == "build":
                 head = f"{method_indent}def build(self, {shape_name}):\n"
             else:
                 head = (f"{method_indent}def __init__(self, **kwargs):\n"
                         f"{inner}super().__init__(**kwargs)\n")
             text = head + reindent(inner) + "\n"
-        d_start = ctx.source.line_starts[moved.lineno - 1]
-        d_end = ctx.source.line_end(moved.end_lineno - 1)
+        d_start = line_start(ctx, moved.lineno - 1)
+        d_end = line_end(ctx, moved.end_lineno - 1)
         if placeholder is not None:
-            p_span = (ctx.source.line_starts[placeholder.lineno - 1], ctx.source.line_end(placeholder.end_lineno - 1))
+            p_span = (line_start(ctx, placeholder.lineno - 1), line_end(ctx, placeholder.end_lineno - 1))
             return cls(ctx, [(p_span, text), ((d_start, d_end), "")])
         return cls(ctx, [((at, at), text), ((d_start, d_end), "")])
 
@@ -399,13 +399,13 @@ def _guards(test: ast.AST, attr: str) -> bool:
 def _whole_lines(ctx, stmt: ast.AST) -> bool:
     """The statement alone on its lines (no ``a; b``, nothing after it but a comment)."""
     s, e = ctx.span(stmt)
-    line_start = ctx.source.line_starts[stmt.lineno - 1]
-    rest = ctx.text[e:ctx.source.line_end(stmt.end_lineno - 1)].strip()
-    return not ctx.text[line_start:s].strip() and (not rest or rest.startswith("#"))
+    bol = line_start(ctx, stmt.lineno - 1)
+    rest = ctx.text[e:line_end(ctx, stmt.end_lineno - 1)].strip()
+    return not ctx.text[bol:s].strip() and (not rest or rest.startswith("#"))
 
 
 def _module_names(ctx) -> set[str]:
-    names = set(ctx.resolver.bindings)
+    names = set(bindings(ctx))
     for n in ctx.tree.body:
         if isinstance(n, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
             names.add(n.name)

@@ -2,11 +2,8 @@
 from __future__ import annotations
 
 import ast
-from keras_migrate.engine.knowledge import LAYER, MODEL
-from keras_migrate.engine.model import Applicability, Severity
-from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.layers._helpers import function_nodes, layer_methods
-from keras_migrate.engine import astutil as _fast_ast
+from keras_migrate.engine.api import (LAYER, MODEL, Applicability, Invalid, Rule, Run, Severity, Valid,
+                                      ast_offset, bindings, function_nodes, keras_methods, walk)
 
 # tf.* / keras.ops.* calls whose result is a Python value, not a tensor
 _PYTHON_RESULT = {
@@ -298,10 +295,10 @@ class TensorConditionInCall(Rule):
     ]
 
     def check(self, ctx):
-        tf_name = next((b.name for b in ctx.resolver.bindings.values()
+        tf_name = next((b.name for b in bindings(ctx).values()
                         if b.target == "tensorflow" and b.module_level), None)
         tf_only = tuple(ctx.settings.target_backends) == ("tensorflow",)
-        for _cls, fn in layer_methods(ctx, ("call",)):
+        for _cls, fn in keras_methods(ctx, ("call",)):
             if _is_tf_function(ctx, fn):
                 continue
             tensors = _Tensors(ctx, fn)
@@ -317,7 +314,7 @@ class TensorConditionInCall(Rule):
                     continue
                 if id(test) in covered:
                     continue
-                for sub in _fast_ast.walk(test):
+                for sub in walk(test):
                     covered.add(id(sub))
                 if tensors.truth_tested(test):
                     found.append((test, _WHAT[type(node)]))
@@ -327,7 +324,7 @@ class TensorConditionInCall(Rule):
                     title = "Decorate `call()` with `@tf.function` (AutoGraph; TensorFlow backend only)"
                     ctx.report(self, test, msg, fix=lambda f=fn, t=title: ctx.make_fix(
                         t, Applicability.UNSAFE, [ctx.insert(
-                            ctx.source.ast_offset(f.lineno, f.col_offset),
+                            ast_offset(ctx, f.lineno, f.col_offset),
                             f"@{tf_name}.function\n{ctx.line_indent(f)}")]),
                         fix_title=title, applicability=Applicability.UNSAFE)
                 else:

@@ -3,10 +3,8 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.model import Applicability, Severity
-from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.portability._ops import report_tf_call
-from keras_migrate.rules.portability._symbolic import has_symbolic_sources, tracker
+from keras_migrate.engine.api import (Applicability, Invalid, Rule, Run, Severity, Valid, any_symbolic_arg,
+                                      has_symbolic_sources, report_tf_call)
 
 
 
@@ -256,15 +254,12 @@ class TfOpOnKerasTensor(Rule):
     def check(self, ctx):
         if not has_symbolic_sources(ctx):
             return
-        sym = None
         for call in ctx.nodes(ast.Call):
             q = ctx.qualname(call.func)
             if q is None or not q.startswith("tensorflow."):
                 continue
             if not (call.args or call.keywords):
                 continue
-            if sym is None:
-                sym = tracker(ctx)
-            if not sym.any_symbolic_arg(call):
+            if not any_symbolic_arg(ctx, call):
                 continue
             report_tf_call(self, ctx, call, q, self.message, self.GUIDANCE)

@@ -4,9 +4,10 @@ from __future__ import annotations
 import ast
 from typing import Optional
 
-from keras_migrate.engine.model import Applicability, Severity
-from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.layers._helpers import keras_name, layer_classes, layer_method, self_attr_target
+from keras_migrate.engine.api import (Applicability, Invalid, Rule, Run, Severity, Valid, ancestors,
+                                      keras_classes, keras_method)
+
+from ._helpers import keras_name, self_attr_target
 
 _VARIABLE = {"tensorflow.Variable", "tensorflow.compat.v1.Variable", "tensorflow.compat.v2.Variable"}
 # tf.Variable keywords add_weight/keras.Variable understand under the same name
@@ -189,12 +190,12 @@ class TfVariableAttribute(Rule):
 
     def check(self, ctx):
         calls = [c for c in ctx.nodes(ast.Call) if ctx.qualname(c.func) in _VARIABLE]
-        if not calls or not layer_classes(ctx):
+        if not calls or not keras_classes(ctx):
             return                              # cheap exits before any parent map is built
         for call in calls:
             if not self._stored_on_self(ctx, call):
                 continue
-            if layer_method(ctx, call) is None:
+            if keras_method(ctx, call) is None:
                 continue
             new, imports = self._replacement(ctx, call)
             if new is None:
@@ -210,7 +211,7 @@ class TfVariableAttribute(Rule):
     def _stored_on_self(ctx, call: ast.Call) -> bool:
         """The call's value lands in ``self.x = ...`` (directly, or in a list/dict/comprehension)."""
         node = call
-        for parent in ctx.knowledge.ancestors(call):
+        for parent in ancestors(ctx, call):
             if isinstance(parent, (ast.Assign, ast.AnnAssign)):
                 targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
                 return parent.value is node and any(self_attr_target(t) is not None for t in targets)

@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.knowledge import LAYER, MODEL
-from keras_migrate.engine.model import Severity
-from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.layers._helpers import (is_self, layer_classes, method_named, self_attr_target,
-                                                 walk_function)
+from keras_migrate.engine.api import (LAYER, MODEL, Invalid, Rule, Run, Severity, Valid, ast_offset,
+                                      class_kinds, keras_classes, method_named, walk_function)
+
+from ._helpers import is_self, self_attr_target
 
 
 class UnbuiltSublayerState(Rule):
@@ -133,8 +132,8 @@ class UnbuiltSublayerState(Rule):
     ]
 
     def check(self, ctx):
-        for cls in layer_classes(ctx):
-            if MODEL in ctx.knowledge.class_kinds(cls) or self._has_build(ctx, cls):
+        for cls in keras_classes(ctx):
+            if MODEL in class_kinds(ctx, cls) or self._has_build(ctx, cls):
                 continue
             init, call = method_named(cls, "__init__"), method_named(cls, "call")
             if init is None or call is None:
@@ -147,7 +146,7 @@ class UnbuiltSublayerState(Rule):
                        and n.func.attr in sublayers for n in walk_function(call))
             if not used:
                 continue
-            start = ctx.source.ast_offset(cls.lineno, cls.col_offset)
+            start = ast_offset(ctx, cls.lineno, cls.col_offset)
             name_at = ctx.text.index(cls.name, start + len("class"))
             ctx.report(self, (name_at, name_at + len(cls.name)), self.message.format(cls=cls.name))
 

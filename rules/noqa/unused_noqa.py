@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import re
 
-from keras_migrate.engine.model import Applicability, Severity
-from keras_migrate.engine.rule import Invalid, Rule, Valid
+from keras_migrate.engine.api import (Applicability, Edit, Invalid, Rule, Severity, Valid, closest_code,
+                                      known_codes)
 
 _OURS = re.compile(r"^K\d+$")
 
@@ -99,7 +99,6 @@ class UnusedNoqa(Rule):
         return ()  # the engine calls check_noqa once the other rules have run
 
     def check_noqa(self, ctx, directives, findings, enabled) -> None:
-        from keras_migrate.config import closest_code, known_codes
         known = set(known_codes())
         for d in directives:
             ours = [c for c in d.codes if _OURS.match(c[0])]
@@ -127,7 +126,6 @@ class UnusedNoqa(Rule):
 
 
 def _removal(text: str, d, keep: list[str]):
-    from keras_migrate.engine.model import Edit
     if keep:
         return Edit(d.codes[0][1], d.codes[-1][2], ", ".join(keep))
     line_end = text.find("\n", d.end)

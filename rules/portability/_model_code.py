@@ -5,20 +5,19 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.knowledge import LAYER, LOSS, METRIC, MODEL
-from keras_migrate.engine import astutil as _fast_ast
+from keras_migrate.engine.api import LAYER, LOSS, METRIC, MODEL, class_kinds, keras_methods, walk
 
 MODEL_KINDS = frozenset({LAYER, MODEL, LOSS, METRIC})
-_FUNC = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 
 
 def model_code_regions(ctx) -> dict[int, tuple[ast.AST, str]]:
     """id(function or lambda) -> (node, what it is), for functions that run as model code although
     they are not methods: functions passed as ``loss=``/``metrics=`` to ``compile`` and the
     function of a ``keras.layers.Lambda``."""
-    regions = getattr(ctx, "_km_model_regions", None)
-    if regions is not None:
-        return regions
+    return ctx.memo("portability.model_code_regions", lambda: _model_code_regions(ctx))
+
+
+def _model_code_regions(ctx) -> dict[int, tuple[ast.AST, str]]:
     regions = {}
     functions = {n.name: n for n in ctx.tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
 
@@ -46,7 +45,6 @@ def model_code_regions(ctx) -> dict[int, tuple[ast.AST, str]]:
             for kw in call.keywords:
                 if kw.arg == "function":
                     mark(kw.value, "a Lambda layer")
-    ctx._km_model_regions = regions
     return regions
 
 
@@ -62,27 +60,23 @@ class Site:
 def model_code_calls(ctx) -> dict[int, Site]:
     """id(ast.Call) -> Site for every call in model code, found top-down from the classes
     of the shared walk (no parent map: files without Keras classes cost one loop)."""
-    got = getattr(ctx, "_km_model_calls", None)
-    if got is not None:
-        return got
+    return ctx.memo("portability.model_code_calls", lambda: _model_code_calls(ctx))
+
+
+def _model_code_calls(ctx) -> dict[int, Site]:
     out: dict[int, Site] = {}
-    for cls in ctx.nodes(ast.ClassDef):
-        kinds = ctx.knowledge.class_kinds(cls) & MODEL_KINDS
-        if not kinds:
-            continue
+    for cls, fn in keras_methods(ctx, kinds=MODEL_KINDS):
+        kinds = class_kinds(ctx, cls) & MODEL_KINDS
         kind = "model" if MODEL in kinds else sorted(kinds)[0]
-        for fn in cls.body:
-            if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                site = Site(f"{kind} `{cls.name}`", cls, fn, kinds)
-                for node in _fast_ast.walk(fn):
-                    if isinstance(node, ast.Call):
-                        out.setdefault(id(node), site)
+        site = Site(f"{kind} `{cls.name}`", cls, fn, kinds)
+        for node in walk(fn):
+            if isinstance(node, ast.Call):
+                out.setdefault(id(node), site)
     for node, what in model_code_regions(ctx).values():
         site = Site(what)
-        for sub in _fast_ast.walk(node):
+        for sub in walk(node):
             if isinstance(sub, ast.Call):
                 out.setdefault(id(sub), site)
-    ctx._km_model_calls = out
     return out
 
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 import ast
 from typing import Optional
 
-from keras_migrate.engine.model import Edit
-from keras_migrate.engine import astutil as _fast_ast
+from keras_migrate.engine.api import Edit, line_end, line_text, newline, offset, walk
 
 ATTR = "seed_generator"
 
 
 def assigns_seed_generator(cls: ast.ClassDef) -> bool:
-    for node in _fast_ast.walk(cls):
+    for node in walk(cls):
         if isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for t in targets:
@@ -39,7 +38,7 @@ def seed_generator_edits(ctx, cls: ast.ClassDef, seed_src: str = "") -> Optional
     ``cls.__init__`` ([] when the class already has one; None when it cannot be placed)."""
     if assigns_seed_generator(cls):
         return []
-    nl = ctx.source.newline()
+    nl = newline(ctx)
     line = f"self.{ATTR} = keras.random.SeedGenerator({seed_src})"
     init = next((s for s in cls.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))
                  and s.name == "__init__"), None)
@@ -47,13 +46,13 @@ def seed_generator_edits(ctx, cls: ast.ClassDef, seed_src: str = "") -> Optional
         anchor = next((s for s in init.body if _is_super_init(s)), None)
         indent = _body_indent(ctx, init.body)
         if anchor is not None:
-            at = ctx.source.line_end(anchor.end_lineno - 1)
+            at = line_end(ctx, anchor.end_lineno - 1)
             return [ctx.insert(at, f"{indent}{line}{nl}")]
         first = init.body[0]
         if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
-            at = ctx.source.line_end(first.end_lineno - 1)
+            at = line_end(ctx, first.end_lineno - 1)
         else:
-            at = ctx.source.offset(first.lineno - 1, 0)
+            at = offset(ctx, first.lineno - 1, 0)
         return [ctx.insert(at, f"{indent}{line}{nl}")]
     # no __init__: add one at the top of the class body (after a docstring)
     body = cls.body
@@ -63,12 +62,12 @@ def seed_generator_edits(ctx, cls: ast.ClassDef, seed_src: str = "") -> Optional
               f"{inner}{line}{nl}{nl}")
     first = body[0]
     if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
-        at = ctx.source.line_end(first.end_lineno - 1)
+        at = line_end(ctx, first.end_lineno - 1)
         return [ctx.insert(at, nl + method.rstrip(nl) + nl)]
-    if first.lineno != cls.lineno and ctx.source.line_text(first.lineno - 1).strip():
-        at = ctx.source.offset(first.lineno - 1, 0)
+    if first.lineno != cls.lineno and line_text(ctx, first.lineno - 1).strip():
+        at = offset(ctx, first.lineno - 1, 0)
         if getattr(first, "decorator_list", None):
-            at = ctx.source.offset(first.decorator_list[0].lineno - 1, 0)
+            at = offset(ctx, first.decorator_list[0].lineno - 1, 0)
         return [ctx.insert(at, method)]
     return None
 

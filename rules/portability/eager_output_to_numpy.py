@@ -4,12 +4,8 @@ from __future__ import annotations
 import ast
 from typing import Optional
 
-from keras_migrate.engine.knowledge import LAYER, MODEL
-from keras_migrate.engine.model import Applicability, Group, Severity
-from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.training._helpers import kind_of, visible_values
-
-_NUMPY_MODULES = ("numpy",)
+from keras_migrate.engine.api import (LAYER, MODEL, Applicability, Group, Invalid, Rule, Run, Severity, Valid,
+                                      class_kinds, enclosing_method, receiver_kind, visible_values)
 
 
 def _numpy_func(ctx, call: ast.Call) -> bool:
@@ -21,22 +17,21 @@ def _numpy_func(ctx, call: ast.Call) -> bool:
         f = f.value
     if not isinstance(f, ast.Name) or not parts:
         return False
-    b = ctx.knowledge.binding(f) if hasattr(ctx.knowledge, "binding") else None
-    if b is not None:
-        return getattr(b, "module", None) in _NUMPY_MODULES
     return _imports_numpy_as(ctx, f.id)
 
 
 def _imports_numpy_as(ctx, name: str) -> bool:
-    cache = getattr(ctx, "_km_numpy_names", None)
-    if cache is None:
-        cache = set()
-        for node in ctx.nodes(ast.Import):
-            for a in node.names:
-                if a.name == "numpy":
-                    cache.add(a.asname or "numpy")
-        ctx._km_numpy_names = cache
-    return name in cache
+    return name in ctx.memo("portability.numpy_names", lambda: _numpy_names(ctx))
+
+
+def _numpy_names(ctx) -> set[str]:
+    """The names ``import numpy [as np]`` binds in the file."""
+    names = set()
+    for node in ctx.nodes(ast.Import):
+        for a in node.names:
+            if a.name == "numpy":
+                names.add(a.asname or "numpy")
+    return names
 
 
 class EagerOutputToNumpy(Rule):
@@ -166,17 +161,17 @@ class EagerOutputToNumpy(Rule):
             q = ctx.qualname(expr.func)
             if q is not None:
                 return ops and q.startswith(("keras.ops.", "keras.random.")) and q != "keras.ops.convert_to_numpy"
-            return kind_of(ctx, expr.func) in kinds
+            return receiver_kind(ctx, expr.func) in kinds
         if isinstance(expr, ast.Name) and depth < 3:
             values = visible_values(ctx, expr)
             return len(values) == 1 and self._tensor_source(ctx, values[0], depth + 1, kinds, ops)
         return False
 
     def _in_model_code(self, ctx, node) -> bool:
-        m = ctx.knowledge.enclosing_method(node)
+        m = enclosing_method(ctx, node)
         if m is None:
             return False
-        kinds = ctx.knowledge.class_kinds(m[0])
+        kinds = class_kinds(ctx, m[0])
         return bool(kinds) and (MODEL in kinds or LAYER in kinds)
 
     def check(self, ctx):

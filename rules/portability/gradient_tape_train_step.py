@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.knowledge import MODEL
-from keras_migrate.engine.model import Group, Severity
-from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.portability._model_code import model_code_calls
+from keras_migrate.engine.api import MODEL, Group, Invalid, Rule, Run, Severity, Valid
+
+from ._model_code import model_code_calls
 
 STEP_METHODS = ("train_step", "test_step")
 

@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.knowledge import LAYER, MODEL
-from keras_migrate.engine.model import Applicability, Group, Severity
-from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.portability._model_code import model_code_calls
-from keras_migrate.rules.portability._seeds import ATTR, seed_argument_edit, seed_generator_edits
+from keras_migrate.engine.api import LAYER, MODEL, Applicability, Group, Invalid, Rule, Run, Severity, Valid
+
+from ._model_code import model_code_calls
+from ._seeds import ATTR, seed_argument_edit, seed_generator_edits
 
 RANDOM_FUNCTIONS = frozenset({
     "keras.random.normal", "keras.random.uniform", "keras.random.truncated_normal",

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.model import Applicability, Group, Severity
-from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
+from keras_migrate.engine.api import Applicability, Group, Invalid, Rule, Run, Severity, Valid
 
 # TensorFlow function -> the Keras activation name with the same definition
 ACTIVATIONS = {

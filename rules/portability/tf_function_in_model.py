@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.knowledge import LAYER, MODEL
-from keras_migrate.engine.model import Group, Severity
-from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
+from keras_migrate.engine.api import LAYER, MODEL, Group, Invalid, Rule, Run, Severity, Valid, class_kinds
 
 METHODS = ("call", "train_step", "test_step", "predict_step")
 
@@ -126,7 +124,7 @@ class TfFunctionInModel(Rule):
                        and fn.name in METHODS and fn.decorator_list]
             if not methods:
                 continue
-            kinds = ctx.knowledge.class_kinds(cls) & {LAYER, MODEL}
+            kinds = class_kinds(ctx, cls) & {LAYER, MODEL}
             if not kinds:
                 continue
             for fn, deco in ((f, d) for f in methods for d in f.decorator_list):

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.model import Group, Severity
-from keras_migrate.engine.rule import Invalid, Rule, Valid
+from keras_migrate.engine.api import Group, Invalid, Rule, Severity, Valid
 
 INPUTS = {"keras.Input", "keras.input", "keras.layers.Input", "keras.layers.InputLayer"}
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.model import Applicability, Group, Severity
-from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.portability._model_code import where_in_model_code
-from keras_migrate.rules.portability._ops import report_tf_call, table_examples
-from keras_migrate.rules.portability._symbolic import on_symbolic_tensor
+from keras_migrate.engine.api import (Applicability, Group, Invalid, Rule, Run, Severity, Valid,
+                                      any_symbolic_arg, report_tf_call)
+
+from ._model_code import where_in_model_code
+from ._ops import table_examples
 
 # names other rules own (one name, one diagnostic): prefix -> the owning rule, or None for
 # names K601 never reports; an owner that is not enabled hands the name back to K601
@@ -265,6 +265,6 @@ class TfOpInModelCode(Rule):
             where = where_in_model_code(ctx, call)
             if where is None:
                 continue
-            if ctx.enabled("K302") and on_symbolic_tensor(ctx, call):
+            if ctx.enabled("K302") and any_symbolic_arg(ctx, call):
                 continue  # K302 reports it (ValueError on every backend)
             report_tf_call(self, ctx, call, q, self.message, self.GUIDANCE)

@@ -3,13 +3,11 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.knowledge import LAYER, MODEL
-from keras_migrate.engine.model import Applicability, Group, Severity
-from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.portability._model_code import model_code_calls
-from keras_migrate.rules.portability._ops import plan_call
-from keras_migrate.rules.portability._seeds import ATTR, seed_argument_edit, seed_generator_edits
-from keras_migrate.rules.portability._symbolic import on_symbolic_tensor
+from keras_migrate.engine.api import (LAYER, MODEL, Applicability, Group, Invalid, Rule, Run, Severity, Valid,
+                                      any_symbolic_arg, plan_call)
+
+from ._model_code import model_code_calls
+from ._seeds import ATTR, seed_argument_edit, seed_generator_edits
 
 
 def _entry(tf_name, target, tf_params, ops_params, rename=None):
@@ -260,7 +258,7 @@ class TfRandom(Rule):
             if q is None or not (q.startswith("tensorflow.random.") or q == "tensorflow.nn.dropout"):
                 continue
             site = model_code_calls(ctx).get(id(call))
-            if site is None or (ctx.enabled("K302") and on_symbolic_tensor(ctx, call)):
+            if site is None or (ctx.enabled("K302") and any_symbolic_arg(ctx, call)):
                 continue
             old = "tf" + q[len("tensorflow"):]
             ent = RANDOM.get(q)

@@ -5,9 +5,7 @@ from __future__ import annotations
 import ast
 from typing import Optional
 
-from keras_migrate.engine.model import Edit
-from keras_migrate.rules.training._helpers import arg, calls_to, kind_of, keyword, visible_values
-from keras_migrate.engine.knowledge import MODEL
+from keras_migrate.engine.api import LAYER, MODEL, Edit, arg, calls_to, keyword, receiver_kind, visible_values
 
 _JOIN_FUNCS = {"os.path.join", "posixpath.join", "ntpath.join", "pathlib.Path", "Path", "str",
                "os.fspath", "pathlib.PurePath", "PurePath"}
@@ -118,15 +116,16 @@ def rename_tail(ctx, lit: ast.AST, old: str, new: str) -> Optional[Edit]:
 
 
 def model_receiver_known(ctx, recv: ast.AST) -> bool:
-    return kind_of(ctx, recv) == MODEL
+    return receiver_kind(ctx, recv) == MODEL
 
 
 def full_model_saves(ctx) -> list[tuple[ast.Call, ast.AST]]:
     """(call, path expression) of every full-model save of a Keras model in the file:
     ``model.save(p)`` and ``keras.models.save_model(model, p)``."""
-    cache = getattr(ctx, "_km_saves", None)
-    if cache is not None:
-        return cache
+    return ctx.memo("saving.full_model_saves", lambda: _full_model_saves(ctx))
+
+
+def _full_model_saves(ctx) -> list[tuple[ast.Call, ast.AST]]:
     out = []
     for call in ctx.nodes(ast.Call):
         f = call.func
@@ -140,7 +139,6 @@ def full_model_saves(ctx) -> list[tuple[ast.Call, ast.AST]]:
         if p is not None:
             out.append((call, p))
     out.sort(key=lambda cp: (cp[0].lineno, cp[0].col_offset))
-    ctx._km_saves = out
     return out
 
 
@@ -174,34 +172,6 @@ def weights_suffix_fix(tail: str) -> tuple[str, str]:
                 return ".weights.hdf5", ".weights.h5"
             return ext, ".weights.h5"
     return "", ".weights.h5"
-
-
-def rewrite_call(ctx, call: ast.Call, edits: list[Edit], drop: tuple[str, ...] = ()) -> list[Edit]:
-    """Compose edits that touch one call: those inside the call's span are applied to its
-    text, then keyword arguments named in ``drop`` are removed (commas handled); edits outside
-    the call are returned unchanged.  One non-overlapping edit list comes back."""
-    import libcst as cst
-
-    start, end = ctx.span(call)
-    inner = [e for e in edits if start <= e.start and e.end <= end]
-    outer = [e for e in edits if e not in inner]
-    text = ctx.text[start:end]
-    for e in sorted(inner, key=lambda e: e.start, reverse=True):
-        text = text[:e.start - start] + e.new_text + text[e.end - start:]
-    if drop:
-        wrapped = cst.parse_expression("(" + text + ")")
-        node = wrapped.with_changes(lpar=wrapped.lpar[1:], rpar=wrapped.rpar[:-1])
-        if isinstance(node, cst.Call):
-            args = list(node.args)
-            keep = [a for a in args if not (a.keyword is not None and a.keyword.value in drop)]
-            if keep and args[-1] not in keep:
-                # the old last argument's trailing comma and the layout before `)` move over
-                keep[-1] = keep[-1].with_changes(comma=args[-1].comma,
-                                                 whitespace_after_arg=args[-1].whitespace_after_arg)
-            text = cst.Module(body=[]).code_for_node(node.with_changes(args=keep))
-    if text == ctx.text[start:end]:
-        return outer
-    return outer + [Edit(start, end, text)]
 
 
 def has_ext(tail: Optional[str], exts) -> bool:
@@ -298,9 +268,7 @@ def path_readers(ctx, kinds: tuple[str, ...]) -> list[tuple[ast.Call, ast.AST, s
     for call in ctx.nodes(ast.Call):
         f = call.func
         if "load_weights" in kinds and isinstance(f, ast.Attribute) and f.attr == "load_weights":
-            from keras_migrate.engine.knowledge import LAYER
-
-            if ctx.qualname(f) is None and kind_of(ctx, f.value) in (MODEL, LAYER):
+            if ctx.qualname(f) is None and receiver_kind(ctx, f.value) in (MODEL, LAYER):
                 p = arg(call, 0, "filepath")
                 if p is not None:
                     out.append((call, p, "load_weights"))

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.model import Applicability, Severity
-from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.saving._helpers import (
-    line_of, path_literal, path_tail, reader_edits, readers_of, rename_tail, rewrite_call, weights_suffix_fix)
-from keras_migrate.rules.training._helpers import arg, calls_to, const_bool, keyword
+from keras_migrate.engine.api import (Applicability, Invalid, Rule, Run, Severity, Valid, arg, calls_to,
+                                      compose_call_edits, const_bool, keyword)
+
+from ._helpers import (line_of, path_literal, path_tail, reader_edits, readers_of, rename_tail,
+                       weights_suffix_fix)
 
 _FIT = '''
 import numpy as np
@@ -207,7 +207,7 @@ class CheckpointFilepath(Rule):
                     title = "Remove `period=1` (one save per epoch is the default)"
                     ctx.report(self, period, "`period=` was removed from `ModelCheckpoint` in Keras 3 (TypeError)",
                                fix=lambda c=call, t=title: ctx.make_fix(
-                                   t, Applicability.SAFE, rewrite_call(ctx, c, [], ("period",))),
+                                   t, Applicability.SAFE, compose_call_edits(ctx, c, [], ("period",))),
                                fix_title=title, applicability=Applicability.SAFE)
                 else:
                     ctx.report(self, period,

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.model import Severity
-from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.saving._helpers import saves_full_model
-from keras_migrate.rules.training._helpers import arg, calls_to, const_bool, keyword
+from keras_migrate.engine.api import Invalid, Rule, Run, Severity, Valid, arg, calls_to, const_bool, keyword
+
+from ._helpers import saves_full_model
 
 
 def _unsafe_loading_allowed(ctx) -> bool:

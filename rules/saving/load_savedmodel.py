@@ -3,11 +3,9 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.model import Applicability, Severity
-from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.saving._helpers import (
-    LOAD_MODEL_FUNCS, full_model_saves, has_ext, path_tail, readers_of)
-from keras_migrate.rules.training._helpers import arg, calls_to, keyword
+from keras_migrate.engine.api import Applicability, Invalid, Rule, Run, Severity, Valid, arg, calls_to
+
+from ._helpers import LOAD_MODEL_FUNCS, full_model_saves, has_ext, path_tail, readers_of
 
 _SETUP = '''
 import tensorflow as tf

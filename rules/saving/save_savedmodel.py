@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.model import Applicability, Edit, Severity
-from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.saving._helpers import (
-    full_model_saves, has_ext, line_of, path_literal, path_tail, reader_edits, readers_of, rename_tail,
-    rewrite_call, savedmodel_suffix_fix)
-from keras_migrate.rules.training._helpers import arg, calls_to, keyword
+from keras_migrate.engine.api import (Applicability, Edit, Invalid, Rule, Run, Severity, Valid, arg,
+                                      compose_call_edits, keyword)
+
+from ._helpers import (full_model_saves, has_ext, line_of, path_literal, path_tail, reader_edits, readers_of,
+                       rename_tail, savedmodel_suffix_fix)
 
 _MODEL_EXTS = (".keras", ".h5", ".hdf5")
 
@@ -326,7 +325,7 @@ class SaveSavedmodel(Rule):
                     msg = "`save_format=` is deprecated in Keras 3 and ignored (the path's extension decides)"
                     sev = Severity.WARNING
                 ctx.report(self, fmt_kw, msg, severity=sev,
-                           fix=lambda c=call, t=title, a=app: ctx.make_fix(t, a, rewrite_call(ctx, c, [], ("save_format",))),
+                           fix=lambda c=call, t=title, a=app: ctx.make_fix(t, a, compose_call_edits(ctx, c, [], ("save_format",))),
                            fix_title=title, applicability=app)
                 continue
             loads = readers_of(ctx, path, ("load_model",))
@@ -382,9 +381,9 @@ class SaveSavedmodel(Rule):
         edit = rename_tail(ctx, lit, old, new)
         if edit is None:
             return None
-        edits = rewrite_call(ctx, call, [edit] + reader_edits(ctx, loads, old, new, skip=(lit,)), ("save_format",))
+        edits = compose_call_edits(ctx, call, [edit] + reader_edits(ctx, loads, old, new, skip=(lit,)), ("save_format",))
         if export:
-            # after the statement (outside the call, which rewrite_call re-parses)
+            # after the statement (outside the call, which compose_call_edits re-parses)
             stmt = ctx.parent(call)
             line_start = ctx.text.rfind("\n", 0, ctx.span(stmt)[0]) + 1
             indent = ctx.text[line_start:ctx.span(stmt)[0]]

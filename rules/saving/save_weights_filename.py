@@ -3,13 +3,11 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.model import Applicability, Severity
-from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.saving._helpers import (
-    has_ext, line_of, path_literal, path_tail, reader_edits, readers_of, rename_tail, rewrite_call,
-    weights_suffix_fix)
-from keras_migrate.rules.training._helpers import arg, keyword, kind_of, method_calls
-from keras_migrate.engine.knowledge import MODEL, LAYER
+from keras_migrate.engine.api import (LAYER, MODEL, Applicability, Invalid, Rule, Run, Severity, Valid, arg,
+                                      compose_call_edits, keyword, method_calls, receiver_kind)
+
+from ._helpers import (has_ext, line_of, path_literal, path_tail, reader_edits, readers_of, rename_tail,
+                       weights_suffix_fix)
 
 _READABLE = (".weights.h5", ".weights.json", ".keras", ".h5", ".hdf5")
 
@@ -236,7 +234,7 @@ class SaveWeightsFilename(Rule):
     ]
 
     def _receiver_ok(self, ctx, recv):
-        return kind_of(ctx, recv) in (MODEL, LAYER)
+        return receiver_kind(ctx, recv) in (MODEL, LAYER)
 
     def check(self, ctx):
         saves = []
@@ -271,7 +269,7 @@ class SaveWeightsFilename(Rule):
                 title = "Remove `save_format=` (Keras 3 always writes `.weights.h5`)"
                 ctx.report(self, keyword(call, "save_format"), "`save_weights(save_format=)` raises TypeError in Keras 3",
                            fix=lambda c=call, t=title: ctx.make_fix(
-                               t, Applicability.SAFE, rewrite_call(ctx, c, [], ("save_format",))),
+                               t, Applicability.SAFE, compose_call_edits(ctx, c, [], ("save_format",))),
                            fix_title=title, applicability=Applicability.SAFE)
         for save_call, save_path, fix, title, (rcall, rpath, kind) in read_by.values():
             if kind == "load_weights" and keyword(rcall, "by_name") is not None:
@@ -309,4 +307,4 @@ class SaveWeightsFilename(Rule):
         if edit is None:
             return None
         edits = [edit] + reader_edits(ctx, readers, old, new, skip=(lit,))
-        return ctx.make_fix(title, Applicability.UNSAFE, rewrite_call(ctx, call, edits, ("save_format",)))
+        return ctx.make_fix(title, Applicability.UNSAFE, compose_call_edits(ctx, call, edits, ("save_format",)))

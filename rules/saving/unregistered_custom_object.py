@@ -2,16 +2,13 @@
 from __future__ import annotations
 
 import ast
-
-from keras_migrate.engine.knowledge import LAYER, MODEL
-from keras_migrate.engine.model import Applicability, Severity
-from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
 from typing import Optional
 
-from keras_migrate.rules.saving._helpers import full_model_saves, saves_full_model
-from keras_migrate.rules.training._helpers import (
-    arg, calls_to, def_name_span, keyword, method_calls, visible_values)
-from keras_migrate.engine import astutil as _fast_ast
+from keras_migrate.engine.api import (LAYER, MODEL, Applicability, Invalid, Rule, Run, Severity, Valid, arg,
+                                      ast_offset, calls_to, class_kinds, def_name_span, keyword, method_calls,
+                                      newline, visible_values, walk)
+
+from ._helpers import full_model_saves, saves_full_model
 
 
 def _registered(ctx, cls: ast.ClassDef) -> bool:
@@ -67,7 +64,7 @@ def _classes_in_saved_models(ctx) -> Optional[set[str]]:
         if id(node) in seen:
             continue
         seen.add(id(node))
-        for n in _fast_ast.walk(node):
+        for n in walk(node):
             budget -= 1
             if not isinstance(n, ast.Name):
                 continue
@@ -102,7 +99,7 @@ def _names_given_to_loaders(ctx) -> set[str]:
             if isinstance(t, ast.Subscript) and "get_custom_objects" in ctx.segment(t.value):
                 roots.append(assign.value)
     for r in roots:
-        for n in _fast_ast.walk(r):
+        for n in walk(r):
             if isinstance(n, ast.Name):
                 out.add(n.id)
     return out
@@ -360,7 +357,7 @@ class UnregisteredCustomObject(Rule):
         passed = None
         linked = ...
         for cls in ctx.nodes(ast.ClassDef):
-            kinds = ctx.knowledge.class_kinds(cls)
+            kinds = class_kinds(ctx, cls)
             if not (LAYER in kinds or MODEL in kinds) or _registered(ctx, cls):
                 continue
             if passed is None:
@@ -377,9 +374,9 @@ class UnregisteredCustomObject(Rule):
                        fix_title=title, applicability=Applicability.UNSAFE)
 
     def _fix(self, ctx, cls, title):
-        start = ctx.source.ast_offset(cls.lineno, cls.col_offset)
+        start = ast_offset(ctx, cls.lineno, cls.col_offset)
         if not ctx.text.startswith("class", start):
             return None
         indent = ctx.line_indent(cls)
-        text = "@keras.saving.register_keras_serializable()" + ctx.source.newline() + indent
+        text = "@keras.saving.register_keras_serializable()" + newline(ctx) + indent
         return ctx.make_fix(title, Applicability.UNSAFE, [ctx.insert(start, text)], ["import keras"])

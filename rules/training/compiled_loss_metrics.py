@@ -3,10 +3,8 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.knowledge import MODEL
-from keras_migrate.engine.model import Applicability, Severity
-from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.training._helpers import keyword, walk_no_nested
+from keras_migrate.engine.api import (MODEL, Applicability, Invalid, Rule, Run, Severity, Valid, class_kinds,
+                                      keyword, newline, walk_no_nested)
 
 _K2_STEP = '''
 import numpy as np
@@ -218,7 +216,7 @@ class CompiledLossMetrics(Rule):
 
     def check(self, ctx):
         for cls in ctx.nodes(ast.ClassDef):
-            if MODEL not in ctx.knowledge.class_kinds(cls):
+            if MODEL not in class_kinds(ctx, cls):
                 continue
             for fn in cls.body:
                 if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -252,7 +250,7 @@ class CompiledLossMetrics(Rule):
             parts += [f"{k.arg}={ctx.segment(k.value)}" for k in call.keywords if k.arg != "regularization_losses"]
             edits = [ctx.replace(call, f"self.compute_loss({', '.join(parts)})")]
             if tracked:
-                nl, ind = ctx.source.newline(), ctx.line_indent(stmt)
+                nl, ind = newline(ctx), ctx.line_indent(stmt)
                 loop = _loss_loop(stmt.targets[0].id)
                 edits.append(ctx.insert(ctx.span(stmt)[1], "".join(nl + ind + line for line in loop)))
             return ctx.make_fix(title, Applicability.UNSAFE, edits)
@@ -273,7 +271,7 @@ class CompiledLossMetrics(Rule):
 
         def build():
             ind = ctx.line_indent(stmt)
-            nl = ctx.source.newline()
+            nl = newline(ctx)
             args = [ctx.segment(a) for a in call.args[:2]]
             sw = call.args[2] if len(call.args) > 2 else (keyword(call, "sample_weight").value
                                                            if keyword(call, "sample_weight") else None)

@@ -1,9 +1,9 @@
 """K412 functional-add-loss."""
 from __future__ import annotations
 
-from keras_migrate.engine.model import Severity
-from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.training._helpers import functional_model, method_calls
+from keras_migrate.engine.api import Invalid, Rule, Run, Severity, Valid, method_calls
+
+from ._helpers import functional_model
 
 
 class FunctionalAddLoss(Rule):

@@ -5,9 +5,8 @@ import ast
 
 import libcst as cst
 
-from keras_migrate.engine.model import Applicability, Severity
-from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.training._helpers import keyword, model_receiver
+from keras_migrate.engine.api import (Applicability, Invalid, Rule, Run, Severity, Valid, keyword,
+                                      model_receiver)
 
 # Keras 2 positional parameters of the removed methods (after ``generator``)
 _PARAMS = {

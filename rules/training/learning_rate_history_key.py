@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.knowledge import CALLBACK, HISTORY, MODEL
-from keras_migrate.engine.model import Applicability, Severity
-from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.training._helpers import calls_to, is_opaque, kind_of, visible_values
+from keras_migrate.engine.api import (CALLBACK, HISTORY, MODEL, Applicability, Invalid, Rule, Run, Severity,
+                                      Valid, calls_to, class_kinds, enclosing_method, is_opaque,
+                                      receiver_kind, visible_values)
 
 def _is_history_dict(ctx, expr, depth=0) -> bool:
     """``h.history`` of a History (from ``fit``) or ``model.history.history``, or a name bound
@@ -15,15 +14,15 @@ def _is_history_dict(ctx, expr, depth=0) -> bool:
         return False
     if isinstance(expr, ast.Attribute) and expr.attr == "history":
         v = expr.value
-        if kind_of(ctx, v) == HISTORY:
+        if receiver_kind(ctx, v) == HISTORY:
             return True
-        if isinstance(v, ast.Attribute) and v.attr == "history" and kind_of(ctx, v.value) == MODEL:
+        if isinstance(v, ast.Attribute) and v.attr == "history" and receiver_kind(ctx, v.value) == MODEL:
             return True
         return False
     if isinstance(expr, ast.Name):
         if expr.id == "logs":
-            m = ctx.knowledge.enclosing_method(expr)
-            if m is not None and CALLBACK in ctx.knowledge.class_kinds(m[0]):
+            m = enclosing_method(ctx, expr)
+            if m is not None and CALLBACK in class_kinds(ctx, m[0]):
                 return True
         values = visible_values(ctx, expr)
         return len(values) == 1 and _is_history_dict(ctx, values[0], depth + 1)
@@ -35,7 +34,7 @@ def _history_status(ctx, expr):
     ``.history``: the idiom is Keras-only), else None."""
     if _is_history_dict(ctx, expr):
         return "known"
-    if isinstance(expr, ast.Attribute) and expr.attr == "history" and kind_of(ctx, expr.value) is None \
+    if isinstance(expr, ast.Attribute) and expr.attr == "history" and receiver_kind(ctx, expr.value) is None \
             and is_opaque(ctx, expr.value):
         return "unknown"
     return None

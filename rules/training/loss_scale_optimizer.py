@@ -4,10 +4,8 @@ from __future__ import annotations
 import ast
 from typing import Optional
 
-from keras_migrate.engine.knowledge import OPTIMIZER
-from keras_migrate.engine.model import Applicability, Edit, Severity
-from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.training._helpers import const_bool, keyword, visible_values
+from keras_migrate.engine.api import (OPTIMIZER, Applicability, Edit, Invalid, Rule, Run, Severity, Valid,
+                                      ancestors, const_bool, keyword, visible_values)
 
 _LSO = ("keras.mixed_precision.LossScaleOptimizer", "keras.mixed_precision.experimental.LossScaleOptimizer")
 _POLICY = ("keras.mixed_precision.Policy", "keras.mixed_precision.experimental.Policy",
@@ -42,7 +40,7 @@ def _guarded_lso(ctx, recv: ast.AST) -> bool:
     if not isinstance(recv, ast.Name):
         return False
     child = recv
-    for a in ctx.knowledge.ancestors(recv):
+    for a in ancestors(ctx, recv):
         if isinstance(a, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
             return False
         if isinstance(a, ast.If) and child in a.body:

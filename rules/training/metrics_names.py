@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.model import Applicability, Severity
-from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.training._helpers import add_keyword, keyword, model_receiver
+from keras_migrate.engine.api import (Applicability, Invalid, Rule, Run, Severity, Valid, keyword,
+                                      model_receiver)
 
 
 def _dict_zip_idiom(ctx, attr: ast.Attribute):
@@ -163,7 +162,7 @@ class MetricsNames(Rule):
                        fix_title=title, applicability=app)
 
     def _fix(self, ctx, dict_call, ev, title, app):
-        edit = add_keyword(ctx, ev, "return_dict", "True")
+        edit = ctx.add_keyword(ev, "return_dict", "True")
         s, e = ctx.span(ev)
         text = edit.new_text if (edit.start, edit.end) == (s, e) else None
         if text is None:

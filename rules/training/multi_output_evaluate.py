@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.model import Severity
-from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.training._helpers import const_bool, functional_outputs, keyword
+from keras_migrate.engine.api import Invalid, Rule, Run, Severity, Valid, const_bool, keyword
+
+from ._helpers import functional_outputs
 
 _OLD = {"keras_version": "3.4.1"}
 

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.model import Applicability, Severity
-from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.training._helpers import arg, keyword, method_calls, output_structure
+from keras_migrate.engine.api import (Applicability, Invalid, Rule, Run, Severity, Valid, arg, keyword,
+                                      method_calls)
+
+from ._helpers import output_structure
 
 # positions as in Keras 2's compile(optimizer, loss, metrics, loss_weights, weighted_metrics)
 _KEYWORDS = (("metrics", 2), ("weighted_metrics", 4))

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.model import Applicability, Severity
-from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.training._helpers import arg, functional_outputs, visible_values
+from keras_migrate.engine.api import Applicability, Invalid, Rule, Run, Severity, Valid, arg, visible_values
+
+from ._helpers import functional_outputs
 
 _METHODS = {"fit": 1, "evaluate": 1, "train_on_batch": 1, "test_on_batch": 1}
 _CONTAINERS = (ast.List, ast.Tuple, ast.Dict, ast.ListComp, ast.DictComp, ast.GeneratorExp)

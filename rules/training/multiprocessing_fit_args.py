@@ -3,11 +3,8 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.model import Applicability, Severity
-from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.saving._helpers import rewrite_call
-from keras_migrate.engine.knowledge import SEQUENCE
-from keras_migrate.rules.training._helpers import arg, model_receiver, visible_values
+from keras_migrate.engine.api import (SEQUENCE, Applicability, Edit, Invalid, Rule, Run, Severity, Valid, arg,
+                                      class_kinds, compose_call_edits, model_receiver, visible_values)
 
 _ARGS = ("workers", "use_multiprocessing", "max_queue_size")
 # keyword arguments only Keras's fit/evaluate/predict take: with one of them, an opaque receiver
@@ -35,7 +32,6 @@ def _forwards_kwargs_to_super(cls: ast.ClassDef) -> bool:
 
 def _add_keywords(ctx, call: ast.Call, kws):
     """One edit appending every ``name=value`` of ``kws`` to ``call``."""
-    from keras_migrate.engine.model import Edit
 
     start, end = ctx.span(call)
     close = end - 1  # the call's ")"
@@ -60,7 +56,7 @@ def _dataset_constructor(ctx, call: ast.Call, method: str):
         return None
     for cls in ctx.nodes(ast.ClassDef):
         if cls.name == data.func.id:
-            if SEQUENCE in ctx.knowledge.class_kinds(cls) and _forwards_kwargs_to_super(cls):
+            if SEQUENCE in class_kinds(ctx, cls) and _forwards_kwargs_to_super(cls):
                 return data
             return None
     return None
@@ -267,7 +263,7 @@ class MultiprocessingFitArgs(Rule):
                     ctx.report(self, kw, self.message.format(arg=kw.arg, method=f.attr),
                                severity=Severity.ERROR if which == "known" else Severity.WARNING,
                                fix=lambda c=call, n=names, t=title, k=ctor, b=tuple(bad): ctx.make_fix(
-                                   t, Applicability.UNSAFE, rewrite_call(
+                                   t, Applicability.UNSAFE, compose_call_edits(
                                        ctx, c, [_add_keywords(ctx, k, b)], n)),
                                fix_title=title, applicability=Applicability.UNSAFE)
                 continue
@@ -277,5 +273,5 @@ class MultiprocessingFitArgs(Rule):
                 ctx.report(self, kw, self.message.format(arg=kw.arg, method=f.attr),
                            severity=Severity.ERROR if which == "known" else Severity.WARNING,
                            fix=lambda c=call, n=names, t=title: ctx.make_fix(
-                               t, Applicability.UNSAFE, rewrite_call(ctx, c, [], n)),
+                               t, Applicability.UNSAFE, compose_call_edits(ctx, c, [], n)),
                            fix_title=title, applicability=Applicability.UNSAFE)

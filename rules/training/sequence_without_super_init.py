@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.model import Applicability, Severity
-from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.training._helpers import def_name_span, walk_no_nested
+from keras_migrate.engine.api import (Applicability, Invalid, Rule, Run, Severity, Valid, def_name_span,
+                                      newline, offset, walk_no_nested)
 
 
 def _calls_super_init(fn) -> bool:
@@ -178,7 +177,7 @@ class SequenceWithoutSuperInit(Rule):
                        applicability=None if one_line else Applicability.UNSAFE)
 
     def _fix(self, ctx, cls, base, init, title):
-        nl = ctx.source.newline()
+        nl = newline(ctx)
         edits = [ctx.replace(base, "keras.utils.PyDataset")]
         a = init.args
         if a.kwarg is None:
@@ -197,6 +196,6 @@ class SequenceWithoutSuperInit(Rule):
                 return None
             first = body[1]
         indent = ctx.line_indent(first)
-        line_start = ctx.source.offset(first.lineno - 1, 0)
+        line_start = offset(ctx, first.lineno - 1, 0)
         edits.append(ctx.insert(line_start, f"{indent}super().__init__(**{kw}){nl}"))
         return ctx.make_fix(title, Applicability.UNSAFE, edits, ["import keras"])

@@ -3,10 +3,7 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.knowledge import MODEL
-from keras_migrate.engine.model import Severity
-from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.training._helpers import walk_no_nested
+from keras_migrate.engine.api import MODEL, Invalid, Rule, Run, Severity, Valid, class_kinds, walk_no_nested
 
 _STEPS = ("train_step", "test_step")
 
@@ -149,7 +146,7 @@ class TrainStepLossNotTracked(Rule):
 
     def check(self, ctx):
         for cls in ctx.nodes(ast.ClassDef):
-            if MODEL not in ctx.knowledge.class_kinds(cls):
+            if MODEL not in class_kinds(ctx, cls):
                 continue
             for fn in cls.body:
                 if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) or fn.name not in _STEPS:

@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.knowledge import LAYER, MODEL
-from keras_migrate.engine.model import Applicability, Severity
-from keras_migrate.engine.rule import Invalid, Rule, Run, Valid
-from keras_migrate.rules.training._helpers import add_keyword, const_bool, kind_of, model_constructions
-from keras_migrate.engine import astutil as _fast_ast
+from keras_migrate.engine.api import (LAYER, MODEL, Applicability, Invalid, Rule, Run, Severity, Valid,
+                                      class_kinds, const_bool, enclosing_method, receiver_kind, walk)
+
+from ._helpers import model_constructions
 
 _METHODS = ("call", "train_step", "test_step", "predict_step")
 # TensorFlow ops XLA cannot compile (strings, I/O, Python callbacks, hash tables, codecs)
@@ -21,7 +20,7 @@ _NAMES = {"tensorflow.py_function", "tensorflow.numpy_function", "tensorflow.py_
 def _xla_ops(ctx, fn) -> list[tuple[str, ast.AST]]:
     """(source, first use) of each op XLA cannot compile in ``fn``, in source order."""
     found: dict[str, ast.AST] = {}
-    for n in _fast_ast.walk(fn):
+    for n in walk(fn):
         if isinstance(n, ast.Call):
             q = ctx.qualname(n.func)
             if q and (q in _NAMES or q.startswith(_PREFIXES)):
@@ -212,7 +211,7 @@ class XlaUnsupportedOp(Rule):
     def check(self, ctx):
         hits = []
         for cls in ctx.nodes(ast.ClassDef):
-            kinds = ctx.knowledge.class_kinds(cls)
+            kinds = class_kinds(ctx, cls)
             if not (LAYER in kinds or MODEL in kinds):
                 continue
             for fn in cls.body:
@@ -236,7 +235,7 @@ class XlaUnsupportedOp(Rule):
             title = "Pass `jit_compile=False` to `compile()`"
             ctx.report(self, span, msg, related=related,
                        fix=lambda cs=compiles, t=title: ctx.make_fix(
-                           t, Applicability.SAFE, [add_keyword(ctx, c, "jit_compile", "False") for c in cs]),
+                           t, Applicability.SAFE, [ctx.add_keyword(c, "jit_compile", "False") for c in cs]),
                        fix_title=title, applicability=Applicability.SAFE)
 
     def _compile_calls(self, ctx, cls, is_model):
@@ -251,12 +250,12 @@ class XlaUnsupportedOp(Rule):
             recv = f.value
             if is_model:
                 if isinstance(recv, ast.Name) and recv.id == "self":
-                    m = ctx.knowledge.enclosing_method(call)
+                    m = enclosing_method(ctx, call)
                     if m is None or m[0] is not cls:
                         continue
                 elif not (isinstance(recv, ast.Name) and recv.id in names):
                     continue
-            elif kind_of(ctx, recv) != MODEL:
+            elif receiver_kind(ctx, recv) != MODEL:
                 continue
             out.append(call)
         return sorted(out, key=lambda c: (c.lineno, c.col_offset))

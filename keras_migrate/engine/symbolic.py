@@ -1,21 +1,21 @@
-"""Which expressions are symbolic KerasTensors, followed through assignments in order.
+"""Which expressions are symbolic KerasTensors: the engine's one ``is_symbolic``.
 
-``Knowledge.is_symbolic`` (engine) stops at a TensorFlow op (``tf.nn.relu(inp)`` is not
-symbolic to it), at tuple unpacking (``a, b = tf.split(inp, 2)``) and picks no assignment
-when a name is re-bound (``x = keras.Input(...); x = tf.nn.relu(x)``).  K302 needs all
-three, so this helper:
+``Knowledge.is_symbolic(expr)`` (and the door's ``is_symbolic(ctx, expr)``) asks this tracker.
+It follows symbolic tensors through assignments *in order*:
 
-- takes, for a name, the *latest* binding that precedes the use in its scope (walking out
-  to enclosing scopes), so ``x = tf.nn.relu(x)`` reads the previous ``x``;
+- for a name, the *latest* binding that precedes the use in its scope (walking out to
+  enclosing scopes), so ``x = keras.Input(...); x = tf.nn.relu(x)`` reads the previous ``x``;
 - a parameter of a plain function (``def conv_block(x): ...``) is symbolic when a call of
   that function in the file passes a symbolic value, and such a call returns a symbolic
   value when one of its ``return`` expressions is; method parameters never are (a
   layer's ``call(inputs)`` gets real tensors from Keras);
-- treats the result of a ``tf.*`` or ``keras.ops.*`` call, and of a layer or model applied
-  to a symbolic argument, as symbolic; also through arithmetic, comparisons, indexing,
-  ``a if c else b``, lists/tuples/dicts, unpacking assignments and ``for`` targets.
+- the result of a ``tf.*`` or ``keras.ops.*`` call, and of a layer or model applied to a
+  symbolic argument, is symbolic; also through arithmetic, comparisons, indexing,
+  ``a if c else b``, lists/tuples/dicts, unpacking assignments and ``for`` targets;
+- a model's or layer's ``.output`` / ``.input`` (``GRAPH_ATTRS``) is symbolic.
 
-It belongs in ``keras_migrate/engine/knowledge.py`` (see the engine requests in the report).
+(``value_kind`` keeps its own narrower test for "a layer applied to a symbolic tensor"
+(``Knowledge._symbolic_operand``): the kinds every rule reads stay as they were.)
 """
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ import ast
 import bisect
 from typing import Optional
 
-from keras_migrate.engine.knowledge import KERAS_TENSOR, LAYER, MODEL, TENSOR_FACTORIES
-from keras_migrate.engine import astutil as _fast_ast
+from . import astutil as _fast_ast
+from .knowledge import KERAS_TENSOR, LAYER, MODEL, TENSOR_FACTORIES
 
 _FUNC = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 _NEST = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
@@ -50,14 +50,19 @@ class _Param:
 
 
 class Symbolic:
-    """Per-file tracker (cache it on the context: ``tracker(ctx)``)."""
+    """Per-file tracker (one per file: ``Knowledge.is_symbolic`` builds it at the first question).
+
+    ``ctx``: the file (``FileContext``, or a ``_TreeFile`` for a Knowledge of its own) giving
+    ``knowledge``, ``nodes(*types)``, ``calls_named(name)``, ``value_kind`` and ``qualname``."""
 
     def __init__(self, ctx):
         self.ctx = ctx
         self.k = ctx.knowledge
         self._bindings: dict[int, dict[str, list[tuple[tuple[int, int], ast.AST, ast.AST]]]] = {}
         self._params: dict[int, set[str]] = {}
-        self._memo: dict[int, bool] = {}
+        # id(node) -> (node, answer): the entry keeps the node alive, so a node a caller builds
+        # and drops cannot lend its id (and answer) to the next one
+        self._memo: dict[int, tuple] = {}
         self._ends: dict[int, list] = {}
 
     # -- bindings per scope, in source order -------------------------------------------------
@@ -199,11 +204,12 @@ class Symbolic:
         if expr is None or depth > _MAX_DEPTH:
             return False
         key = id(expr)
-        if key in self._memo:
-            return self._memo[key]
-        self._memo[key] = False  # cycle guard
+        got = self._memo.get(key)
+        if got is not None and got[0] is expr:
+            return got[1]
+        self._memo[key] = (expr, False)  # cycle guard
         result = self._compute(expr, depth + 1)
-        self._memo[key] = result
+        self._memo[key] = (expr, result)
         return result
 
     def _compute(self, expr: ast.AST, d: int) -> bool:
@@ -272,32 +278,56 @@ class Symbolic:
             any(self.is_symbolic(k.value, d) for k in call.keywords)
 
 
+class _TreeFile:
+    """What the tracker reads of a file, for a ``Knowledge`` built without a ``FileContext``
+    (one walk of the tree, at the first question)."""
+
+    def __init__(self, knowledge):
+        self.knowledge = knowledge
+        self.value_kind = knowledge.value_kind
+        self.qualname = knowledge.resolver.qualname
+        self._buckets: Optional[dict] = None
+
+    def nodes(self, *types: type) -> list:
+        if self._buckets is None:
+            self._buckets = {}
+            for n in _fast_ast.walk(self.knowledge.tree):
+                self._buckets.setdefault(type(n), []).append(n)
+        return [n for t in types for n in self._buckets.get(t, [])]
+
+    def calls_named(self, name: str) -> list:
+        return [c for c in self.nodes(ast.Call) if type(c.func) is ast.Name and c.func.id == name]
+
+
 def tracker(ctx) -> Symbolic:
-    """One tracker per file context (shared by K302, K601 and K603)."""
-    t = getattr(ctx, "_km_symbolic", None)
-    if t is None:
-        t = Symbolic(ctx)
-        ctx._km_symbolic = t
-    return t
+    """The file's tracker (``ctx``: a ``FileContext``)."""
+    return ctx.knowledge.symbolic_tracker()
 
 
 def has_symbolic_sources(ctx) -> bool:
-    """Whether the file calls ``keras.Input`` & co. at all (else nothing is symbolic)."""
-    got = getattr(ctx, "_km_has_inputs", None)
-    if got is None:
-        got = False
-        if "nput" in ctx.text:
-            for call in ctx.nodes(ast.Call):
-                if ctx.qualname(call.func) in TENSOR_FACTORIES:
-                    got = True
-                    break
-        if not got and ("input" in ctx.text or "output" in ctx.text):
-            got = any(a.attr in GRAPH_ATTRS and not (isinstance(a.value, ast.Name) and a.value.id == "self")
-                      and ctx.value_kind(a.value) in (LAYER, MODEL) for a in ctx.nodes(ast.Attribute))
-        ctx._km_has_inputs = got
+    """Whether the file makes symbolic tensors at all (``keras.Input`` & co., or a model's
+    ``.input``/``.output``): else nothing in it is symbolic."""
+    return ctx.memo("engine.has_symbolic_sources", lambda: _has_symbolic_sources(ctx))
+
+
+def _has_symbolic_sources(ctx) -> bool:
+    got = False
+    if "nput" in ctx.text:
+        for call in ctx.nodes(ast.Call):
+            if ctx.qualname(call.func) in TENSOR_FACTORIES:
+                got = True
+                break
+    if not got and ("input" in ctx.text or "output" in ctx.text):
+        got = any(a.attr in GRAPH_ATTRS and not (isinstance(a.value, ast.Name) and a.value.id == "self")
+                  and ctx.value_kind(a.value) in (LAYER, MODEL) for a in ctx.nodes(ast.Attribute))
     return got
 
 
-def on_symbolic_tensor(ctx, call: ast.Call) -> bool:
-    """True when K302 owns this ``tf.*`` call (an argument is a symbolic KerasTensor)."""
+def is_symbolic(ctx, expr: ast.AST) -> bool:
+    """True when ``expr`` is a symbolic KerasTensor (see the module docstring)."""
+    return has_symbolic_sources(ctx) and tracker(ctx).is_symbolic(expr)
+
+
+def any_symbolic_arg(ctx, call: ast.Call) -> bool:
+    """True when an argument of ``call`` is a symbolic KerasTensor."""
     return has_symbolic_sources(ctx) and tracker(ctx).any_symbolic_arg(call)
