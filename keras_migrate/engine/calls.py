@@ -14,9 +14,8 @@ from __future__ import annotations
 import ast
 from typing import Iterator, Optional
 
+from .knowledge import FUNC
 from .model import Edit
-
-FUNC = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 
 # -- reading ------------------------------------------------------------------------------------

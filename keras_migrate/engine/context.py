@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterable, Optional, Sequence, Union
 
 from . import astutil as _astutil
+from . import calls as _calls
 from .knowledge import Knowledge
 from .model import Applicability, Edit, Finding, Fix, Severity
 from .resolve import Ref, Resolver
@@ -70,6 +71,12 @@ class FileContext:
         self.knowledge = Knowledge(tree, self.resolver, workspace, module_name, path)
         self.knowledge._parents = self._parents
         self.knowledge._file = self  # the symbolic tracker reads the shared indexes
+        # a canonical name, a reference, a kind, a parent: each defined once, where it is
+        # known (resolve.py, knowledge.py); the context hands those methods out as they are
+        self.qualname: Callable[[ast.AST], Optional[str]] = self.resolver.qualname
+        self.resolve: Callable[[ast.AST], Optional[Ref]] = self.resolver.resolve
+        self.value_kind: Callable[[ast.AST], Optional[str]] = self.knowledge.value_kind
+        self.parent: Callable[[ast.AST], Optional[ast.AST]] = self.knowledge.parent
         self.knowledge._assign_nodes = self.nodes(ast.Assign)  # the walk ran for the imports above
         self._refs: Optional[list[Ref]] = None
         self._memo: dict = {}
@@ -168,18 +175,6 @@ class FileContext:
             self._refs = self.resolver.references_from(self.nodes(ast.Attribute), self.nodes(ast.Name))
         return self._refs
 
-    def qualname(self, node: ast.AST) -> Optional[str]:
-        return self.resolver.qualname(node)
-
-    def resolve(self, node: ast.AST) -> Optional[Ref]:
-        return self.resolver.resolve(node)
-
-    def value_kind(self, node: ast.AST) -> Optional[str]:
-        return self.knowledge.value_kind(node)
-
-    def parent(self, node: ast.AST) -> Optional[ast.AST]:
-        return self.knowledge.parent(node)
-
     # -- text ----------------------------------------------------------------------------
     def span(self, node: NodeOrSpan) -> Span:
         if isinstance(node, tuple):
@@ -233,11 +228,7 @@ class FileContext:
                  imports: Sequence[str] = ()) -> Fix:
         return Fix(title, applicability, tuple(edits), tuple(imports))
 
-    def keyword(self, call: ast.Call, name: str) -> Optional[ast.keyword]:
-        for kw in call.keywords:
-            if kw.arg == name:
-                return kw
-        return None
+    keyword = staticmethod(_calls.keyword)
 
     def rename_keyword(self, call: ast.Call, old: str, new: str) -> Optional[Edit]:
         """Edit renaming ``old=`` to ``new=`` in a call (just the name's characters)."""

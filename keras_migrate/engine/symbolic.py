@@ -24,9 +24,9 @@ import bisect
 from typing import Optional
 
 from . import astutil as _fast_ast
-from .knowledge import KERAS_TENSOR, LAYER, MODEL, TENSOR_FACTORIES
+from .knowledge import FUNC, KERAS_TENSOR, LAYER, MODEL, TENSOR_FACTORIES
 
-_FUNC = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+_FUNC = FUNC + (ast.Lambda,)
 _NEST = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 _MAX_DEPTH = 24
 GRAPH_ATTRS = frozenset({"output", "outputs", "input", "inputs"})
