@@ -423,21 +423,38 @@ class Engine:
         source = SourceText(text)
         result.source = source
         ctx = FileContext(source, tree, path, self.settings, self.workspace, module_name, self.enabled)
-        old_limit = sys.getrecursionlimit()
         for rule in self.rules:
             if rule.requires and not any(n in text for n in rule.requires):
                 continue
-            try:
-                res = rule.check(ctx)
-                if res is not None:
-                    for _ in res:
-                        pass
-            except RecursionError:
-                result.rule_errors.append(f"{rule.code}: code nested too deeply to analyse")
-            except Exception as exc:  # one broken rule must not hide the others
-                log.exception("rule %s failed on %s", rule.code, path)
-                result.rule_errors.append(f"{rule.code}: internal error {type(exc).__name__}: {exc}")
-        sys.setrecursionlimit(old_limit)
+            self._run_rule(rule, ctx, result)
+        self._finish(result, ctx, source, text)
+        return result
+
+    def incremental(self) -> "IncrementalAnalyzer":
+        """An analyser for successive versions of one document: ``analyze`` as here, each
+        edit re-parsing and re-checking only the statements it touched (engine/incremental.py)."""
+        from .incremental import IncrementalAnalyzer
+        return IncrementalAnalyzer(self)
+
+    def _run_rule(self, rule: Rule, ctx: FileContext, result: AnalysisResult) -> None:
+        old_limit = sys.getrecursionlimit()
+        try:
+            res = rule.check(ctx)
+            if res is not None:
+                for _ in res:
+                    pass
+        except RecursionError:
+            result.rule_errors.append(f"{rule.code}: code nested too deeply to analyse")
+        except Exception as exc:  # one broken rule must not hide the others
+            log.exception("rule %s failed on %s", rule.code, result.path)
+            result.rule_errors.append(f"{rule.code}: internal error {type(exc).__name__}: {exc}")
+        finally:
+            sys.setrecursionlimit(old_limit)
+
+    def _finish(self, result: AnalysisResult, ctx: FileContext, source: SourceText, text: str) -> None:
+        """The one pass over every finding: the rules about noqa comments (K900), noqa,
+        ``# keras-migrate: noqa``, deduplication and order."""
+        path = result.path
         findings = ctx.findings
         has_noqa = "noqa" in text or "NOQA" in text
         statements = [n for t, ns in ctx.node_buckets().items() if issubclass(t, ast.stmt)
@@ -461,7 +478,7 @@ class Engine:
         whole_file, file_codes = file_noqa(text) if has_noqa else (False, None)
         if whole_file and file_codes is None:
             result.findings = []
-            return result
+            return
         seen = set()
         kept = []
         for f in sorted(findings, key=Finding.sort_key):
@@ -477,4 +494,3 @@ class Engine:
                     continue
             kept.append(f)
         result.findings = kept
-        return result

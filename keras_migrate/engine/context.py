@@ -59,7 +59,9 @@ class Settings:
 class FileContext:
     def __init__(self, source: SourceText, tree: ast.Module, path: str = "<stdin>",
                  settings: Optional[Settings] = None, workspace=None, module_name: Optional[str] = None,
-                 enabled: Optional[frozenset] = None):
+                 enabled: Optional[frozenset] = None, walk: Optional[tuple[dict, dict]] = None):
+        """``walk``: (nodes by type, parents) of the tree when the caller has them (the
+        incremental analysis keeps them per statement); by default the tree is walked."""
         self.source = source
         self._enabled = enabled
         self.text = source.text
@@ -67,6 +69,8 @@ class FileContext:
         self.path = path
         self.settings = settings or Settings()
         self._buckets: Optional[dict[type, list[ast.AST]]] = None
+        if walk is not None:
+            self._buckets, self._parents = walk
         self.resolver = Resolver(tree, self.nodes(ast.Import, ast.ImportFrom))
         self.knowledge = Knowledge(tree, self.resolver, workspace, module_name, path)
         self.knowledge._parents = self._parents

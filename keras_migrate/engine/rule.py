@@ -104,6 +104,11 @@ class Rule:
     tags: ClassVar[tuple[str, ...]] = ()        # "deprecated", "unnecessary"
     # mentions that must occur in the text for the rule to have anything to do
     requires: ClassVar[tuple[str, ...]] = ("keras", "tensorflow", "tf_keras")
+    # True when what the rule reports in one top-level statement depends on other statements
+    # beyond the engine's shared facts (imports, top-level classes and functions, the kinds of
+    # module-level names): the editor's incremental analysis then runs it on the whole module
+    # after every edit instead of on the edited statements only (engine/incremental.py)
+    module_wide: ClassVar[bool] = False
     VALID: ClassVar[list] = []
     INVALID: ClassVar[list] = []
 

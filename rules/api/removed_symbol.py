@@ -70,6 +70,7 @@ class RemovedSymbol(Rule):
     """
 
     code = "K501"
+    module_wide = True  # relates statements to each other (engine/incremental.py)
     name = "removed-symbol"
     message = "`{old}` does not exist in Keras 3: {guidance}"
     severity = Severity.ERROR

@@ -56,6 +56,7 @@ class AddWeightPositionalName(Rule):
     """
 
     code = "K308"
+    module_wide = True  # relates statements to each other (engine/incremental.py)
     name = "add-weight-positional-name"
     message = "`add_weight` takes `name` as a keyword in Keras 3 (ValueError); write `name={name}`"
     severity = Severity.ERROR

@@ -65,6 +65,7 @@ class LayerShapeAttribute(Rule):
     """
 
     code = "K309"
+    module_wide = True  # relates statements to each other (engine/incremental.py)
     name = "layer-shape-attribute"
     message = "`{expr}` was removed in Keras 3 (AttributeError); use {new}"
     severity = Severity.ERROR

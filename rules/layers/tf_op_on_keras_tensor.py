@@ -59,6 +59,7 @@ class TfOpOnKerasTensor(Rule):
     """
 
     code = "K302"
+    module_wide = True  # relates statements to each other (engine/incremental.py)
     name = "tf-op-on-keras-tensor"
     message = "`{old}` on a symbolic Keras tensor raises ValueError in Keras 3 (every backend); use `{new}`"
     severity = Severity.ERROR

@@ -88,6 +88,7 @@ class TfOpInModelCode(Rule):
     """
 
     code = "K601"
+    module_wide = True  # relates statements to each other (engine/incremental.py)
     name = "tf-op-in-model-code"
     message = "`{old}` in model code runs only on the TensorFlow backend; use `{new}`"
     severity = Severity.WARNING

@@ -70,6 +70,7 @@ class CheckpointFilepath(Rule):
     """
 
     code = "K204"
+    module_wide = True  # relates statements to each other (engine/incremental.py)
     name = "checkpoint-filepath"
     message = "Keras 3 `ModelCheckpoint` needs a path ending in `{ext}`: this one raises ValueError"
     severity = Severity.ERROR

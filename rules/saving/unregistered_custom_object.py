@@ -163,6 +163,7 @@ class UnregisteredCustomObject(Rule):
     """
 
     code = "K205"
+    module_wide = True  # relates statements to each other (engine/incremental.py)
     name = "unregistered-custom-object"
     message = ("`{name}` is not registered: a saved `.keras` model that uses it fails to load in Keras 3 "
                "(TypeError) unless the loader passes it; add `@keras.saving.register_keras_serializable()`")

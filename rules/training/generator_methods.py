@@ -73,6 +73,7 @@ class GeneratorMethods(Rule):
     """
 
     code = "K404"
+    module_wide = True  # relates statements to each other (engine/incremental.py)
     name = "generator-methods"
     message = "`{old}` was removed in Keras 3 (AttributeError); use `{new}`"
     severity = Severity.ERROR

@@ -95,6 +95,7 @@ class MultiOutputSingleTarget(Rule):
     """
 
     code = "K411"
+    module_wide = True  # relates statements to each other (engine/incremental.py)
     name = "multi-output-single-target"
     message = ("`{method}` gets one target for a {n}-output model: Keras 2 reused it for every output, Keras 3 "
                "raises KeyError; pass one target per output")

@@ -48,6 +48,7 @@ class ResetMetricsArgument(Rule):
     """
 
     code = "K406"
+    module_wide = True  # relates statements to each other (engine/incremental.py)
     name = "reset-metrics-argument"
     message = "`reset_metrics=` was removed from `{method}()` in Keras 3 (TypeError); metrics are always reset per call"
     severity = Severity.ERROR

@@ -93,6 +93,7 @@ class XlaUnsupportedOp(Rule):
     """
 
     code = "K401"
+    module_wide = True  # relates statements to each other (engine/incremental.py)
     name = "xla-unsupported-op"
     message = ("`{method}` uses {ops}, which XLA cannot compile; Keras 3 jit-compiles by default on JAX and on "
                "TensorFlow with a GPU: pass `jit_compile=False` to `compile()`")
