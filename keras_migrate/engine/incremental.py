@@ -489,7 +489,11 @@ class IncrementalAnalyzer:
         self.text = text  # from here on the state is the new text's
         active = self._active(text)
         fresh = self._context(source, tree, path, module_name, carry)
-        same = (active == self.active and _environment(fresh, new_units) == old_env
+        new_env = _environment(fresh, new_units)
+        # an import or alias edited, even to the same text, is a new Binding (rules match
+        # references to their import statement by identity): every reference is new
+        binds = any(f[0] in ("import", "alias") for f in old_env + new_env)
+        same = (not binds and active == self.active and new_env == old_env
                 and _workspace_env(fresh) == self.workspace_env)
         if not same:
             self.stats["environment"] += 1

@@ -66,6 +66,7 @@ class TensorflowKerasImport(Rule):
     """
 
     code = "K101"
+    module_wide = True  # relates statements to each other (engine/incremental.py)
     name = "tensorflow-keras-import"
     message = "Keras imported through TensorFlow; import `keras` directly"
     severity = Severity.WARNING

@@ -63,6 +63,7 @@ class LambdaLayerSerialization(Rule):
     """
 
     code = "K206"
+    module_wide = True  # relates statements to each other (engine/incremental.py)
     name = "lambda-layer-serialization"
     message = ("A `Lambda` layer with a Python `lambda` cannot be reloaded in Keras 3 (ValueError in safe "
                "mode); use a named function registered with `@keras.saving.register_keras_serializable()`")

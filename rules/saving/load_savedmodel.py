@@ -63,6 +63,7 @@ class LoadSavedmodel(Rule):
     """
 
     code = "K202"
+    module_wide = True  # relates statements to each other (engine/incremental.py)
     name = "load-savedmodel"
     message = ("`load_model` cannot read a TF SavedModel in Keras 3 (ValueError); reload it as "
                "`keras.layers.TFSMLayer(path, call_endpoint=...)` (TensorFlow backend only)")

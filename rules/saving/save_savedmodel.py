@@ -72,6 +72,7 @@ class SaveSavedmodel(Rule):
     """
 
     code = "K201"
+    module_wide = True  # relates statements to each other (engine/incremental.py)
     name = "save-savedmodel"
     message = "`{call}` writes a TF SavedModel in Keras 2; Keras 3 raises ValueError: save to a `.keras` file or use `model.export()`"
     severity = Severity.ERROR

@@ -61,6 +61,7 @@ class SaveWeightsFilename(Rule):
     """
 
     code = "K203"
+    module_wide = True  # relates statements to each other (engine/incremental.py)
     name = "save-weights-filename"
     message = "Keras 3 weights files must end in `.weights.h5`: `{call}` raises ValueError"
     severity = Severity.ERROR
