@@ -5,6 +5,8 @@ worker thread, knows nothing of the connection.
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -14,12 +16,29 @@ from lsprotocol import types
 from keras_migrate.config import Config
 from keras_migrate.engine.model import Finding
 from keras_migrate.engine.source import SourceText
-from keras_migrate.service import Linter
+from keras_migrate.service import Linter, module_name_for
 
 from . import actions as act
 from .diagnostics import Lines, notebook_diagnostics, text_diagnostics
 
 log = logging.getLogger("keras_migrate.server")
+
+# one incremental analyser per open text document (engine/incremental.py): an edit re-parses
+# and re-checks only the statements it touched; the least recently analysed are dropped
+INCREMENTAL_DOCUMENTS = 16
+_incremental: "OrderedDict[str, Any]" = OrderedDict()
+_incremental_lock = threading.Lock()
+
+
+def _analyzer(uri: str, engine):
+    with _incremental_lock:
+        inc = _incremental.get(uri)
+        if inc is None or inc.engine is not engine:
+            inc = _incremental[uri] = engine.incremental()
+        _incremental.move_to_end(uri)
+        while len(_incremental) > INCREMENTAL_DOCUMENTS:
+            _incremental.popitem(last=False)
+        return inc
 
 
 @dataclass
@@ -54,7 +73,9 @@ class Analysis:
 def analyse_text(uri: str, version: int, path: Optional[Path], cfg: Config, linter: Linter, text: str,
                  num_units, lsp_version: Callable[[str], Optional[int]]) -> Analysis:
     """A text document: findings paired with their diagnostics, or the parse error."""
-    result = linter.check_source(text, path)
+    inc = _analyzer(uri, linter.engine(path))
+    with inc.lock:
+        result = inc.analyze(text, str(path) if path else "<stdin>", module_name_for(path, linter.config.root))
     for msg in result.rule_errors:
         log.error("%s: %s", uri, msg)
     a = Analysis(version, path, cfg, linter, text=text)

@@ -27,6 +27,7 @@ import bisect
 import copy
 import logging
 import sys
+import threading
 from typing import Callable, Optional, Sequence
 
 from . import astutil as _astutil
@@ -297,6 +298,7 @@ class IncrementalAnalyzer:
 
     def __init__(self, engine):
         self.engine = engine
+        self.lock = threading.Lock()  # one analysis at a time (the state is the document's)
         self.local = [r for r in engine.rules if not getattr(r, "module_wide", False)]
         self._reset()
         self.stats = {"full": 0, "environment": 0, "incremental": 0, "same": 0}
