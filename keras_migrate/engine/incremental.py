@@ -530,6 +530,7 @@ class IncrementalAnalyzer:
                             not (lo <= source.offset(r.start.line, r.start.col) <= hi) for r, _ in f.related):
                         raise Stale(f"{rule.code} reported outside the edited statements")
                 local_new.extend(view.findings[before:])
+        _widen(view, ctx)
         starts = [u.start for u in new_units]
         for f in local_new:
             new_units[max(bisect.bisect_right(starts, f.start) - 1, 0)].findings.append(f)
@@ -584,13 +585,14 @@ class IncrementalAnalyzer:
         return g
 
     def _refix(self, ctx: FileContext, unit: Unit, code: str, start: int, end: int, gen: int) -> Callable:
-        buckets = unit.buckets
         rule = next(r for r in self.engine.rules if r.code == code)
 
         def fix():
+            # the rule again over the whole module, as in a full analysis (once per fix asked
+            # for: the finding was made in an earlier analysis, its own closure is stale)
             if self.generation != gen:
                 return None
-            v = _view(ctx, [buckets])
+            v = _view(ctx, ctx._buckets._parts, ctx._refs)
             old = sys.getrecursionlimit()
             try:
                 res = rule.check(v)
@@ -599,7 +601,9 @@ class IncrementalAnalyzer:
                         pass
             finally:
                 sys.setrecursionlimit(old)
-            for f in v.findings:
+            found = v.findings
+            _widen(v, ctx)
+            for f in found:
                 if f.code == code and f.start == start and f.end == end and f.fix_factory is not None:
                     return f.fix_factory()
             return None
@@ -618,6 +622,14 @@ def _view(ctx: FileContext, parts: Sequence[dict], refs: Optional[list] = None) 
     r.import_nodes = [n for n in ctx.resolver.import_nodes if id(n) in mine]
     v.resolver = r
     return v
+
+
+def _widen(view: FileContext, ctx: FileContext) -> None:
+    """Once the rules have run on ``view``, it sees the whole module again: the fixes of its
+    findings (built later, on demand) see what they see in a full analysis."""
+    findings = view.findings
+    view.__dict__.update(ctx.__dict__)
+    view.findings = findings
 
 
 def _shift_range(r: Range, dline: int) -> Range:

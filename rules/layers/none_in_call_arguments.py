@@ -49,6 +49,7 @@ class NoneInCallArguments(Rule):
     """
 
     code = "K310"
+    module_wide = True  # relates statements to each other (engine/incremental.py)
     name = "none-in-call-arguments"
     message = "`None` inside a nested call argument of a layer: Keras 3.0-3.12 reject it (ValueError/AttributeError); pass optional inputs as separate arguments"
     severity = Severity.INFO
