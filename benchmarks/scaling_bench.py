@@ -42,6 +42,27 @@ def engine_time(linter, text: str, path: Path, repeat: int) -> tuple[float, int]
     return statistics.median(times), n
 
 
+def keystroke_time(linter, text: str, path: Path, repeat: int) -> float:
+    """CPU of one keystroke in the editor's incremental analysis (engine/incremental.py): a
+    character typed, then deleted, in a comment line in the middle of the file."""
+    lines = text.splitlines(keepends=True)
+    mid = len(lines) // 2
+    while mid < len(lines) and not lines[mid].startswith(("def ", "class ")):
+        mid += 1
+    lines.insert(mid, "# typing here\n")
+    inc = linter.engine(path).incremental()
+    inc.analyze("".join(lines), str(path))
+    times = []
+    for k in range(max(repeat, 4) * 2):
+        lines[mid] = "# typing herex\n" if k % 2 == 0 else "# typing here\n"
+        doc = "".join(lines)
+        gc.collect()
+        t0 = time.process_time()
+        inc.analyze(doc, str(path))
+        times.append(time.process_time() - t0)
+    return statistics.median(times)
+
+
 def ast_floor(text: str, repeat: int) -> float:
     """CPU of ``ast.parse`` + one ``ast.walk`` alone: the floor any analysis pays, and how far
     from linear the machine itself is (caches: a bigger tree does not fit in them)."""
@@ -100,7 +121,7 @@ def main() -> None:
         return
     print(f"load average: {os.getloadavg()[0]:.2f} (2-core machine shared with other work)")
     print(f"{'input':<14}{'lines':>8}{'findings':>10}{'engine ms':>11}{'µs/line':>9}"
-          f"{'x 1x time':>11}{'x 1x lines':>12}{'x 1x ast':>10}{'ruff ms':>9}{'x ruff':>8}")
+          f"{'x 1x time':>11}{'x 1x lines':>12}{'x 1x ast':>10}{'ruff ms':>9}{'x ruff':>8}{'keystroke ms':>14}")
     base = None
     scale = 1
     while scale <= args.max_scale:
@@ -112,11 +133,12 @@ def main() -> None:
         t, n = engine_time(linter, text, path, rep)
         tr = ruff_time(path, 3)
         ta = ast_floor(text, rep)
+        tk = keystroke_time(linter, text, path, rep)
         if base is None:
             base = (t, lines, ta)
         print(f"{'dense ' + str(scale) + 'x':<14}{lines:>8}{n:>10}{t * 1000:>11.1f}{t * 1e6 / lines:>9.1f}"
               f"{t / base[0]:>11.2f}{lines / base[1]:>12.2f}{ta / base[2]:>10.2f}"
-              + (f"{tr * 1000:>9.1f}{t / tr:>8.2f}" if tr else f"{'n/a':>9}{'':>8}"))
+              + (f"{tr * 1000:>9.1f}{t / tr:>8.2f}" if tr else f"{'n/a':>9}{'':>8}") + f"{tk * 1000:>14.1f}")
         scale *= 2
     if TRAINING is not None:
         text = TRAINING.read_text(encoding="utf-8")
@@ -125,7 +147,9 @@ def main() -> None:
         tr = ruff_time(TRAINING, 3)
         print(f"{'training.py':<14}{lines:>8}{n:>10}{t * 1000:>11.1f}{t * 1e6 / lines:>9.1f}{'':>11}{'':>12}{'':>10}"
               + (f"{tr * 1000:>9.1f}{t / tr:>8.2f}" if tr else f"{'n/a':>9}{'':>8}"))
-    print("\n(x 1x ast: the same ratio for Python's own ast.parse + ast.walk of the file, the floor)")
+    print("\n(keystroke: CPU of one edit in the editor's incremental analysis, a character typed or deleted\n"
+          " in a comment line in the middle of the file, median)")
+    print("(x 1x ast: the same ratio for Python's own ast.parse + ast.walk of the file, the floor)")
     print("(CPU time, median: the machine is shared, so CPU rather than wall time; engine: in-process,\n"
           " warm, the previous run's garbage collected untimed; ruff: whole process, one file,\n"
           " `ruff check --select ALL --no-cache --isolated`)")
