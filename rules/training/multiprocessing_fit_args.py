@@ -105,6 +105,7 @@ class MultiprocessingFitArgs(Rule):
     """
 
     code = "K405"
+    module_wide = True  # relates statements to each other (engine/incremental.py)
     name = "multiprocessing-fit-args"
     message = "`{arg}=` was removed from `{method}()` in Keras 3 (TypeError); pass it to a `keras.utils.PyDataset` instead"
     severity = Severity.ERROR
