@@ -86,6 +86,7 @@ class PositionalTrainingArgument(Rule):
     """
 
     code = "K314"
+    module_wide = True  # relates statements to each other (engine/incremental.py)
     name = "positional-training-argument"
     message = "Keras 3 accepts only tensors as positional arguments of a layer/model call: pass `{param}={value}` by keyword"
     severity = Severity.ERROR
