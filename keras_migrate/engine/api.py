@@ -19,7 +19,8 @@ from typing import Optional
 
 # -- the rule interface ---------------------------------------------------------------------------
 from .rule import Invalid, Rule, Run, Valid
-from .model import Applicability, Edit, Group, Severity
+from .model import Applicability, Edit, Fix, Group, Severity
+from .importer import ImportConflict
 
 # -- kinds of Keras objects (engine/knowledge.py) ---------------------------------------------------
 from .knowledge import (CALLBACK, HISTORY, KERAS_TENSOR, LAYER, LOSS, METRIC, MODEL, MODEL_FACTORIES,
@@ -151,6 +152,8 @@ def def_name_span(ctx, fn: ast.AST) -> tuple[int, int]:
 __all__ = [
     # the rule interface
     "Rule", "Valid", "Invalid", "Run", "Severity", "Group", "Applicability", "Edit",
+    # a fix, declared once (Fix.safe/unsafe(title, build, *args)); ctx.imports.ensure's refusal
+    "Fix", "ImportConflict",
     # kinds
     "CALLBACK", "HISTORY", "KERAS_TENSOR", "LAYER", "LOSS", "METRIC", "MODEL", "OPTIMIZER", "SCHEDULE",
     "SEQUENCE", "MODEL_FACTORIES", "TENSOR_FACTORIES", "kind_of_class_name", "canonicalize",

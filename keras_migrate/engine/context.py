@@ -1,8 +1,11 @@
 """FileContext: everything a rule needs about one file, computed once and lazily.
 
 A rule reads the ``ast`` tree (fast), canonical names (``ctx.qualname``/``ctx.references``),
-kinds of values and classes (``ctx.knowledge``) and reports findings.  Fixes are described by
-a zero-argument callable that builds edits only when a fix is asked for; expression rewrites
+kinds of values and classes (``ctx.knowledge``) and reports findings (``ctx.report``; a
+rule's ``check`` returns nothing).  A fix is declared once, on the report:
+``fix=Fix.safe(title, build, *args)`` (or ``Fix.unsafe``), and ``build(*args)`` returns its
+edits only when a fix is asked for; names a fix writes come from ``ctx.imports.ensure``
+(the binding to write and the import edit it needs).  Expression rewrites
 go through libcst on the node's own source segment (``ctx.cst`` / ``ctx.cst_replace``), so
 formatting inside and around the node is preserved exactly.
 """
@@ -15,7 +18,8 @@ from typing import TYPE_CHECKING, Callable, Iterable, Optional, Sequence, Union
 from . import astutil as _astutil
 from . import calls as _calls
 from .knowledge import Knowledge
-from .model import Applicability, Edit, Finding, Fix, Severity
+from .importer import Importer
+from .model import Edit, Finding, Fix, Severity
 from .resolve import Ref, Resolver
 from .source import SourceText
 
@@ -85,6 +89,14 @@ class FileContext:
         self._refs: Optional[list[Ref]] = None
         self._memo: dict = {}
         self.findings: list[Finding] = []
+        self._imports: Optional[Importer] = None
+
+    @property
+    def imports(self) -> Importer:
+        """The importer: ``binding, edit = ctx.imports.ensure("keras.ops", at=node)``."""
+        if self._imports is None:
+            self._imports = Importer(self)
+        return self._imports
 
     def enabled(self, code: str) -> bool:
         """True when rule ``code`` runs in this analysis (ruff's ``checker.enabled``).
@@ -198,18 +210,21 @@ class FileContext:
 
     # -- reporting -----------------------------------------------------------------------
     def report(self, rule, node: NodeOrSpan, message: Optional[str] = None, *,
-               fix: Optional[Callable[[], Optional[Fix]]] = None, fix_title: Optional[str] = None,
-               applicability: Optional[Applicability] = None, severity: Optional[Severity] = None,
+               fix: Optional[Fix] = None, severity: Optional[Severity] = None,
                tags: Optional[Sequence[str]] = None,
                related: Sequence[tuple[NodeOrSpan, str]] = ()) -> Finding:
+        """Report a finding on ``node`` (or a ``(start, end)`` span); ``fix``: the declared
+        ``Fix`` (its title and applicability are shown at once, its edits built on demand)."""
         start, end = self.span(node)
-        if fix is not None and (fix_title is None or applicability is None):
-            raise ValueError(f"{rule.code}: a fix needs fix_title and applicability")
+        if fix is not None and not isinstance(fix, Fix):
+            raise TypeError(f"{rule.code}: fix= takes a Fix (Fix.safe/Fix.unsafe), not {fix!r}")
         finding = Finding(
             code=rule.code, name=rule.name, message=message or rule.message,
             severity=severity or rule.severity, start=start, end=end,
-            range=self.source.range(start, end), fix_title=fix_title,
-            fix_applicability=applicability if fix is not None else None, fix_factory=fix,
+            range=self.source.range(start, end),
+            fix_title=fix.title if fix is not None else None,
+            fix_applicability=fix.applicability if fix is not None else None,
+            fix_factory=fix.built if fix is not None else None,
             tags=tuple(tags if tags is not None else rule.tags),
             related=tuple((self.source.range(*self.span(n)), m) for n, m in related))
         self.findings.append(finding)
@@ -226,11 +241,6 @@ class FileContext:
     def delete(self, node: NodeOrSpan) -> Edit:
         s, e = self.span(node)
         return Edit(s, e, "")
-
-    @staticmethod
-    def make_fix(title: str, applicability: Applicability, edits: Iterable[Edit],
-                 imports: Sequence[str] = ()) -> Fix:
-        return Fix(title, applicability, tuple(edits), tuple(imports))
 
     keyword = staticmethod(_calls.keyword)
 

@@ -1,4 +1,4 @@
-"""Applying fixes: compose edits, add the imports they need, drop imports they made unused,
+"""Applying fixes: compose edits, merge the imports they carry, drop imports they made unused,
 verify the result parses, repeat until nothing fixable is left (so a second run changes
 nothing).  Also turns an (old, new) text pair into minimal text edits for editors.
 """
@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Optional, Sequence
 
 from .analyze import AnalysisResult, parse
-from .model import Edit, Finding, Fix
+from .model import Edit, Finding, Fix, ImportEdit
 from .resolve import Resolver
 from .source import SourceText
 
@@ -26,38 +26,10 @@ def apply_edits(text: str, edits: Iterable[Edit]) -> str:
 
 
 # -- imports ---------------------------------------------------------------------------------
-def _import_present(tree: ast.Module, resolver: Resolver, stmt: str) -> Optional[bool]:
-    """True: already satisfied; False: must add; None: the name is taken by something else."""
-    node = ast.parse(stmt).body[0]
-    if isinstance(node, ast.Import):
-        alias = node.names[0]
-        local = alias.asname or alias.name.split(".")[0]
-        target = alias.name if alias.asname else alias.name.split(".")[0]
-    else:
-        alias = node.names[0]
-        local = alias.asname or alias.name
-        target = f"{node.module}.{alias.name}"
-    b = resolver.bindings.get(local)
-    if b is not None:
-        if b.target == target:
-            return True
-        # ``from tensorflow import keras`` already binds ``keras`` to the same object under
-        # Keras 3; K101 rewrites that import itself.
-        if target.startswith("keras") and b.target == "tensorflow." + target:
-            return True
-        return None
-    for n in ast.walk(tree):
-        if isinstance(n, ast.Import):
-            for a in n.names:
-                if (a.asname or a.name.split(".")[0]) == local:
-                    return True if a.name == target else None
-        elif isinstance(n, ast.ImportFrom):
-            for a in n.names:
-                if (a.asname or a.name) == local:
-                    return True if f"{n.module}.{a.name}" == target else None
-    return False
-
-
+# A fix that writes a new name carries the import it needs as an ``ImportEdit`` (made by
+# ``ctx.imports.ensure``, which also told the rule which binding to write).  Fixes applied
+# together may each carry one: identical ones are applied once, and statements inserted at
+# one point are merged (each statement once, at its first place).
 def _masked_no_op(node: ast.AST) -> bool:
     """``0`` alone: a notebook's masked magic or shell line (``0#...``), never real code."""
     return (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
@@ -99,25 +71,30 @@ def import_insert_offset(tree: ast.Module, source: SourceText, before: Optional[
     return offset, prefix
 
 
-def import_edits(text: str, tree: ast.Module, imports: Sequence[str], before: Optional[int] = None
-                 ) -> Optional[list[Edit]]:
-    """Edits adding the needed imports; None when a needed name is taken by something else."""
-    if not imports:
-        return []
-    resolver = Resolver(tree)
-    source = SourceText(text)
-    needed = []
-    for stmt in dict.fromkeys(imports):
-        present = _import_present(tree, resolver, stmt)
-        if present is None:
-            return None
-        if not present:
-            needed.append(stmt)
-    if not needed:
-        return []
-    offset, prefix = import_insert_offset(tree, source, before)
-    nl = source.newline()
-    return [Edit(offset, offset, prefix + "".join(s + nl for s in needed))]
+def merge_import_edits(edits: Iterable[Edit]) -> list[Edit]:
+    """The edits with their ``ImportEdit``s merged: one insertion per point, each import
+    statement once (at its first point), identical edits once."""
+    plain: list[Edit] = []
+    inserts: dict[int, tuple[str, list[str]]] = {}
+    seen_lines: set[str] = set()
+    for e in sorted(edits, key=lambda e: (e.start, e.end)):
+        if not isinstance(e, ImportEdit) or e.start != e.end:
+            if e not in plain:
+                plain.append(e)
+            continue
+        body = e.new_text.lstrip("\r\n")
+        prefix = e.new_text[:len(e.new_text) - len(body)]
+        old_prefix, lines = inserts.get(e.start, (prefix, []))
+        for line in body.splitlines(keepends=True):
+            if line.strip() and line.strip() not in seen_lines:
+                seen_lines.add(line.strip())
+                lines.append(line)
+        inserts[e.start] = (max(old_prefix, prefix, key=len), lines)
+    return plain + [ImportEdit(at, at, prefix + "".join(lines)) for at, (prefix, lines) in inserts.items() if lines]
+
+
+def _conflicts(edits: Sequence[Edit]) -> bool:
+    return any(a.overlaps(b) for i, a in enumerate(edits) for b in edits[i + 1:])
 
 
 def _name_loads(tree: ast.Module) -> dict[str, int]:
@@ -193,18 +170,14 @@ def cleanup_imports(old_text: str, new_text: str) -> str:
 
 
 def apply_fix(text: str, fix: Fix) -> Optional[str]:
-    """Apply one fix (its edits, its imports, and the import clean-up); None if invalid."""
+    """Apply one fix (its edits, the imports it carries, and the import clean-up); None if
+    invalid."""
     tree, err = parse(text)
     if tree is None:
         return None
-    imp = import_edits(text, tree, fix.imports, min((e.start for e in fix.edits), default=None))
-    if imp is None:
+    edits = merge_import_edits(fix.edits)
+    if _conflicts(edits):
         return None
-    edits = list(fix.edits) + imp
-    for i, a in enumerate(edits):
-        for b in edits[i + 1:]:
-            if a.overlaps(b):
-                return None
     new = apply_edits(text, edits)
     new = cleanup_imports(text, new)
     if parse(new)[0] is None:
@@ -299,6 +272,7 @@ def fix_text(text: str, analyze: Callable[[str], AnalysisResult], unsafe: bool =
             break
         chosen: list[tuple[Finding, Fix]] = []
         taken: list[Edit] = []
+        taken_imports: list[Edit] = []
         for f in result.findings:
             if not f.fixable(unsafe) or (select is not None and not select(f)):
                 continue
@@ -307,18 +281,23 @@ def fix_text(text: str, analyze: Callable[[str], AnalysisResult], unsafe: bool =
             fix = f.fix()
             if fix is None or not fix.edits:
                 continue
-            if any(e.overlaps(t) for e in fix.edits for t in taken):
+            plain = [e for e in fix.edits if not isinstance(e, ImportEdit)]
+            imports = [e for e in fix.edits if isinstance(e, ImportEdit)]
+            if any(e.overlaps(t) for e in plain for t in taken + taken_imports):
+                continue
+            if any(e.overlaps(t) for e in imports for t in taken):
+                continue
+            if _conflicts(merge_import_edits(taken_imports + imports)):
                 continue
             chosen.append((f, fix))
-            taken.extend(fix.edits)
+            taken.extend(plain)
+            taken_imports.extend(imports)
         if not chosen:
             break
-        imports = [i for _, fx in chosen for i in fx.imports]
-        imp = import_edits(current, tree, imports,
-                           min((e.start for _, fx in chosen if fx.imports for e in fx.edits), default=None))
         new = None
-        if imp is not None and not any(e.overlaps(t) for e in imp for t in taken):
-            candidate = cleanup_imports(current, apply_edits(current, taken + imp))
+        edits = taken + merge_import_edits(taken_imports)
+        if not _conflicts(edits):
+            candidate = cleanup_imports(current, apply_edits(current, edits))
             if parse(candidate)[0] is not None:
                 new = candidate
         if new is None:

@@ -11,9 +11,9 @@ import inspect
 import re
 import textwrap
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar, Iterable, Optional
+from typing import TYPE_CHECKING, ClassVar, Optional
 
-from .model import Applicability, Finding, Group, Severity
+from .model import Applicability, Group, Severity
 
 if TYPE_CHECKING:  # pragma: no cover
     from .context import FileContext
@@ -166,5 +166,8 @@ class Rule:
         return f"{cls.code.lower()}-{cls.name}"
 
     # -- checking ----------------------------------------------------------------------------
-    def check(self, ctx: "FileContext") -> Iterable[Finding]:  # pragma: no cover - abstract
+    def check(self, ctx: "FileContext") -> None:  # pragma: no cover - abstract
+        """Report findings through ``ctx.report(self, node, message, fix=Fix.safe(...))``;
+        returns nothing (the findings are the context's)."""
         raise NotImplementedError
+

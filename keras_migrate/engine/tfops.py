@@ -15,7 +15,7 @@ from typing import Callable, Optional
 
 from . import astutil as _fast_ast
 from . import catalog as _catalog
-from .model import Applicability, Edit
+from .model import Applicability, Edit, Fix
 from .resolve import Resolver
 from .source import SourceText
 
@@ -229,16 +229,24 @@ def rewrite_expression(expr: str, ents: Optional[dict] = None, unsafe: bool = Tr
 
 
 def fix_for(ctx, call: ast.Call, canonical_name: str):
-    """(fix_factory, title, applicability, new_name, reason) for a ``tf.*`` call in a file."""
+    """(fix, new_name, reason) for a ``tf.*`` call in a file (fix None: no automatic fix)."""
     ent = _catalog.tf_op(canonical_name)
     if ent is None:
-        return None, None, None, None, "not in the tf -> keras.ops table"
+        return None, None, "not in the tf -> keras.ops table"
     parent = ctx.parent(call) if ent.get("special") == "top_k" else None  # the parent map only when needed
     plan, why = plan_call(call, ent, ctx.span, ctx.text, ctx.qualname, parent)
     if plan is None:
-        return None, None, None, "keras.ops." + ent["ops"], why
-    return (lambda p=plan: ctx.make_fix(p.title, p.applicability, p.edits, ["import keras"]),
-            plan.title, plan.applicability, plan.new_name, "")
+        return None, "keras.ops." + ent["ops"], why
+    return Fix.applicable(plan.applicability, plan.title, _plan_edits, ctx, call, plan), plan.new_name, ""
+
+
+def _plan_edits(ctx, call: ast.Call, plan: Plan) -> list[Edit]:
+    """The plan's edits, the function's new name spelled as the file reaches ``keras.ops``."""
+    ops, imp = ctx.imports.ensure("keras.ops", at=call)
+    name = ctx.span(call.func)
+    spelled = ops + plan.new_name[len("keras.ops"):]
+    return [Edit(e.start, e.end, spelled) if (e.start, e.end) == name and e.new_text == plan.new_name else e
+            for e in plan.edits] + [imp]
 
 
 def report_tf_call(rule, ctx, call: ast.Call, canonical_name: str, message: str, guidance: str,
@@ -248,10 +256,9 @@ def report_tf_call(rule, ctx, call: ast.Call, canonical_name: str, message: str,
     ``message`` is formatted with ``old`` (``tf.reduce_sum``) and ``new`` (``keras.ops.sum``);
     ``guidance`` (formatted with ``old`` and ``why``) is used when there is no automatic fix.
     """
-    factory, title, applicability, new, why = fix_for(ctx, call, canonical_name)
+    fix, new, why = fix_for(ctx, call, canonical_name)
     old = display(canonical_name)
-    if factory is None:
+    if fix is None:
         text = guidance.format(old=old, why=why, new=new or "a keras.ops function")
         return ctx.report(rule, call.func, text, severity=severity)
-    return ctx.report(rule, call.func, message.format(old=old, new=new), fix=factory, fix_title=title,
-                      applicability=applicability, severity=severity)
+    return ctx.report(rule, call.func, message.format(old=old, new=new), fix=fix, severity=severity)

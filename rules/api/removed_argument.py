@@ -6,7 +6,7 @@ import re
 from functools import lru_cache
 from typing import Optional
 
-from keras_migrate.engine.api import (Applicability, Invalid, Rule, Run, Severity, Valid, arg_source,
+from keras_migrate.engine.api import (Applicability, Fix, Invalid, Rule, Run, Severity, Valid, arg_source,
                                       keras_api, owned_by)
 
 from ._common import KIND_TYPES, RUN_SETUP, defined_by_user_class, fix_of, symbol_entry
@@ -319,9 +319,7 @@ class RemovedArgument(Rule):
                 title = f"Pass `{kw}={e['default']}` (Keras 2's default)"
                 ctx.report(self, f, f"`{ctx.segment(f)}()` needs `{kw}=` in Keras 3 (TypeError: missing "
                                     f"required argument); Keras 2's default was `{e['default']}`",
-                           fix=lambda c=call, k=kw, v=e["default"], t=title: ctx.make_fix(
-                               t, Applicability.SAFE, [ctx.add_keyword(c, k, v)]),
-                           fix_title=title, applicability=Applicability.SAFE)
+                           fix=Fix.safe(title, ctx.add_keyword, call, kw, e["default"]))
 
     def check(self, ctx):
         self._check_required(ctx)
@@ -376,10 +374,19 @@ class RemovedArgument(Rule):
             ctx.report(self, span, msg, severity=sev)
             return
         title, app, edit = made
-        needs_keras = "keras." in edit.new_text[len(ctx.segment(call.func)):] if edit.start == ctx.span(call)[0] else False
-        ctx.report(self, span, msg, severity=sev,
-                   fix=lambda: ctx.make_fix(title, app, [edit], ["import keras"] if needs_keras else ()),
-                   fix_title=title, applicability=app)
+        ctx.report(self, span, msg, severity=sev, fix=Fix.applicable(app, title, self._spelled, ctx, call, edit))
+
+    @staticmethod
+    def _spelled(ctx, call, edit):
+        """A template (``decay=`` -> ``keras.optimizers.schedules...``) names Keras in the
+        arguments it writes: spelled as the file imports Keras (``K.optimizers...`` on
+        ``import keras as K``), the call's own text left as it is."""
+        func = ctx.segment(call.func)
+        if edit.start != ctx.span(call)[0] or not edit.new_text.startswith(func):
+            return edit
+        rest, imp = ctx.imports.rewrite(edit.new_text[len(func):], at=call)
+        return [type(edit)(edit.start, edit.end, func + rest), imp]
+
 
     def _fix(self, ctx, call, kw, entry) -> Optional[tuple]:
         app = fix_of(entry)

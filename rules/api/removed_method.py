@@ -4,7 +4,7 @@ from __future__ import annotations
 import ast
 from functools import lru_cache
 
-from keras_migrate.engine.api import (Applicability, Edit, Invalid, Rule, Run, Severity, Valid, bindings,
+from keras_migrate.engine.api import (Applicability, Edit, Fix, Invalid, Rule, Run, Severity, Valid, bindings,
                                       keras_api, owned_by)
 
 from ._common import KIND_TYPES, defined_by_user_class, fix_of
@@ -271,8 +271,7 @@ class RemovedMethod(Rule):
                 continue
             title = f"Use \"{new}\""
             edit = ctx.replace(key, seg[0] + new + seg[-1])
-            ctx.report(self, key, msg, fix=lambda e=edit, t=title, a=app: ctx.make_fix(t, a, [e]),
-                       fix_title=title, applicability=app)
+            ctx.report(self, key, msg, fix=Fix.applicable(app, title, edit))
 
     def _report(self, ctx, node: ast.Attribute, typ: str, entry: dict):
         attr = node.attr
@@ -291,5 +290,5 @@ class RemovedMethod(Rule):
             return
         title = f"Use `.{new}`"
         edit = Edit(end - len(attr), end, new)
-        ctx.report(self, node, msg, fix=lambda: ctx.make_fix(title, app, [edit]),
-                   fix_title=title, applicability=app)
+        ctx.report(self, node, msg, fix=Fix.applicable(app, title, edit))
+

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.api import (Applicability, Invalid, Rule, Run, Severity, Valid, call_of_func,
+from keras_migrate.engine.api import (Applicability, Fix, Invalid, Rule, Run, Severity, Valid, call_of_func,
                                       canonicalize, import_nodes, keras3_has, owned_by, remove_binding_edit,
                                       rewrite_call)
 
@@ -329,9 +329,8 @@ class RemovedSymbol(Rule):
                 continue
             title, app, edits = made
             ctx.report(self, ref.node, msg, severity=sev,
-                       fix=lambda t=title, a=app, e=edits: ctx.make_fix(
-                           t, a, e, ["import keras"] if any("keras." in x.new_text for x in e) else []),
-                       fix_title=title, applicability=app)
+                       fix=Fix.applicable(app, title, ctx.imports.rewrite_edits, edits, at=ref.node))
+
 
     def _imported_names(self, ctx, skip: set) -> None:
         """``from keras.layers import LocallyConnected2D``: a name Keras 3 lacks makes the import
@@ -369,12 +368,8 @@ class RemovedSymbol(Rule):
                     continue
                 msg = f"`{canon}` does not exist in Keras 3 and `{local}` is not used: drop it from the import"
                 title = f"Remove unused `{alias.name}` from the import"
-
-                def build(n=node, name=local, t=title):
-                    edit = remove_binding_edit(ctx, n, name)
-                    return ctx.make_fix(t, Applicability.SAFE, [edit]) if edit is not None else None
                 ctx.report(self, alias, msg, severity=Severity.WARNING if shim else None,
-                           fix=build, fix_title=title, applicability=Applicability.SAFE)
+                           fix=Fix.safe(title, remove_binding_edit, ctx, node, local))
 
     def _module_imports(self, ctx) -> set:
         """``from keras.layers.core import Dense``: a standalone-Keras submodule whose names
@@ -402,8 +397,8 @@ class RemovedSymbol(Rule):
             head, sep, tail = stmt.partition(" import ")
             new_stmt = f"from {new}{sep}{tail}"
             title = f"Import from `{new}`"
-            ctx.report(self, node, msg, fix=lambda n=node, t=title, ns=new_stmt, a=app: ctx.make_fix(t, a, [ctx.replace(n, ns)]),
-                       fix_title=title, applicability=app)
+            ctx.report(self, node, msg, fix=Fix.applicable(app, title, ctx.replace, node, new_stmt))
+
         return done
 
     def _fix(self, ctx, ref, entry, rest):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.api import (Applicability, Invalid, Rule, Run, Severity, Valid, bindings,
+from keras_migrate.engine.api import (Applicability, Fix, Invalid, Rule, Run, Severity, Valid, bindings,
                                       canonicalize, import_nodes, keras3_has)
 
 PREFIXES = ("keras.layers.experimental.preprocessing", "keras.layers.experimental")
@@ -20,7 +20,14 @@ def _new_name(canonical: str) -> str | None:
     return None
 
 
+def _spell(ctx, node, new: str):
+    """``node`` replaced by the Keras 3 name ``new``, spelled as the file imports Keras."""
+    expr, imp = ctx.imports.ensure(new, at=node)
+    return [ctx.replace(node, expr), imp]
+
+
 class ExperimentalPreprocessingLayer(Rule):
+
     """Uses `layers.experimental.preprocessing`, which Keras 3 removed.
 
     ## What it does
@@ -186,9 +193,7 @@ class ExperimentalPreprocessingLayer(Rule):
                 continue
             title = f"Replace with `{new}`"
             ctx.report(self, ref.node, self.message.format(new=new),
-                       fix=lambda n=ref.node, t=title, new=new: ctx.make_fix(
-                           t, Applicability.SAFE, [ctx.replace(n, new)], ["import keras"]),
-                       fix_title=title, applicability=Applicability.SAFE)
+                       fix=Fix.safe(title, _spell, ctx, ref.node, new))
 
     @staticmethod
     def _inner(ctx, node, wanted):
@@ -213,8 +218,7 @@ class ExperimentalPreprocessingLayer(Rule):
         shown = ctx.segment(layers) + "." + new[len("keras.layers."):]
         title = f"Replace with `{shown}`"
         ctx.report(self, ref.node, self.message.format(new=shown),
-                   fix=lambda t=title, s=start, e=end: ctx.make_fix(t, Applicability.SAFE, [ctx.replace((s, e), "")]),
-                   fix_title=title, applicability=Applicability.SAFE)
+                   fix=Fix.safe(title, ctx.replace, (start, end), ""))
 
     def _check_module_alias(self, ctx, ref):
         """``pp = tf.keras.layers.experimental.preprocessing`` (module level): the alias
@@ -235,8 +239,7 @@ class ExperimentalPreprocessingLayer(Rule):
         start, end = ctx.span(layers)[1], ctx.span(ref.node)[1]
         title = f"Replace with `{ctx.segment(layers)}`"
         ctx.report(self, ref.node, self.message.format(new="keras.layers"),
-                   fix=lambda: ctx.make_fix(title, Applicability.SAFE, [ctx.replace((start, end), "")]),
-                   fix_title=title, applicability=Applicability.SAFE)
+                   fix=Fix.safe(title, ctx.replace, (start, end), ""))
 
     def _check_from(self, ctx, node: ast.ImportFrom):
         canon, _ = canonicalize(node.module)
@@ -260,5 +263,5 @@ class ExperimentalPreprocessingLayer(Rule):
             return
         title = f"Replace with `{new_stmt}`"
         ctx.report(self, node, self.message.format(new="keras.layers"),
-                   fix=lambda: ctx.make_fix(title, Applicability.SAFE, [ctx.replace(node, new_stmt)]),
-                   fix_title=title, applicability=Applicability.SAFE)
+                   fix=Fix.safe(title, ctx.replace, node, new_stmt))
+

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.api import (Applicability, Invalid, Rule, Run, Severity, Valid, import_nodes,
+from keras_migrate.engine.api import (Applicability, Fix, Invalid, Rule, Run, Severity, Valid, import_nodes,
                                       keras3_has)
 
 _PRIVATE = ("tensorflow.python.keras", "keras.src", "tf_keras.src")
@@ -106,8 +106,7 @@ class PrivateKerasImport(Rule):
                     if all(keras3_has(f"{mod}.{a.name}") for a in node.names if a.name != "*") \
                             and not any(a.name == "*" for a in node.names):
                         public = mod
-                self._report(ctx, node, node.module, public,
-                             lambda seg, public=public, node=node: "from " + public + seg[len("from " + node.module):])
+                self._report(ctx, node, node.module, public, "from " + node.module, public and "from " + public)
             else:
                 for alias in node.names:
                     root = _private_root(alias.name)
@@ -118,16 +117,19 @@ class PrivateKerasImport(Rule):
                         mod = "keras" + alias.name[len(root):]
                         if keras3_has(mod):
                             public = mod
-                    self._report(ctx, alias, alias.name, public,
-                                 lambda seg, public=public, alias=alias: public + seg[len(alias.name):])
+                    self._report(ctx, alias, alias.name, public, alias.name, public)
 
-    def _report(self, ctx, node, module, public, rewrite):
+    def _report(self, ctx, node, module, public, old, new):
         msg = self.message.format(module=module)
         if public is None:
             ctx.report(self, node, msg)
             return
         title = f"Import from `{public}` (unsafe: the Keras 3 object replaces the private copy)"
-        ctx.report(self, node, msg,
-                   fix=lambda: ctx.make_fix(title, Applicability.UNSAFE,
-                                            [ctx.replace(node, rewrite(ctx.segment(node)))]),
-                   fix_title=title, applicability=Applicability.UNSAFE)
+        ctx.report(self, node, msg, fix=Fix.unsafe(title, _reprefix, ctx, node, old, new))
+
+
+def _reprefix(ctx, node, old: str, new: str):
+    """``node``'s text with its leading ``old`` (the private module) replaced by ``new``."""
+    seg = ctx.segment(node)
+    return ctx.replace(node, new + seg[len(old):]) if seg.startswith(old) else None
+

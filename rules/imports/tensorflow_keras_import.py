@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.api import (Applicability, Invalid, Rule, Run, Severity, Valid, canonicalize,
+from keras_migrate.engine.api import (Applicability, Fix, Invalid, Rule, Run, Severity, Valid, canonicalize,
                                       import_nodes, keras3_has, line_start, newline, owned_by)
 
 _TF_KERAS_MODULES = ("tensorflow.keras", "tensorflow.compat.v1.keras", "tensorflow.compat.v2.keras", "tf_keras")
@@ -232,8 +232,7 @@ class TensorflowKerasImport(Rule):
         title = "Import `keras` directly" + (
             f" (unsafe: {', '.join(missing[:3])}{'...' if len(missing) > 3 else ''} not in Keras 3)"
             if missing else "")
-        ctx.report(self, node, fix=lambda: ctx.make_fix(title, applicability, [ctx.replace(node, new)]),
-                   fix_title=title, applicability=applicability)
+        ctx.report(self, node, fix=Fix.applicable(applicability, title, ctx.replace, node, new))
 
     def _report_split(self, ctx, node, new_module, missing):
         """``from tensorflow.keras.losses import MeanSquaredError, Reduction``: the names Keras 3
@@ -257,8 +256,8 @@ class TensorflowKerasImport(Rule):
             sep = (newline(ctx) + before) if not before.strip() else "; "
             new = (f"from {new_module} import {', '.join(alias_src(a) for a in kept)}{sep}"
                    f"from {node.module} import {', '.join(alias_src(a) for a in missing)}")
-            return ctx.make_fix(title, Applicability.SAFE, [ctx.replace(node, new)])
-        ctx.report(self, node, fix=build, fix_title=title, applicability=Applicability.SAFE)
+            return ctx.replace(node, new)
+        ctx.report(self, node, fix=Fix.safe(title, build))
 
     def _report(self, ctx, report_node, edit_node, old_prefix, new_prefix, reached):
         missing = sorted({n for n in reached if not keras3_has(canonicalize(n)[0] or n)
@@ -272,6 +271,6 @@ class TensorflowKerasImport(Rule):
             seg = ctx.segment(edit_node)
             if not seg.startswith(old_prefix):
                 return None
-            return ctx.make_fix(title, applicability,
-                                [ctx.replace(edit_node, new_prefix + seg[len(old_prefix):])])
-        ctx.report(self, report_node, fix=build, fix_title=title, applicability=applicability)
+            return ctx.replace(edit_node, new_prefix + seg[len(old_prefix):])
+        ctx.report(self, report_node, fix=Fix.applicable(applicability, title, build))
+

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.api import Applicability, Invalid, Rule, Run, Severity, Valid, keras3_has, raw_name
+from keras_migrate.engine.api import (Applicability, Fix, Invalid, Rule, Run, Severity, Valid, keras3_has,
+                                      raw_name)
 
 _TF_ROOTS = ("tensorflow", "tensorflow.compat.v1", "tensorflow.compat.v2")
 
@@ -32,7 +33,14 @@ def tf_alias_root(ctx, node: ast.AST) -> ast.AST | None:
     return None
 
 
+def _to_keras(ctx, prefix: ast.AST):
+    """``tf.keras`` (the chain's prefix) replaced by the file's binding of ``keras``."""
+    keras, imp = ctx.imports.ensure("keras", at=prefix)
+    return [ctx.replace(prefix, keras), imp]
+
+
 class TfKerasAttribute(Rule):
+
     """Reaches Keras as an attribute of TensorFlow (`tf.keras.layers.Dense`, `tfk = tf.keras`).
 
     ## What it does
@@ -166,6 +174,5 @@ class TfKerasAttribute(Rule):
             new = "keras" + old[len(ctx.segment(prefix)):]
             title = f"Replace with `{new}`"
             ctx.report(self, ref.node, self.message.format(old=old, new=new),
-                       fix=lambda p=prefix, t=title: ctx.make_fix(
-                           t, Applicability.SAFE, [ctx.replace(p, "keras")], ["import keras"]),
-                       fix_title=title, applicability=Applicability.SAFE)
+                       fix=Fix.safe(title, _to_keras, ctx, prefix))
+

@@ -9,7 +9,6 @@ from __future__ import annotations
 import ast
 from typing import Optional
 
-from keras_migrate.engine.api import bindings
 
 
 def is_self(node: ast.AST) -> bool:
@@ -21,14 +20,6 @@ def self_attr_target(node: ast.AST) -> Optional[str]:
     if isinstance(node, ast.Attribute) and is_self(node.value):
         return node.attr
     return None
-
-
-def keras_name(ctx) -> tuple[str, tuple[str, ...]]:
-    """How to spell the ``keras`` module in a fix, and the import it needs (if any)."""
-    b = bindings(ctx).get("keras")
-    if b is not None and (b.target == "keras" or b.target.endswith(".keras") or b.target == "tf_keras"):
-        return "keras", ()
-    return "keras", ("import keras",)
 
 
 def contains_none(node: ast.AST, depth: int = 0) -> Optional[ast.Constant]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.api import LAYER, MODEL, Applicability, Invalid, Rule, Run, Severity, Valid
+from keras_migrate.engine.api import LAYER, MODEL, Applicability, Fix, Invalid, Rule, Run, Severity, Valid
 
 # Keras 2's positional order of Layer.add_weight
 _K2_ORDER = ("name", "shape", "dtype", "initializer", "regularizer", "trainable", "constraint")
@@ -197,9 +197,7 @@ class AddWeightPositionalName(Rule):
                 ctx.report(self, call.args[0], msg)
                 continue
             title = "Pass the positional arguments by keyword (`name=`, `shape=`, ...)"
-            ctx.report(self, call.args[0], msg, fix=lambda c=call, t=title: ctx.make_fix(
-                t, Applicability.SAFE, [ctx.insert(ctx.span(a)[0], f"{k}=") for k, a in zip(_K2_ORDER, c.args)]),
-                fix_title=title, applicability=Applicability.SAFE)
+            ctx.report(self, call.args[0], msg, fix=Fix.safe(title, _by_keyword, ctx, call))
 
     def _add_variable(self, ctx, call, f):
         """Keras 2's ``add_variable`` was ``add_weight`` (same arguments, ``name`` first);
@@ -218,8 +216,11 @@ class AddWeightPositionalName(Rule):
         ctx.report(self, call,
                    "Keras 2's `add_variable` is `add_weight`: Keras 3's `add_variable(shape, initializer, ...)` "
                    "rejects a positional name and requires an initializer",
-                   fix=lambda c=call, t=title, s0=name_start: ctx.make_fix(
-                       t, Applicability.SAFE,
-                       [ctx.replace((s0, s0 + len("add_variable")), "add_weight")]
-                       + [ctx.insert(ctx.span(a)[0], f"{k}=") for k, a in zip(_K2_ORDER, c.args)]),
-                   fix_title=title, applicability=Applicability.SAFE)
+                   fix=Fix.safe(title, _by_keyword, ctx, call, (name_start, name_start + len("add_variable"))))
+
+
+def _by_keyword(ctx, call, rename=None):
+    """Keras 2's positional arguments passed by keyword (and ``add_variable`` renamed)."""
+    edits = [ctx.replace(rename, "add_weight")] if rename is not None else []
+    return edits + [ctx.insert(ctx.span(a)[0], f"{k}=") for k, a in zip(_K2_ORDER, call.args)]
+

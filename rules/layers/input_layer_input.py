@@ -4,8 +4,8 @@ from __future__ import annotations
 import ast
 from typing import Optional
 
-from keras_migrate.engine.api import (MODEL, Applicability, Edit, Invalid, Rule, Run, Severity, Valid, arg,
-                                      receiver_kind, visible_values)
+from keras_migrate.engine.api import (MODEL, Applicability, Edit, Fix, Invalid, Rule, Run, Severity, Valid,
+                                      arg, receiver_kind, visible_values)
 
 # attributes whose meaning changed on an InputLayer (checked on Keras 3.15.1: an InputLayer's
 # `input` is `[]`, its `output` the Input tensor; in Keras 2 both were the tensor)
@@ -129,5 +129,5 @@ class InputLayerInput(Rule):
             title = f"Use `.{new}` (the Input tensor)"
             edit = Edit(end - len(node.attr), end, new)
             ctx.report(self, node, self.message.format(seg=ctx.segment(node), name=layer),
-                       fix=lambda e=edit, t=title: ctx.make_fix(t, Applicability.SAFE, [e]),
-                       fix_title=title, applicability=Applicability.SAFE)
+                       fix=Fix.safe(title, edit))
+

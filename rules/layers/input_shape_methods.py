@@ -4,7 +4,7 @@ from __future__ import annotations
 import ast
 from typing import Optional
 
-from keras_migrate.engine.api import (Applicability, Invalid, Rule, Run, Severity, Valid, keras_methods,
+from keras_migrate.engine.api import (Applicability, Fix, Invalid, Rule, Run, Severity, Valid, keras_methods,
                                       walk_function)
 
 _METHODS = ("build", "compute_output_shape", "compute_output_signature", "compute_mask")
@@ -179,9 +179,8 @@ class InputShapeMethods(Rule):
                         continue
                     new = template.format(ctx.segment(node.value))
                     title = f"Replace with `{new}`"
-                    ctx.report(self, target, msg, fix=lambda t=target, n=new, ti=title: ctx.make_fix(
-                        ti, Applicability.SAFE, [ctx.replace(t, n)]),
-                        fix_title=title, applicability=Applicability.SAFE)
+                    ctx.report(self, target, msg, fix=Fix.safe(title, ctx.replace, target, new))
+
 
     @staticmethod
     def _is_shape(node: ast.AST, param: str) -> bool:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.api import (LAYER, MODEL, Applicability, Invalid, Rule, Run, Severity, Valid,
+from keras_migrate.engine.api import (LAYER, MODEL, Applicability, Fix, Invalid, Rule, Run, Severity, Valid,
                                       ancestors, enclosing_method, is_symbolic, self_attr_values,
                                       visible_values)
 
@@ -254,8 +254,8 @@ class KerasDtypeName(Rule):
             title = f"Use `{expr}`"
             edit = ctx.replace(node, expr)
             ctx.report(self, node, self.message.format(expr=expr),
-                       fix=lambda e=edit, t=title: ctx.make_fix(t, Applicability.SAFE, [e]),
-                       fix_title=title, applicability=Applicability.SAFE)
+                       fix=Fix.safe(title, edit))
+
 
     @staticmethod
     def _is_keras(ctx, x: ast.AST) -> bool:

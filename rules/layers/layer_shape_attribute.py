@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.api import (LAYER, MODEL, Applicability, Invalid, Rule, Run, Severity, Valid,
+from keras_migrate.engine.api import (LAYER, MODEL, Applicability, Fix, Invalid, Rule, Run, Severity, Valid,
                                       layer_value)
 
 _SHAPE_ATTRS = {"output_shape": "output", "input_shape": "input"}
@@ -245,8 +245,7 @@ class LayerShapeAttribute(Rule):
     def _report(self, ctx, node, shown, new, title=None):
         title = title or f"Replace with `{new}`"
         ctx.report(self, node, self.message.format(expr=ctx.segment(node), new=shown),
-                   fix=lambda: ctx.make_fix(title, Applicability.UNSAFE, [ctx.replace(node, new)]),
-                   fix_title=title, applicability=Applicability.UNSAFE)
+                   fix=Fix.unsafe(title, ctx.replace, node, new))
 
     def _reset_states(self, ctx, attr: ast.Attribute, call: ast.Call):
         msg = self.message.format(expr=ctx.segment(call), new="`reset_states()` on each stateful layer")
@@ -260,5 +259,5 @@ class LayerShapeAttribute(Rule):
         new = (f"for {var} in {ctx.segment(attr.value)}.layers:\n{ind}    if hasattr({var}, \"reset_states\"):\n"
                f"{ind}        {var}.reset_states()")
         title = "Reset each layer that has `reset_states()`"
-        ctx.report(self, call, msg, fix=lambda: ctx.make_fix(title, Applicability.UNSAFE, [ctx.replace(stmt, new)]),
-                   fix_title=title, applicability=Applicability.UNSAFE)
+        ctx.report(self, call, msg, fix=Fix.unsafe(title, ctx.replace, stmt, new))
+

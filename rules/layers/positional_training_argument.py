@@ -4,7 +4,7 @@ from __future__ import annotations
 import ast
 from typing import Optional
 
-from keras_migrate.engine.api import (LAYER, MODEL, Applicability, Invalid, Rule, Run, Severity, Valid,
+from keras_migrate.engine.api import (LAYER, MODEL, Applicability, Fix, Invalid, Rule, Run, Severity, Valid,
                                       ancestors, enclosing_method, methods_of, module_class, self_attr_values,
                                       visible_values)
 
@@ -210,8 +210,8 @@ class PositionalTrainingArgument(Rule):
                 continue
             title = f"Pass `{param}={value}`"
             edit = ctx.replace(second, f"{param}={value}")
-            ctx.report(self, second, msg, fix=lambda ed=edit, t=title: ctx.make_fix(t, Applicability.SAFE, [ed]),
-                       fix_title=title, applicability=Applicability.SAFE)
+            ctx.report(self, second, msg, fix=Fix.safe(title, edit))
+
 
     @staticmethod
     def _second_param(ctx, func: ast.AST) -> Optional[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import ast
 import builtins
 
-from keras_migrate.engine.api import (LAYER, MODEL, MODEL_FACTORIES, Applicability, Invalid, Rule, Run,
+from keras_migrate.engine.api import (LAYER, MODEL, MODEL_FACTORIES, Applicability, Fix, Invalid, Rule, Run,
                                       Severity, Valid, bindings, function_nodes, imported_names,
                                       keras_methods, kind_of_class_name, line_end, line_start, method_named,
                                       walk)
@@ -263,8 +263,8 @@ class StateCreatedInCall(Rule):
                     continue
                 title = (f"Move the statement into `{dest}()`"
                          + (" (built from the input shape)" if dest == "build" else ""))
-                ctx.report(self, node, msg, fix=lambda m=move, t=title: ctx.make_fix(t, Applicability.UNSAFE, m.edits()),
-                           fix_title=title, applicability=Applicability.UNSAFE)
+                ctx.report(self, node, msg, fix=Fix.unsafe(title, move.edits))
+
 
     @staticmethod
     def _constructs_layer(ctx, call: ast.Call) -> bool:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import ast
-from keras_migrate.engine.api import (LAYER, MODEL, Applicability, Invalid, Rule, Run, Severity, Valid,
+from keras_migrate.engine.api import (LAYER, MODEL, Applicability, Fix, Invalid, Rule, Run, Severity, Valid,
                                       ast_offset, bindings, function_nodes, keras_methods, walk)
 
 # tf.* / keras.ops.* calls whose result is a Python value, not a tensor
@@ -104,7 +104,13 @@ class _Tensors:
         return self.is_tensor(test)
 
 
+def _decorate(ctx, fn, tf_name):
+    """``@tf.function`` (the file's name for TensorFlow) above ``fn``."""
+    return ctx.insert(ast_offset(ctx, fn.lineno, fn.col_offset), f"@{tf_name}.function\n{ctx.line_indent(fn)}")
+
+
 def _target_names(t: ast.AST):
+
     if isinstance(t, ast.Name):
         yield t.id
     elif isinstance(t, (ast.Tuple, ast.List)):
@@ -322,10 +328,7 @@ class TensorConditionInCall(Rule):
                 msg = self.message.format(what=what)
                 if tf_only and tf_name is not None:
                     title = "Decorate `call()` with `@tf.function` (AutoGraph; TensorFlow backend only)"
-                    ctx.report(self, test, msg, fix=lambda f=fn, t=title: ctx.make_fix(
-                        t, Applicability.UNSAFE, [ctx.insert(
-                            ast_offset(ctx, f.lineno, f.col_offset),
-                            f"@{tf_name}.function\n{ctx.line_indent(f)}")]),
-                        fix_title=title, applicability=Applicability.UNSAFE)
+                    ctx.report(self, test, msg, fix=Fix.unsafe(title, _decorate, ctx, fn, tf_name))
+
                 else:
                     ctx.report(self, test, msg)

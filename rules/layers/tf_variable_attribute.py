@@ -4,10 +4,10 @@ from __future__ import annotations
 import ast
 from typing import Optional
 
-from keras_migrate.engine.api import (Applicability, Invalid, Rule, Run, Severity, Valid, ancestors,
+from keras_migrate.engine.api import (Applicability, Fix, Invalid, Rule, Run, Severity, Valid, ancestors,
                                       keras_classes, keras_method)
 
-from ._helpers import keras_name, self_attr_target
+from ._helpers import self_attr_target
 
 _VARIABLE = {"tensorflow.Variable", "tensorflow.compat.v1.Variable", "tensorflow.compat.v2.Variable"}
 # tf.Variable keywords add_weight/keras.Variable understand under the same name
@@ -197,15 +197,18 @@ class TfVariableAttribute(Rule):
                 continue
             if keras_method(ctx, call) is None:
                 continue
-            new, imports = self._replacement(ctx, call)
+            new, _ = self._replacement(ctx, call, "keras")
             if new is None:
                 ctx.report(self, call)
                 continue
             title = ("Replace with `self.add_weight(...)` (now a tracked, trained weight)" if new.startswith("self.")
                      else "Replace with `keras.Variable(...)` (now a tracked, trained weight)")
-            ctx.report(self, call, fix=lambda c=call, n=new, i=imports, t=title: ctx.make_fix(
-                t, Applicability.UNSAFE, [ctx.replace(c, n)], i),
-                fix_title=title, applicability=Applicability.UNSAFE)
+            ctx.report(self, call, fix=Fix.unsafe(title, self._fix, ctx, call))
+
+    def _fix(self, ctx, call):
+        k, imp = ctx.imports.ensure("keras", at=call)
+        new, uses_keras = self._replacement(ctx, call, k)
+        return [ctx.replace(call, new), imp if uses_keras else None]
 
     @staticmethod
     def _stored_on_self(ctx, call: ast.Call) -> bool:
@@ -229,20 +232,19 @@ class TfVariableAttribute(Rule):
             node = parent
         return False
 
-    def _replacement(self, ctx, call: ast.Call) -> tuple[Optional[str], tuple[str, ...]]:
+    def _replacement(self, ctx, call: ast.Call, k: str) -> tuple[Optional[str], bool]:
+        """The new code, ``k`` spelling the ``keras`` module, and whether it names it."""
         if not _only(call, ("initial_value",) + _PASS, 1):
-            return None, ()
+            return None, False
         init = _arg(call, 0, "initial_value")
         if init is None:
-            return None, ()
+            return None, False
         extra = "".join(f", {kw.arg}={ctx.segment(kw.value)}" for kw in call.keywords if kw.arg in _PASS)
-        k, imports = keras_name(ctx)
         spec = self._initializer(ctx, init, k)
         if spec is not None:
             shape, initializer, uses_keras = spec
-            return (f"self.add_weight(shape={shape}, initializer={initializer}{extra})",
-                    imports if uses_keras else ())
-        return f"{k}.Variable({ctx.segment(init)}{extra})", imports
+            return f"self.add_weight(shape={shape}, initializer={initializer}{extra})", uses_keras
+        return f"{k}.Variable({ctx.segment(init)}{extra})", True
 
     @staticmethod
     def _initializer(ctx, init: ast.AST, k: str) -> Optional[tuple[str, str, bool]]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from keras_migrate.engine.api import (Applicability, Edit, Invalid, Rule, Severity, Valid, closest_code,
+from keras_migrate.engine.api import (Applicability, Edit, Fix, Invalid, Rule, Severity, Valid, closest_code,
                                       known_codes)
 
 _OURS = re.compile(r"^K\d+$")
@@ -120,9 +120,8 @@ class UnusedNoqa(Rule):
             keep = [c for c, _, _ in d.codes if c not in bad]
             title = "Remove the unused codes" if keep else "Remove the unused `noqa` directive"
             ctx.report(self, (d.start, d.end), f"{self.message} ({'; '.join(parts)})",
-                       fix=lambda d=d, keep=keep, title=title: ctx.make_fix(
-                           title, Applicability.SAFE, [_removal(ctx.text, d, keep)]),
-                       fix_title=title, applicability=Applicability.SAFE)
+                       fix=Fix.safe(title, _removal, ctx.text, d, keep))
+
 
 
 def _removal(text: str, d, keep: list[str]):

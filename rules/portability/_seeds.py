@@ -33,13 +33,14 @@ def _body_indent(ctx, body: list[ast.stmt]) -> str:
     return ctx.line_indent(body[0])
 
 
-def seed_generator_edits(ctx, cls: ast.ClassDef, seed_src: str = "") -> Optional[list[Edit]]:
+def seed_generator_edits(ctx, cls: ast.ClassDef, seed_src: str = "", random: str = "keras.random") -> Optional[list[Edit]]:
     """Edits creating ``self.seed_generator = keras.random.SeedGenerator(seed_src)`` in
-    ``cls.__init__`` ([] when the class already has one; None when it cannot be placed)."""
+    ``cls.__init__`` ([] when the class already has one; None when it cannot be placed).
+    ``random``: how the file spells ``keras.random`` (``ctx.imports.ensure``)."""
     if assigns_seed_generator(cls):
         return []
     nl = newline(ctx)
-    line = f"self.{ATTR} = keras.random.SeedGenerator({seed_src})"
+    line = f"self.{ATTR} = {random}.SeedGenerator({seed_src})"
     init = next((s for s in cls.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))
                  and s.name == "__init__"), None)
     if init is not None:

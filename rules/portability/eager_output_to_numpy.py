@@ -4,8 +4,8 @@ from __future__ import annotations
 import ast
 from typing import Optional
 
-from keras_migrate.engine.api import (LAYER, MODEL, Applicability, Group, Invalid, Rule, Run, Severity, Valid,
-                                      class_kinds, enclosing_method, receiver_kind, visible_values)
+from keras_migrate.engine.api import (LAYER, MODEL, Applicability, Fix, Group, Invalid, Rule, Run, Severity,
+                                      Valid, class_kinds, enclosing_method, receiver_kind, visible_values)
 
 
 def _numpy_func(ctx, call: ast.Call) -> bool:
@@ -195,10 +195,11 @@ class EagerOutputToNumpy(Rule):
             title = "Convert with `keras.ops.convert_to_numpy(...)`"
             whole = target is not call.args[0] if call.args else True
             ctx.report(self, call, self.message.format(what=what, backends=" and ".join(on)),
-                       fix=lambda c=call, t=target, w=whole, ti=title: self._fix(ctx, c, t, w, ti),
-                       fix_title=title, applicability=Applicability.SAFE)
+                       fix=Fix.safe(title, self._fix, ctx, call, target, whole))
 
-    def _fix(self, ctx, call, target, whole, title):
-        inner = f"keras.ops.convert_to_numpy({ctx.segment(target)})"
+    def _fix(self, ctx, call, target, whole):
+        ops, imp = ctx.imports.ensure("keras.ops", at=call)
+        inner = f"{ops}.convert_to_numpy({ctx.segment(target)})"
         edit = ctx.replace(call, inner) if whole else ctx.replace(target, inner)
-        return ctx.make_fix(title, Applicability.SAFE, [edit], ["import keras"])
+        return [edit, imp]
+

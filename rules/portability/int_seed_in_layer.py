@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.api import LAYER, MODEL, Applicability, Group, Invalid, Rule, Run, Severity, Valid
+from keras_migrate.engine.api import (LAYER, MODEL, Applicability, Fix, Group, Invalid, Rule, Run, Severity,
+                                      Valid)
 
 from ._model_code import model_code_calls
 from ._seeds import ATTR, seed_argument_edit, seed_generator_edits
@@ -192,13 +193,14 @@ class IntSeedInLayer(Rule):
             title = (f"Create `self.{ATTR} = keras.random.SeedGenerator({seed_src})` in `__init__` and pass it "
                      "as `seed` (new numbers on every call)")
             ctx.report(self, call, self.message.format(old=old, seed=seed_src),
-                       fix=lambda c=call, cls=m[0], s=seed_src, t=title: self._fix(ctx, c, cls, s, t),
-                       fix_title=title, applicability=Applicability.UNSAFE)
+                       fix=Fix.unsafe(title, self._fix, ctx, call, m[0], seed_src))
 
     @staticmethod
-    def _fix(ctx, call, cls, seed_src, title):
-        gen = seed_generator_edits(ctx, cls, seed_src)
+    def _fix(ctx, call, cls, seed_src):
+        random, imp = ctx.imports.ensure("keras.random", at=cls)
+        gen = seed_generator_edits(ctx, cls, seed_src, random)
         arg = seed_argument_edit(ctx, call, f"self.{ATTR}")
         if gen is None or arg is None:
             return None
-        return ctx.make_fix(title, Applicability.UNSAFE, gen + [arg], ["import keras"])
+        return gen + [arg] + ([imp] if gen else [])
+

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.api import Applicability, Group, Invalid, Rule, Run, Severity, Valid
+from keras_migrate.engine.api import Applicability, Fix, Group, Invalid, Rule, Run, Severity, Valid
 
 # TensorFlow function -> the Keras activation name with the same definition
 ACTIVATIONS = {
@@ -205,6 +205,5 @@ class TfActivationFunction(Rule):
                 if severity is not None:
                     msg += "; a model saved with it cannot be loaded again, on any backend"
                 ctx.report(self, value, msg, severity=severity,
-                           fix=lambda v=value, n=new, t=title: ctx.make_fix(
-                               t, Applicability.SAFE, [ctx.replace(v, f'"{n}"')]),
-                           fix_title=title, applicability=Applicability.SAFE)
+                           fix=Fix.safe(title, ctx.replace, value, f'"{new}"'))
+

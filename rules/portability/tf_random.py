@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.api import (LAYER, MODEL, Applicability, Group, Invalid, Rule, Run, Severity, Valid,
-                                      any_symbolic_arg, plan_call)
+from keras_migrate.engine.api import (LAYER, MODEL, Applicability, Fix, Group, Invalid, Rule, Run, Severity,
+                                      Valid, any_symbolic_arg, plan_call)
 
 from ._model_code import model_code_calls
 from ._seeds import ATTR, seed_argument_edit, seed_generator_edits
@@ -274,29 +274,29 @@ class TfRandom(Rule):
             title = f"Replace `{old}` with `keras.random.{ent['ops']}`"
             title += (" drawing from a `SeedGenerator` on the layer (the random numbers change)" if in_layer
                       else " (the random numbers change; under JAX's jit pass a `SeedGenerator` as `seed`)")
-            ctx.report(self, call.func, message, fix=lambda c=call, e=ent, lay=in_layer, mm=m, t=title:
-                       self._fix(ctx, c, e, lay, mm, t),
-                       fix_title=title, applicability=Applicability.UNSAFE)
+            ctx.report(self, call.func, message, fix=Fix.unsafe(title, self._fix, ctx, call, ent, in_layer, m))
 
     @staticmethod
-    def _fix(ctx, call, ent, in_layer, m, title):
+    def _fix(ctx, call, ent, in_layer, m):
         plan, _ = plan_call(call, ent, ctx.span, ctx.text, ctx.qualname, None)
         if plan is None:
             return None
+        random, imp = ctx.imports.ensure("keras.random", at=call)
         edits = [e for e in plan.edits]
         # plan_call writes keras.ops.X; this rule targets keras.random.X
         s, e = ctx.span(call.func)
-        edits = [ctx.replace(call.func, f"keras.random.{ent['ops']}") if (x.start, x.end) == (s, e) else x
+        edits = [ctx.replace(call.func, f"{random}.{ent['ops']}") if (x.start, x.end) == (s, e) else x
                  for x in edits]
         if in_layer:
             seed_kw = next((k for k in call.keywords if k.arg == "seed"), None)
             if seed_kw is not None and not (isinstance(seed_kw.value, ast.Constant)
                                             and type(seed_kw.value.value) is int):
-                return ctx.make_fix(title, Applicability.UNSAFE, edits, ["import keras"])
+                return edits + [imp]
             seed_src = "" if seed_kw is None else ctx.segment(seed_kw.value)
-            gen = seed_generator_edits(ctx, m[0], seed_src)
+            gen = seed_generator_edits(ctx, m[0], seed_src, random)
             arg = seed_argument_edit(ctx, call, f"self.{ATTR}")
             if gen is None or arg is None:
                 return None
             edits = edits + gen + [arg]
-        return ctx.make_fix(title, Applicability.UNSAFE, _merge_insertions(edits), ["import keras"])
+        return _merge_insertions(edits) + [imp]
+

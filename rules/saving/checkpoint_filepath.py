@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.api import (Applicability, Invalid, Rule, Run, Severity, Valid, arg, calls_to,
+from keras_migrate.engine.api import (Applicability, Fix, Invalid, Rule, Run, Severity, Valid, arg, calls_to,
                                       compose_call_edits, const_bool, keyword)
 
 from ._helpers import (line_of, path_literal, path_tail, reader_edits, readers_of, rename_tail,
@@ -207,9 +207,7 @@ class CheckpointFilepath(Rule):
                 if isinstance(period.value, ast.Constant) and period.value.value == 1:
                     title = "Remove `period=1` (one save per epoch is the default)"
                     ctx.report(self, period, "`period=` was removed from `ModelCheckpoint` in Keras 3 (TypeError)",
-                               fix=lambda c=call, t=title: ctx.make_fix(
-                                   t, Applicability.SAFE, compose_call_edits(ctx, c, [], ("period",))),
-                               fix_title=title, applicability=Applicability.SAFE)
+                               fix=Fix.safe(title, compose_call_edits, ctx, call, [], ("period",)))
                 else:
                     ctx.report(self, period,
                                "`period=` was removed from `ModelCheckpoint` in Keras 3 (TypeError); use "
@@ -220,21 +218,23 @@ class CheckpointFilepath(Rule):
         if readers:
             title = title[:-1] + "; the files are read back under the new name)"
 
-        def build():
-            lit = path_literal(ctx, path)
-            if lit is None:
-                return None
-            e = rename_tail(ctx, lit, old, new)
-            if e is None:
-                return None
-            return ctx.make_fix(title, Applicability.UNSAFE, [e] + reader_edits(ctx, readers, old, new, skip=(lit,)))
-        ctx.report(self, path, self.message.format(ext=ext), fix=build, fix_title=title,
-                   applicability=Applicability.UNSAFE)
+        fix = Fix.unsafe(title, self._rename, ctx, path, old, new, readers)
+        ctx.report(self, path, self.message.format(ext=ext), fix=fix)
         for rcall, rpath, kind in readers:
             what = {"glob": "`glob` looks for", "load_weights": "`load_weights` reads",
                     "load_model": "`load_model` reads"}[kind]
             ctx.report(self, rpath,
                        f"{what} the files that the `ModelCheckpoint` on line {line_of(path)} writes; Keras 3 "
                        f"names them `{ext}`, so this name must follow the checkpoint's rename",
-                       fix=build, fix_title=title, applicability=Applicability.UNSAFE,
-                       related=((path, "the checkpoints are written here"),))
+                       fix=fix, related=((path, "the checkpoints are written here"),))
+
+    @staticmethod
+    def _rename(ctx, path, old, new, readers):
+        lit = path_literal(ctx, path)
+        if lit is None:
+            return None
+        e = rename_tail(ctx, lit, old, new)
+        if e is None:
+            return None
+        return [e] + reader_edits(ctx, readers, old, new, skip=(lit,))
+

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.api import Applicability, Invalid, Rule, Run, Severity, Valid, arg, calls_to
+from keras_migrate.engine.api import Applicability, Fix, Invalid, Rule, Run, Severity, Valid, arg, calls_to
 
 from ._helpers import LOAD_MODEL_FUNCS, full_model_saves, has_ext, path_tail, readers_of
 
@@ -156,8 +156,10 @@ class LoadSavedmodel(Rule):
             app = Applicability.UNSAFE if tf_only else Applicability.DISPLAY
             title = ("Reload as `keras.layers.TFSMLayer` (unsafe: an inference-only layer, "
                      "TensorFlow backend only; check the endpoint name)")
-            ctx.report(self, path,
-                       fix=lambda c=call, p=path, t=title, a=app: ctx.make_fix(
-                           t, a, [ctx.replace(c, f'keras.layers.TFSMLayer({ctx.segment(p)}, '
-                                                 f'call_endpoint="serving_default")')], ["import keras"]),
-                       fix_title=title, applicability=app)
+            ctx.report(self, path, fix=Fix.applicable(app, title, self._fix, ctx, call, path))
+
+    @staticmethod
+    def _fix(ctx, call, path):
+        layers, imp = ctx.imports.ensure("keras.layers", at=call)
+        return [ctx.replace(call, f'{layers}.TFSMLayer({ctx.segment(path)}, call_endpoint="serving_default")'), imp]
+

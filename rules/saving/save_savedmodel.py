@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.api import (Applicability, Edit, Invalid, Rule, Run, Severity, Valid, arg,
+from keras_migrate.engine.api import (Applicability, Edit, Fix, Invalid, Rule, Run, Severity, Valid, arg,
                                       compose_call_edits, keyword)
 
 from ._helpers import (full_model_saves, has_ext, line_of, path_literal, path_tail, reader_edits, readers_of,
@@ -326,8 +326,7 @@ class SaveSavedmodel(Rule):
                     msg = "`save_format=` is deprecated in Keras 3 and ignored (the path's extension decides)"
                     sev = Severity.WARNING
                 ctx.report(self, fmt_kw, msg, severity=sev,
-                           fix=lambda c=call, t=title, a=app: ctx.make_fix(t, a, compose_call_edits(ctx, c, [], ("save_format",))),
-                           fix_title=title, applicability=app)
+                           fix=Fix.applicable(app, title, compose_call_edits, ctx, call, [], ("save_format",)))
                 continue
             loads = readers_of(ctx, path, ("load_model",))
             sm_loads = readers_of(ctx, path, ("saved_model",))
@@ -340,8 +339,7 @@ class SaveSavedmodel(Rule):
                 title = ("Export a SavedModel with `model.export()` (unsafe: inference-only; "
                          "TensorFlow/JAX backends; reload with `keras.layers.TFSMLayer`)")
                 ctx.report(self, path, self.message.format(call=short),
-                           fix=lambda c=call, p=path, t=title: self._export_fix(ctx, c, p, t),
-                           fix_title=title, applicability=Applicability.UNSAFE)
+                           fix=Fix.unsafe(title, self._export_fix, ctx, call, path))
                 continue
             if fmt in ("h5", "hdf5"):
                 old, new = "", ".h5"
@@ -355,27 +353,23 @@ class SaveSavedmodel(Rule):
             exports = bool(sm_loads) and self._can_add_export(ctx, call, path)
             if exports:
                 title += "; `model.export()` keeps writing the SavedModel that `tf.saved_model.load` reads"
-            fix = (lambda c=call, p=path, o=old, n=new, t=title, r=tuple(loads), x=exports:
-                   self._rename_fix(ctx, c, p, o, n, t, r, x))
-            ctx.report(self, path, self.message.format(call=short), fix=fix,
-                       fix_title=title, applicability=Applicability.UNSAFE)
+            fix = Fix.unsafe(title, self._rename_fix, ctx, call, path, old, new, tuple(loads), exports)
+            ctx.report(self, path, self.message.format(call=short), fix=fix)
             for rcall, rpath, _ in loads:
                 ctx.report(self, rpath,
                            f"`load_model` reads the model that the save on line {line_of(call)} writes as a "
                            "TF SavedModel; Keras 3 can only load `.keras`/`.h5`, so this name must follow the "
-                           "save's rename", fix=fix, fix_title=title, applicability=Applicability.UNSAFE,
-                           related=((path, "the model is saved here"),))
+                           "save's rename", fix=fix, related=((path, "the model is saved here"),))
             for rcall, rpath, _ in sm_loads:
                 msg = (f"`tf.saved_model.load` reads the SavedModel that the save on line {line_of(call)} "
                        "writes; Keras 3 `save()` writes a `.keras` file, only `model.export()` writes a SavedModel")
                 if exports:
-                    ctx.report(self, rpath, msg, fix=fix, fix_title=title, applicability=Applicability.UNSAFE,
-                               related=((path, "the model is saved here"),))
+                    ctx.report(self, rpath, msg, fix=fix, related=((path, "the model is saved here"),))
                 else:
                     ctx.report(self, rpath, msg + " (add `model.export(...)` to this path)",
                                related=((path, "the model is saved here"),))
 
-    def _rename_fix(self, ctx, call, path, old, new, title, loads=(), export=False):
+    def _rename_fix(self, ctx, call, path, old, new, loads=(), export=False):
         lit = path_literal(ctx, path)
         if lit is None or (isinstance(lit, ast.Constant) and lit.value.endswith("/")):
             return None
@@ -394,7 +388,7 @@ class SaveSavedmodel(Rule):
                     edits[i] = Edit(e.start, e.end, e.new_text + f"\n{indent}{ctx.segment(call.func.value)}"
                                                           f".export({ctx.segment(path)})")
                     break
-        return ctx.make_fix(title, Applicability.UNSAFE, edits)
+        return edits
 
     @staticmethod
     def _can_add_export(ctx, call, path) -> bool:
@@ -404,7 +398,8 @@ class SaveSavedmodel(Rule):
                 and not isinstance(path, ast.Name)
                 and ctx.text[ctx.text.rfind("\n", 0, ctx.span(stmt)[0]) + 1:ctx.span(stmt)[0]].strip() == "")
 
-    def _export_fix(self, ctx, call, path, title):
+    def _export_fix(self, ctx, call, path):
         recv = ctx.segment(call.func.value)
         text = f"{recv}.export({ctx.segment(path)})"
-        return ctx.make_fix(title, Applicability.UNSAFE, [ctx.replace(call, text)])
+        return [ctx.replace(call, text)]
+

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.api import (LAYER, MODEL, Applicability, Invalid, Rule, Run, Severity, Valid, arg,
-                                      compose_call_edits, keyword, method_calls, receiver_kind)
+from keras_migrate.engine.api import (LAYER, MODEL, Applicability, Fix, Invalid, Rule, Run, Severity, Valid,
+                                      arg, compose_call_edits, keyword, method_calls, receiver_kind)
 
 from ._helpers import (has_ext, line_of, path_literal, path_tail, reader_edits, readers_of, rename_tail,
                        weights_suffix_fix)
@@ -260,18 +260,14 @@ class SaveWeightsFilename(Rule):
                 if readers:
                     title = ("Save to a `.weights.h5` file and read that name back (unsafe: the file is "
                              "renamed; its directory must exist)")
-                fix = (lambda c=call, p=path, o=old, n=new, t=title, r=tuple(readers):
-                       self._rename_fix(ctx, c, p, o, n, t, r))
-                ctx.report(self, path, self.message.format(call=short), fix=fix,
-                           fix_title=title, applicability=Applicability.UNSAFE)
+                fix = Fix.unsafe(title, self._rename_fix, ctx, call, path, old, new, tuple(readers))
+                ctx.report(self, path, self.message.format(call=short), fix=fix)
                 for r in readers:
                     read_by.setdefault(id(r[0]), (call, path, fix, title, r))
             else:
                 title = "Remove `save_format=` (Keras 3 always writes `.weights.h5`)"
                 ctx.report(self, keyword(call, "save_format"), "`save_weights(save_format=)` raises TypeError in Keras 3",
-                           fix=lambda c=call, t=title: ctx.make_fix(
-                               t, Applicability.SAFE, compose_call_edits(ctx, c, [], ("save_format",))),
-                           fix_title=title, applicability=Applicability.SAFE)
+                           fix=Fix.safe(title, compose_call_edits, ctx, call, [], ("save_format",)))
         for save_call, save_path, fix, title, (rcall, rpath, kind) in read_by.values():
             if kind == "load_weights" and keyword(rcall, "by_name") is not None:
                 continue  # reported below, with its own guidance
@@ -279,8 +275,7 @@ class SaveWeightsFilename(Rule):
             ctx.report(self, rpath,
                        f"{what} the weights file that `save_weights` on line {line_of(save_call)} writes; "
                        "Keras 3 saves `.weights.h5` only, so this name must follow the save's rename",
-                       fix=fix, fix_title=title, applicability=Applicability.UNSAFE,
-                       related=((save_path, "the weights are saved here"),))
+                       fix=fix, related=((save_path, "the weights are saved here"),))
         for call, f in method_calls(ctx, ("load_weights",)):
             if not self._receiver_ok(ctx, f.value):
                 continue
@@ -300,7 +295,7 @@ class SaveWeightsFilename(Rule):
                            "Keras 3 cannot read TF-checkpoint weights (ValueError: File format not "
                            "supported); re-save them from Keras 2 as `.h5` and load that file")
 
-    def _rename_fix(self, ctx, call, path, old, new, title, readers=()):
+    def _rename_fix(self, ctx, call, path, old, new, readers=()):
         lit = path_literal(ctx, path)
         if lit is None:
             return None
@@ -308,4 +303,5 @@ class SaveWeightsFilename(Rule):
         if edit is None:
             return None
         edits = [edit] + reader_edits(ctx, readers, old, new, skip=(lit,))
-        return ctx.make_fix(title, Applicability.UNSAFE, compose_call_edits(ctx, call, edits, ("save_format",)))
+        return compose_call_edits(ctx, call, edits, ("save_format",))
+

@@ -4,9 +4,9 @@ from __future__ import annotations
 import ast
 from typing import Optional
 
-from keras_migrate.engine.api import (LAYER, MODEL, Applicability, Invalid, Rule, Run, Severity, Valid, arg,
-                                      ast_offset, calls_to, class_kinds, def_name_span, keyword, method_calls,
-                                      newline, visible_values, walk)
+from keras_migrate.engine.api import (LAYER, MODEL, Applicability, Fix, Invalid, Rule, Run, Severity, Valid,
+                                      arg, ast_offset, calls_to, class_kinds, def_name_span, keyword,
+                                      method_calls, newline, visible_values, walk)
 
 from ._helpers import full_model_saves, saves_full_model
 
@@ -371,13 +371,13 @@ class UnregisteredCustomObject(Rule):
                 continue  # no saved model of this file is built with it
             title = "Register the class with `@keras.saving.register_keras_serializable()` (unsafe: new registered name)"
             ctx.report(self, def_name_span(ctx, cls), self.message.format(name=cls.name),
-                       fix=lambda c=cls, t=title: self._fix(ctx, c, t),
-                       fix_title=title, applicability=Applicability.UNSAFE)
+                       fix=Fix.unsafe(title, self._fix, ctx, cls))
 
-    def _fix(self, ctx, cls, title):
+    def _fix(self, ctx, cls):
         start = ast_offset(ctx, cls.lineno, cls.col_offset)
         if not ctx.text.startswith("class", start):
             return None
+        saving, imp = ctx.imports.ensure("keras.saving", at=start)
         indent = ctx.line_indent(cls)
-        text = "@keras.saving.register_keras_serializable()" + newline(ctx) + indent
-        return ctx.make_fix(title, Applicability.UNSAFE, [ctx.insert(start, text)], ["import keras"])
+        text = f"@{saving}.register_keras_serializable()" + newline(ctx) + indent
+        return [ctx.insert(start, text), imp]

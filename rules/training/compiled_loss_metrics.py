@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.api import (MODEL, Applicability, Invalid, Rule, Run, Severity, Valid, class_kinds,
-                                      keyword, newline, walk_no_nested)
+from keras_migrate.engine.api import (MODEL, Applicability, Fix, Invalid, Rule, Run, Severity, Valid,
+                                      class_kinds, keyword, newline, walk_no_nested)
 
 _K2_STEP = '''
 import numpy as np
@@ -253,8 +253,8 @@ class CompiledLossMetrics(Rule):
                 nl, ind = newline(ctx), ctx.line_indent(stmt)
                 loop = _loss_loop(stmt.targets[0].id)
                 edits.append(ctx.insert(ctx.span(stmt)[1], "".join(nl + ind + line for line in loop)))
-            return ctx.make_fix(title, Applicability.UNSAFE, edits)
-        ctx.report(self, call.func, msg, fix=build, fix_title=title, applicability=Applicability.UNSAFE)
+            return edits
+        ctx.report(self, call.func, msg, fix=Fix.unsafe(title, build))
 
     def _metrics(self, ctx, call, loss_var):
         target = call.func.value
@@ -278,8 +278,9 @@ class CompiledLossMetrics(Rule):
             if sw is not None:
                 args.append(f"sample_weight={ctx.segment(sw)}")
             lines = (_loss_loop(loss_var) if loss_var else []) + [f"self.compute_metrics(None, {', '.join(args)})"]
-            return ctx.make_fix(title, Applicability.UNSAFE, [ctx.replace(stmt, (nl + ind).join(lines))])
-        ctx.report(self, target, msg, fix=build, fix_title=title, applicability=Applicability.UNSAFE)
+            return ctx.replace(stmt, (nl + ind).join(lines))
+        ctx.report(self, target, msg, fix=Fix.unsafe(title, build))
+
 
 
 def _loss_loop(var):

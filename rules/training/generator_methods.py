@@ -5,7 +5,7 @@ import ast
 
 import libcst as cst
 
-from keras_migrate.engine.api import (Applicability, Invalid, Rule, Run, Severity, Valid, keyword,
+from keras_migrate.engine.api import (Applicability, Fix, Invalid, Rule, Run, Severity, Valid, keyword,
                                       model_receiver)
 
 # Keras 2 positional parameters of the removed methods (after ``generator``)
@@ -216,8 +216,8 @@ class GeneratorMethods(Rule):
                 ctx.report(self, f, msg, severity=sev)
                 continue
             ctx.report(self, f, msg, severity=sev,
-                       fix=lambda c=call, o=old, n=new, t=title, a=app: ctx.make_fix(t, a, [self._edit(ctx, c, o, n)]),
-                       fix_title=title, applicability=app)
+                       fix=Fix.applicable(app, title, self._edit, ctx, call, old, new))
+
 
     def _edit(self, ctx, call, old, new):
         node = ctx.cst(call)

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.api import (CALLBACK, HISTORY, MODEL, Applicability, Invalid, Rule, Run, Severity,
-                                      Valid, calls_to, class_kinds, enclosing_method, is_opaque,
+from keras_migrate.engine.api import (CALLBACK, HISTORY, MODEL, Applicability, Fix, Invalid, Rule, Run,
+                                      Severity, Valid, calls_to, class_kinds, enclosing_method, is_opaque,
                                       receiver_kind, visible_values)
 
 def _is_history_dict(ctx, expr, depth=0) -> bool:
@@ -273,12 +273,11 @@ class LearningRateHistoryKey(Rule):
                 continue
             title = "Rename `epsilon=` to `min_delta=`"
             ctx.report(self, eps, msg,
-                       fix=lambda c=call, t=title: self._rename(ctx, c, t),
-                       fix_title=title, applicability=Applicability.SAFE)
+                       fix=Fix.safe(title, self._rename, ctx, call))
 
-    def _rename(self, ctx, call, title):
+    def _rename(self, ctx, call):
         e = ctx.rename_keyword(call, "epsilon", "min_delta")
-        return ctx.make_fix(title, Applicability.SAFE, [e]) if e is not None else None
+        return [e] if e is not None else None
 
     def _report_key(self, ctx, key, status):
         seg = ctx.segment(key)
@@ -289,5 +288,5 @@ class LearningRateHistoryKey(Rule):
         app = Applicability.SAFE if known else Applicability.UNSAFE
         title = f"Use the key {new}" + ("" if known else " (unsafe: if this is a Keras training history)")
         ctx.report(self, key, severity=Severity.ERROR if known else Severity.WARNING,
-                   fix=lambda k=key, n=new, t=title, a=app: ctx.make_fix(t, a, [ctx.replace(k, n)]),
-                   fix_title=title, applicability=app)
+                   fix=Fix.applicable(app, title, ctx.replace, key, new))
+

@@ -4,8 +4,8 @@ from __future__ import annotations
 import ast
 from typing import Optional
 
-from keras_migrate.engine.api import (OPTIMIZER, Applicability, Edit, Invalid, Rule, Run, Severity, Valid,
-                                      ancestors, const_bool, keyword, visible_values)
+from keras_migrate.engine.api import (OPTIMIZER, Applicability, Edit, Fix, Invalid, Rule, Run, Severity,
+                                      Valid, ancestors, const_bool, keyword, visible_values)
 
 _LSO = ("keras.mixed_precision.LossScaleOptimizer", "keras.mixed_precision.experimental.LossScaleOptimizer")
 _POLICY = ("keras.mixed_precision.Policy", "keras.mixed_precision.experimental.Policy",
@@ -308,8 +308,7 @@ class LossScaleOptimizer(Rule):
                 edit = ctx.remove_keywords(call, ["loss_scale"])
                 if edit is not None:
                     title = "Remove `loss_scale=` (dynamic is the default)"
-                    ctx.report(self, ls, msg, fix=lambda e=edit, t=title: ctx.make_fix(t, Applicability.UNSAFE, [e]),
-                               fix_title=title, applicability=Applicability.UNSAFE)
+                    ctx.report(self, ls, msg, fix=Fix.unsafe(title, edit))
                     return
             ctx.report(self, ls, msg)
             return
@@ -325,8 +324,7 @@ class LossScaleOptimizer(Rule):
             return
         title = "Use the inner optimizer with `loss_scale_factor=`"
         edit = ctx.replace(call, new)
-        ctx.report(self, call, msg, fix=lambda: ctx.make_fix(title, Applicability.UNSAFE, [edit]),
-                   fix_title=title, applicability=Applicability.UNSAFE)
+        ctx.report(self, call, msg, fix=Fix.unsafe(title, edit))
 
     @staticmethod
     def _static_replacement(ctx, call: ast.Call) -> Optional[str]:
@@ -365,8 +363,7 @@ class LossScaleOptimizer(Rule):
             ctx.report(self, ls, msg)
             return
         title = "Remove `loss_scale=` (Keras 3 scales dynamically)"
-        ctx.report(self, ls, msg, fix=lambda: ctx.make_fix(title, Applicability.UNSAFE, [edit]),
-                   fix_title=title, applicability=Applicability.UNSAFE)
+        ctx.report(self, ls, msg, fix=Fix.unsafe(title, edit))
 
     # -- members ----------------------------------------------------------------------------
     def _check_member(self, ctx, node: ast.Attribute):
@@ -392,8 +389,7 @@ class LossScaleOptimizer(Rule):
                 r = ctx.segment(recv)
                 title = f"Use `({r}.dynamic_scale if {r}.built else {r}.initial_scale)`"
                 edit = ctx.replace(node, f"({r}.dynamic_scale if {r}.built else {r}.initial_scale)")
-                ctx.report(self, node, msg, fix=lambda: ctx.make_fix(title, Applicability.UNSAFE, [edit]),
-                           fix_title=title, applicability=Applicability.UNSAFE)
+                ctx.report(self, node, msg, fix=Fix.unsafe(title, edit))
             elif _from_call(ctx, recv, _POLICY) is not None:
                 ctx.report(self, node, "a dtype policy has no `loss_scale` in Keras 3: the scale lives on the "
                                        "`LossScaleOptimizer` (`compile()` wraps a `mixed_float16` model's optimizer in one)")
@@ -414,8 +410,7 @@ class LossScaleOptimizer(Rule):
             return
         title = "Pass the scaled gradients on (`apply_gradients` unscales)"
         edit = ctx.replace(call, ctx.segment(call.args[0]))
-        ctx.report(self, call, msg, fix=lambda: ctx.make_fix(title, Applicability.UNSAFE, [edit]),
-                   fix_title=title, applicability=Applicability.UNSAFE)
+        ctx.report(self, call, msg, fix=Fix.unsafe(title, edit))
 
     def _rename(self, ctx, node: ast.Attribute, new: str, msg: str, app: Applicability):
         start, end = ctx.span(node)
@@ -424,4 +419,4 @@ class LossScaleOptimizer(Rule):
             return
         title = f"Use `.{new}`"
         edit = Edit(end - len(node.attr), end, new)
-        ctx.report(self, node, msg, fix=lambda: ctx.make_fix(title, app, [edit]), fix_title=title, applicability=app)
+        ctx.report(self, node, msg, fix=Fix.applicable(app, title, edit))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.api import (Applicability, Invalid, Rule, Run, Severity, Valid, keyword,
+from keras_migrate.engine.api import (Applicability, Fix, Invalid, Rule, Run, Severity, Valid, keyword,
                                       model_receiver)
 
 
@@ -158,13 +158,13 @@ class MetricsNames(Rule):
             title = "Use `evaluate(..., return_dict=True)`"
             app = Applicability.SAFE if which == "known" else Applicability.UNSAFE
             ctx.report(self, attr, severity=sev,
-                       fix=lambda d=idiom[0], ev=idiom[1], t=title, a=app: self._fix(ctx, d, ev, t, a),
-                       fix_title=title, applicability=app)
+                       fix=Fix.applicable(app, title, self._fix, ctx, idiom[0], idiom[1]))
 
-    def _fix(self, ctx, dict_call, ev, title, app):
+    def _fix(self, ctx, dict_call, ev):
         edit = ctx.add_keyword(ev, "return_dict", "True")
         s, e = ctx.span(ev)
         text = edit.new_text if (edit.start, edit.end) == (s, e) else None
         if text is None:
             return None
-        return ctx.make_fix(title, app, [ctx.replace(dict_call, text)])
+        return ctx.replace(dict_call, text)
+

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.api import (Applicability, Invalid, Rule, Run, Severity, Valid, arg, keyword,
+from keras_migrate.engine.api import (Applicability, Fix, Invalid, Rule, Run, Severity, Valid, arg, keyword,
                                       method_calls)
 
 from ._helpers import output_structure
@@ -150,5 +150,5 @@ class MultiOutputFlatMetrics(Rule):
                     msg = (f"`{kw}=` is a flat list of {n} metrics for {n} outputs: Keras 2 computed each on "
                            "every output, Keras 3 silently gives one to each output; give one list per output")
                 ctx.report(self, node, msg,
-                           fix=lambda v=value, t=new, ti=title: ctx.make_fix(ti, Applicability.SAFE, [ctx.replace(v, t)]),
-                           fix_title=title, applicability=Applicability.SAFE)
+                           fix=Fix.safe(title, ctx.replace, value, new))
+

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.api import Applicability, Invalid, Rule, Run, Severity, Valid, arg, visible_values
+from keras_migrate.engine.api import (Applicability, Fix, Invalid, Rule, Run, Severity, Valid, arg,
+                                      visible_values)
 
 from ._helpers import functional_outputs
 
@@ -202,5 +203,5 @@ class MultiOutputSingleTarget(Rule):
             new = f"[{seg}, {seg}]" if isinstance(y, ast.Name) and n == 2 else f"[{seg}] * {n}"
             title = f"Pass one target per output: `{new}`"
             ctx.report(self, y, self.message.format(method=f.attr, n=n),
-                       fix=lambda t=y, nw=new, ti=title: ctx.make_fix(ti, Applicability.SAFE, [ctx.replace(t, nw)]),
-                       fix_title=title, applicability=Applicability.SAFE)
+                       fix=Fix.safe(title, ctx.replace, y, new))
+

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.api import (SEQUENCE, Applicability, Edit, Invalid, Rule, Run, Severity, Valid, arg,
-                                      class_kinds, compose_call_edits, model_receiver, visible_values)
+from keras_migrate.engine.api import (SEQUENCE, Applicability, Edit, Fix, Invalid, Rule, Run, Severity, Valid,
+                                      arg, class_kinds, compose_call_edits, model_receiver, visible_values)
 
 _ARGS = ("workers", "use_multiprocessing", "max_queue_size")
 # keyword arguments only Keras's fit/evaluate/predict take: with one of them, an opaque receiver
@@ -263,16 +263,16 @@ class MultiprocessingFitArgs(Rule):
                 for kw in bad:
                     ctx.report(self, kw, self.message.format(arg=kw.arg, method=f.attr),
                                severity=Severity.ERROR if which == "known" else Severity.WARNING,
-                               fix=lambda c=call, n=names, t=title, k=ctor, b=tuple(bad): ctx.make_fix(
-                                   t, Applicability.UNSAFE, compose_call_edits(
-                                       ctx, c, [_add_keywords(ctx, k, b)], n)),
-                               fix_title=title, applicability=Applicability.UNSAFE)
+                               fix=Fix.unsafe(title, self._move, ctx, call, names, ctor, tuple(bad)))
                 continue
             title = (f"Remove {', '.join(f'`{n}=`' for n in names)} (unsafe: data loading is no longer "
                      "parallel; pass them to your PyDataset)")
             for kw in bad:
                 ctx.report(self, kw, self.message.format(arg=kw.arg, method=f.attr),
                            severity=Severity.ERROR if which == "known" else Severity.WARNING,
-                           fix=lambda c=call, n=names, t=title: ctx.make_fix(
-                               t, Applicability.UNSAFE, compose_call_edits(ctx, c, [], n)),
-                           fix_title=title, applicability=Applicability.UNSAFE)
+                           fix=Fix.unsafe(title, compose_call_edits, ctx, call, [], names))
+
+    @staticmethod
+    def _move(ctx, call, names, ctor, bad):
+        return compose_call_edits(ctx, call, [_add_keywords(ctx, ctor, bad)], names)
+

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.api import (Applicability, Invalid, Rule, Run, Severity, Valid, compose_call_edits,
-                                      const_bool, model_receiver)
+from keras_migrate.engine.api import (Applicability, Fix, Invalid, Rule, Run, Severity, Valid,
+                                      compose_call_edits, const_bool, model_receiver)
 
 _METHODS = ("train_on_batch", "test_on_batch")
 
@@ -132,5 +132,5 @@ class ResetMetricsArgument(Rule):
                          "results become per-batch values)")
             ctx.report(self, kw, self.message.format(method=f.attr),
                        severity=Severity.ERROR if which == "known" else Severity.WARNING,
-                       fix=lambda c=call, t=title, a=app: ctx.make_fix(t, a, compose_call_edits(ctx, c, [], ("reset_metrics",))),
-                       fix_title=title, applicability=app)
+                       fix=Fix.applicable(app, title, compose_call_edits, ctx, call, [], ("reset_metrics",)))
+

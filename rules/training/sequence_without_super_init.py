@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.api import (Applicability, Invalid, Rule, Run, Severity, Valid, def_name_span,
+from keras_migrate.engine.api import (Applicability, Fix, Invalid, Rule, Run, Severity, Valid, def_name_span,
                                       newline, offset, walk_no_nested)
 
 
@@ -172,13 +172,12 @@ class SequenceWithoutSuperInit(Rule):
             title = "Derive from `keras.utils.PyDataset` and call `super().__init__(**kwargs)` (unsafe)"
             one_line = init.body[0].lineno == init.lineno
             ctx.report(self, def_name_span(ctx, init), self.message.format(cls=cls.name),
-                       fix=None if one_line else (lambda c=cls, b=bases[0], f=init, t=title: self._fix(ctx, c, b, f, t)),
-                       fix_title=None if one_line else title,
-                       applicability=None if one_line else Applicability.UNSAFE)
+                       fix=None if one_line else Fix.unsafe(title, self._fix, ctx, bases[0], init))
 
-    def _fix(self, ctx, cls, base, init, title):
+    def _fix(self, ctx, base, init):
         nl = newline(ctx)
-        edits = [ctx.replace(base, "keras.utils.PyDataset")]
+        utils, imp = ctx.imports.ensure("keras.utils", at=base)
+        edits = [ctx.replace(base, f"{utils}.PyDataset"), imp]
         a = init.args
         if a.kwarg is None:
             nodes = a.posonlyargs + a.args + a.kwonlyargs + [d for d in a.defaults + a.kw_defaults if d is not None]
@@ -198,4 +197,5 @@ class SequenceWithoutSuperInit(Rule):
         indent = ctx.line_indent(first)
         line_start = offset(ctx, first.lineno - 1, 0)
         edits.append(ctx.insert(line_start, f"{indent}super().__init__(**{kw}){nl}"))
-        return ctx.make_fix(title, Applicability.UNSAFE, edits, ["import keras"])
+        return edits
+

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import ast
 
-from keras_migrate.engine.api import (LAYER, MODEL, Applicability, Invalid, Rule, Run, Severity, Valid,
+from keras_migrate.engine.api import (LAYER, MODEL, Applicability, Fix, Invalid, Rule, Run, Severity, Valid,
                                       class_kinds, const_bool, enclosing_method, receiver_kind, walk)
 
 from ._helpers import model_constructions
@@ -235,9 +235,12 @@ class XlaUnsupportedOp(Rule):
                 continue
             title = "Pass `jit_compile=False` to `compile()`"
             ctx.report(self, span, msg, related=related,
-                       fix=lambda cs=compiles, t=title: ctx.make_fix(
-                           t, Applicability.SAFE, [ctx.add_keyword(c, "jit_compile", "False") for c in cs]),
-                       fix_title=title, applicability=Applicability.SAFE)
+                       fix=Fix.safe(title, self._no_jit, ctx, compiles))
+
+    @staticmethod
+    def _no_jit(ctx, compiles):
+        return [ctx.add_keyword(c, "jit_compile", "False") for c in compiles]
+
 
     def _compile_calls(self, ctx, cls, is_model):
         names = {n.id for n in model_constructions(ctx, cls)} if is_model else None
