@@ -233,6 +233,37 @@ class RemovedArgument(Rule):
             flagged=("decay=1e-4",),
             unsafe=True,
         ),
+        # the schedule is spelled as the file imports Keras: `K.optimizers...`, nothing added
+        # (Keras 2's optimizers reject `decay=` since TF 2.11: no Keras 2 run)
+        Invalid(
+            """
+            import keras as K
+            opt = K.optimizers.SGD(learning_rate=0.1, decay=0.01)
+            """,
+            fixed="""
+            import keras as K
+            opt = K.optimizers.SGD(learning_rate=K.optimizers.schedules.InverseTimeDecay(0.1, decay_steps=1, decay_rate=0.01))
+            """,
+            flagged=("decay=0.01",),
+            unsafe=True,
+            run=Run(k3="warns", warning="decay", k2=False, fixed_backends=("tensorflow", "jax", "torch")),
+        ),
+        # `from tensorflow import keras` is Keras 3's tf.keras namespace on Keras 3: written
+        # through, nothing added (K101 moves the import)
+        Invalid(
+            """
+            from tensorflow import keras
+            opt = keras.optimizers.SGD(learning_rate=0.1, decay=0.01)
+            """,
+            fixed="""
+            from tensorflow import keras
+            opt = keras.optimizers.SGD(learning_rate=keras.optimizers.schedules.InverseTimeDecay(0.1, decay_steps=1, decay_rate=0.01))
+            """,
+            flagged=("decay=0.01",),
+            unsafe=True,
+            run=Run(k3="warns", warning="decay", k2=False, fixed_backends=("tensorflow", "jax", "torch")),
+        ),
+
         # rejected, no equivalent argument: guidance only
         Invalid(
             """

@@ -96,7 +96,8 @@ class UnusedNoqa(Rule):
     ]
 
     def check(self, ctx):
-        return ()  # the engine calls check_noqa once the other rules have run
+        """Nothing here: the engine calls ``check_noqa`` once the other rules have run."""
+
 
     def check_noqa(self, ctx, directives, findings, enabled) -> None:
         known = set(known_codes())

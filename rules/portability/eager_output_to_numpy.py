@@ -153,7 +153,67 @@ class EagerOutputToNumpy(Rule):
             flagged=("y.numpy()", "keras.ops.sum(y).numpy()"),
             config={"target_backends": ["tensorflow", "jax"]},
         ),
+        # the fix writes `keras.ops` the way the file imports Keras: `import keras as K`
+        Invalid(
+            """
+            import numpy as np
+            import keras as K
+            encoder = K.Sequential([K.Input((3,)), K.layers.Dense(2, kernel_initializer="ones")])
+            codes = encoder(np.ones((2, 3), "float32")).numpy()
+            RESULT = codes.tolist()
+            """,
+            fixed="""
+            import numpy as np
+            import keras as K
+            encoder = K.Sequential([K.Input((3,)), K.layers.Dense(2, kernel_initializer="ones")])
+            codes = K.ops.convert_to_numpy(encoder(np.ones((2, 3), "float32")))
+            RESULT = codes.tolist()
+            """,
+            flagged=('encoder(np.ones((2, 3), "float32")).numpy()',),
+            run=Run(k3="ok", fixed_backends=("tensorflow", "jax", "torch")),
+        ),
+        # `from tensorflow import keras`: Keras 3's `keras._tf_keras.keras` once Keras 3 is
+        # installed, which has `keras.ops`: written through it, nothing added (K101 moves the import)
+        Invalid(
+            """
+            import numpy as np
+            from tensorflow import keras
+            encoder = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, kernel_initializer="ones")])
+            codes = encoder(np.ones((2, 3), "float32")).numpy()
+            RESULT = codes.tolist()
+            """,
+            fixed="""
+            import numpy as np
+            from tensorflow import keras
+            encoder = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, kernel_initializer="ones")])
+            codes = keras.ops.convert_to_numpy(encoder(np.ones((2, 3), "float32")))
+            RESULT = codes.tolist()
+            """,
+            flagged=('encoder(np.ones((2, 3), "float32")).numpy()',),
+            run=Run(k3="ok", fixed_backends=("tensorflow", "jax", "torch")),
+        ),
+        # no `keras` import at all (Keras through `tf.keras`): `import keras` is added
+        Invalid(
+            """
+            import numpy as np
+            import tensorflow as tf
+            encoder = tf.keras.Sequential([tf.keras.Input((3,)), tf.keras.layers.Dense(2, kernel_initializer="ones")])
+            codes = encoder(np.ones((2, 3), "float32")).numpy()
+            RESULT = codes.tolist()
+            """,
+            fixed="""
+            import numpy as np
+            import tensorflow as tf
+            import keras
+            encoder = tf.keras.Sequential([tf.keras.Input((3,)), tf.keras.layers.Dense(2, kernel_initializer="ones")])
+            codes = keras.ops.convert_to_numpy(encoder(np.ones((2, 3), "float32")))
+            RESULT = codes.tolist()
+            """,
+            flagged=('encoder(np.ones((2, 3), "float32")).numpy()',),
+            run=Run(k3="ok", fixed_backends=("tensorflow", "jax", "torch")),
+        ),
     ]
+
 
     def _tensor_source(self, ctx, expr: ast.AST, depth: int = 0, kinds=(MODEL, LAYER), ops=True) -> bool:
         """``expr`` is the output of an eager Keras model/layer call or a ``keras.ops`` call."""
