@@ -241,7 +241,10 @@ class TensorflowKerasImport(Rule):
         drops that import. A ``keras`` import never names something Keras 3 lacks."""
         kept = [a for a in node.names if a not in missing]
         if not kept:
-            return  # nothing Keras 3 has: K501 reports these names
+            if not ctx.enabled("K501"):  # K501 reports these names (and removes the unused ones)
+                ctx.report(self, node)
+            return
+
         gone = ", ".join(a.name for a in missing)
         title = f"Use `{new_module}` (`{gone}` stays on `{node.module}`: not in Keras 3, see K501)"
 

@@ -150,8 +150,9 @@ class LoadSavedmodel(Rule):
             tail = path_tail(ctx, path) if path is not None else None
             if tail is None or has_ext(tail, (".keras", ".h5", ".hdf5")) or tail.startswith("hf://"):
                 continue
-            if id(call) in renamed:
+            if id(call) in renamed and ctx.enabled("K201"):
                 continue  # K201 reports this load and renames it with the save
+
             tf_only = not ctx.settings.portability
             app = Applicability.UNSAFE if tf_only else Applicability.DISPLAY
             title = ("Reload as `keras.layers.TFSMLayer` (unsafe: an inference-only layer, "
