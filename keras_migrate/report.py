@@ -121,6 +121,24 @@ def backend_sensitive(rule: type) -> bool:
     return got
 
 
+_NAMED: dict = {}
+
+
+def _named_codes(rule: type) -> frozenset:
+    """Other rules' codes a rule's module names (the rules it may ask ``ctx.enabled`` about)."""
+    got = _NAMED.get(rule)
+    if got is None:
+        import inspect
+        import re
+        import sys
+        try:
+            src = inspect.getsource(sys.modules[rule.__module__])
+        except (OSError, TypeError, KeyError):
+            src = ""
+        got = _NAMED[rule] = frozenset(re.findall(r"[\"']\b(K\d{3})\b[\"']", src)) - {rule.code}
+    return got
+
+
 def _plan(rules: Sequence[type], cfg: Config, path: Path, text: str) -> Optional[tuple[Config, dict]]:
     """How to answer every backend from one analysis: the configuration to analyse with (the
     rules any backend enables, portable settings) and, per backend (and ``None`` for ``cfg``
@@ -142,9 +160,12 @@ def _plan(rules: Sequence[type], cfg: Config, path: Path, text: str) -> Optional
         if not portable and any(r.group is Group.PORTABILITY and r.code in codes for r in rules):
             return None
         own = codes & sensitive
-        alone = replace(c, select=tuple(sorted(own)), extend_select=(), ignore=(), per_file_ignores=()) \
+        # with the rules they may defer to (ctx.enabled), so ownership is settled as in the
+        # full run: K202 leaves a load that K201 renames to K201 only when K201 is on
+        owners = {o for r in rules if r.code in own for o in _named_codes(r)} & codes
+        alone = replace(c, select=tuple(sorted(own | owners)), extend_select=(), ignore=(), per_file_ignores=()) \
             if own else None
-        want[key] = (codes - sensitive, portable, alone)
+        want[key] = (codes - sensitive, portable, alone, own)
         union |= codes - sensitive
     if ("noqa" in text or "NOQA" in text) and any(hasattr(r, "check_noqa") and r.code in union | sensitive
                                                    for r in rules):
@@ -183,13 +204,13 @@ def file_record(linter_for: Callable[[Config], object], cfg: Config, path: Path,
         alone_found: dict = {}
 
         def counted(key):
-            codes, portable, alone = want[key]
+            codes, portable, alone, own = want[key]
             got = [f for f in found if f.code in codes and (portable or f.code not in gated)]
             if alone is not None:   # the rules that read the exact targets: their own small run
                 if alone not in alone_found:
                     more, _aerr, _apartial = _findings(linter_for(alone), path, text)
                     alone_found[alone] = more or []
-                got += alone_found[alone]
+                got += [f for f in alone_found[alone] if f.code in own]
             return _counts(got)
 
         return _with_partial({"file": rel, "findings": counted(None), "targets": list(cfg.target_backends),

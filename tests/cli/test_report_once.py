@@ -28,6 +28,8 @@ CONFIGS = {
 
 
 SENSITIVE = {r.code for r in RULES if report.backend_sensitive(r)}
+# their own small runs also enable the rules they may defer to (ownership as in the full run)
+SMALL = SENSITIVE | {c for r in RULES if r.code in SENSITIVE for c in report._named_codes(r)}
 
 
 class Counting:
@@ -45,7 +47,7 @@ class Counting:
             lin = self.linters[cfg] = Linter(cfg, RULES)
             inner = lin.check_source
 
-            small = cfg.select is not None and set(cfg.select) <= SENSITIVE
+            small = cfg.select is not None and set(cfg.select) <= SMALL
 
             def counted(*a, _inner=inner, _small=small, **k):
                 self.analyses += 1
