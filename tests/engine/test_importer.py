@@ -1,4 +1,4 @@
-"""The fix declaration API (``Fix.safe/unsafe(title, build, *args)``) and the importer
+"""The importer (``ctx.imports.ensure``, engine/importer.py) and the fix declaration it serves
 (``ctx.imports.ensure``): a fix is declared once, built only when asked for, and writes the
 names the file already binds (issue 17)."""
 from __future__ import annotations
