@@ -38,15 +38,19 @@ def default_trees() -> dict[str, Path]:
     tfk = next((ROOT / ".venv-keras" / "lib").glob("python3*/site-packages/tf_keras"), None)
     if tfk is not None:
         out["tf_keras"] = tfk
-    big = Path("/work/corpus/perf-tree3k")
-    if big.is_dir():
-        out["3k-tree"] = big
+    for big in (Path(os.environ.get("KM_TREE3K", "/work/trees/perf-tree3k")), Path("/work/corpus/perf-tree3k")):
+        if big.is_dir():
+            out["3k-tree"] = big
+            break
     return out
 
 
 def tool(name: str) -> str | None:
-    p = BENCH_BIN / name
-    return str(p) if p.exists() else shutil.which(name)
+    for d in (BENCH_BIN, Path(sys.executable).parent):
+        p = d / name
+        if p.exists():
+            return str(p)
+    return shutil.which(name)
 
 
 CPU: dict[int, float] = {}

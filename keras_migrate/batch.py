@@ -29,20 +29,20 @@ import argparse
 import dataclasses
 from collections import abc
 import hashlib
-import logging
 import json
-import multiprocessing
 import os
-import signal
 import stat
 import sys
-import tempfile
 import time
 from collections import deque
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Iterator, Optional, Sequence
+from typing import TYPE_CHECKING, Iterator, Optional, Sequence
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+# concurrent.futures, multiprocessing, signal, tempfile and logging are imported where a run
+# needs them (a pool, a cache to write): a run answered from the cache does without them
 
 from . import __version__
 from .config import Config
@@ -464,6 +464,7 @@ class Cache:
                 if not p.exists():
                     p.write_text(text, encoding="utf-8")
             self.file.parent.mkdir(parents=True, exist_ok=True)
+            import tempfile
             fd, tmp = tempfile.mkstemp(prefix=".results-", suffix=".tmp", dir=str(self.file.parent))
             try:
                 text = json.dumps({"version": __version__, "entries": entries}, separators=(",", ":"))
@@ -534,6 +535,7 @@ _WORKER: Optional[_Analyser] = None
 
 def _init_worker(cwd: str) -> None:
     global _WORKER
+    import signal
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the parent's to handle
     try:
         os.chdir(cwd)
@@ -567,55 +569,10 @@ def warm() -> None:
         pass
 
 
-def _children_start_safely() -> bool:
-    """Make the pool's fresh interpreters start without the working directory on ``sys.path``.
-
-    The forkserver (and spawn's workers) start as ``python -c ...`` in the working directory,
-    and ``-c`` puts that directory first on ``sys.path`` while ``multiprocessing`` bootstraps: a
-    ``threading.py`` in the checked-out repository would be imported and run (SECURITY.md,
-    "Opening a folder never runs its code"). ``PYTHONSAFEPATH`` (Python 3.11+) keeps it off;
-    on 3.10 only an isolated parent (``-I``, inherited by the children) is safe, else no pool."""
-    if sys.flags.isolated or getattr(sys.flags, "safe_path", False):
-        return True
-    return sys.version_info >= (3, 11)
-
-
-class _Pool(ProcessPoolExecutor):
-    """The pool, with ``PYTHONSAFEPATH=1`` in the environment from its start to its shutdown
-    only (the children read it when they start; a process this one starts later, e.g. a
-    program run by the runner, must get the user's environment as it was)."""
-
-    def __init__(self, *args, **kwargs):
-        self._saved_safepath = os.environ.get("PYTHONSAFEPATH")
-        os.environ["PYTHONSAFEPATH"] = "1"
-        try:
-            super().__init__(*args, **kwargs)
-        except BaseException:
-            self._restore()
-            raise
-
-    def _restore(self) -> None:
-        if self._saved_safepath is None:
-            os.environ.pop("PYTHONSAFEPATH", None)
-        else:
-            os.environ["PYTHONSAFEPATH"] = self._saved_safepath
-
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        try:
-            super().shutdown(wait=wait, cancel_futures=cancel_futures)
-        finally:
-            self._restore()
-
-
-def make_pool(workers: int) -> ProcessPoolExecutor:
-    if not _children_start_safely():
-        raise RuntimeError("no process pool: Python 3.10 cannot start its workers without the "
-                           "working directory on sys.path (run with python -I for one)")
-    method = "forkserver" if sys.platform.startswith("linux") else "spawn"
-    ctx = multiprocessing.get_context(method)
-    if method == "forkserver":
-        ctx.set_forkserver_preload(["keras_migrate.batch_preload"])
-    return _Pool(max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(os.getcwd(),))
+def make_pool(workers: int) -> "ProcessPoolExecutor":
+    """The process pool (``keras_migrate.batch_pool``, imported only when a run needs one)."""
+    from .batch_pool import make_pool as make
+    return make(workers)
 
 
 def _chunks(seq: Sequence, workers: int) -> list[list]:
@@ -763,31 +720,43 @@ def _run(session, jobs: list[tuple[Path, Config]], want_edits: bool, out, err, o
     ready: dict[int, Report] = {}
     layout = ""
     if options.cache:
-        layout = hashlib.blake2b("\n".join(sorted(os.path.abspath(p) for p, _ in jobs)).encode(
-            "utf-8", "surrogateescape"), digest_size=12).hexdigest()
-        ckeys: dict[Config, str] = {}
-        roots: dict[Optional[str], Path] = {}
-        fixed = Path(options.cache_dir).resolve() if options.cache_dir else None
-        for i, (path, cfg) in enumerate(jobs):
-            root = fixed
-            if root is None:
-                root = roots.get(cfg.source)
+        from .engine.gchold import GC_HOLD
+        # thousands of findings read back, none of them garbage: the cyclic collector would
+        # walk them again and again while they are built (a third of a warm run)
+        with GC_HOLD:
+            layout = hashlib.blake2b("\n".join(sorted(os.path.abspath(p) for p, _ in jobs)).encode(
+                "utf-8", "surrogateescape"), digest_size=12).hexdigest()
+            ckeys: dict[Config, str] = {}
+            roots: dict[Optional[str], Path] = {}
+            fixed = Path(options.cache_dir).resolve() if options.cache_dir else None
+            for i, (path, cfg) in enumerate(jobs):
+                root = fixed
                 if root is None:
-                    root = roots[cfg.source] = cache_root(cfg)
-            cache = caches.get(root)
-            if cache is None:
-                directory = root if options.cache_dir else root / CACHE_DIR_NAME
-                cache = caches[root] = Cache(directory, Path(os.getcwd()) if options.cache_dir else root)
-            ck = ckeys.get(cfg)
-            if ck is None:
-                ck = ckeys[cfg] = config_key(cfg, rules)
-            key = cache.key(path, ck)
-            stored, digest = cache.lookup(key, path, want_edits, layout)
-            if stored is not None:
-                ready[i] = _part_from_json(stored, str(path), want_edits)
-            elif digest is not None:
-                keys[i] = (cache, key, digest)
+                    root = roots.get(cfg.source)
+                    if root is None:
+                        root = roots[cfg.source] = cache_root(cfg)
+                cache = caches.get(root)
+                if cache is None:
+                    directory = root if options.cache_dir else root / CACHE_DIR_NAME
+                    cache = caches[root] = Cache(directory, Path(os.getcwd()) if options.cache_dir else root)
+                ck = ckeys.get(cfg)
+                if ck is None:
+                    ck = ckeys[cfg] = config_key(cfg, rules)
+                key = cache.key(path, ck)
+                stored, digest = cache.lookup(key, path, want_edits, layout)
+                if stored is not None:
+                    ready[i] = _part_from_json(stored, str(path), want_edits)
+                elif digest is not None:
+                    keys[i] = (cache, key, digest)
+        if ready:
+            # and after: what was read back lives to the end of the run, so the collections
+            # that follow leave it out (else the first ones walk all of it, ~0.4 s)
+            import gc
+            gc.freeze()
     misses = [i for i in range(len(jobs)) if i not in ready]
+    if misses:
+        from concurrent.futures import FIRST_COMPLETED, wait
+        from concurrent.futures.process import BrokenProcessPool
     progress = Progress(len(jobs), err, options.progress)
     workers = min(options.workers(), len(misses))
     pool = None
@@ -900,7 +869,8 @@ def _store(k, path: Path, part: Report, meta: dict, layout: str) -> None:
         try:
             cache.store(key, path, digest, part, meta, layout)
         except (TypeError, ValueError, OSError) as exc:   # the cache is best effort: the results stand
-            log.debug("not cached: %s: %s", path, exc)
+            import logging
+            logging.getLogger(__name__).debug("not cached: %s: %s", path, exc)
 
 
 # -- the migration report ----------------------------------------------------------------------------
@@ -909,6 +879,9 @@ def report_records(items: Sequence[tuple[Path, str, Config]], linter_for, option
     """``report.file_record`` for every (path, display name, configuration), in order: on the
     pool when there are enough files, else here with ``linter_for``.  Stops (returning what is
     done) once ``cancelled()``."""
+    from concurrent.futures import wait
+    from concurrent.futures.process import BrokenProcessPool
+
     from . import report
     options = options or Options()
     if linter_for is None:

@@ -6,26 +6,41 @@ Exit codes: 0 clean, 1 findings (or changes with ``fix --diff``), 2 usage, confi
 from __future__ import annotations
 
 import argparse
-import difflib
 import hashlib
 import json
 import os
 import re
 import sys
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
 
 from . import __version__
 from . import batch, formats
 from . import fsio
 from .config import BACKENDS, Config, ConfigError, ConfigResolver, config_for, exclusion, rule_enabled
 from .discovery import iter_files
-from .engine.analyze import noqa_line
 from .engine.model import Finding
-from .engine.notebook import NotebookError
 from .engine.source import DecodeError, SourceText, decode_source  # noqa: F401 (API)
 from .formats import DOCS_URL, Item, Problem, Report, format_github, format_json, sarif_log  # noqa: F401 (API)
-from .service import Linter, project_linter, registry
+
+if TYPE_CHECKING:
+    from .service import Linter
+
+# Imported when first used, not at start: a run answered from the results cache never
+# analyses, so it never pays for the engine (analyze, notebook, fixer) or the rules
+# (``keras_migrate.batch.LazyRules``).  ``cli.Linter``, ``cli.registry``, ... still work.
+_LAZY = {"Linter": "service", "project_linter": "service", "registry": "service",
+         "noqa_line": "engine.analyze", "NotebookError": "engine.notebook"}
+
+
+def __getattr__(name: str):
+    mod = _LAZY.get(name)
+    if mod is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+    value = getattr(importlib.import_module(f"{__package__}.{mod}"), name)
+    globals()[name] = value
+    return value
 
 
 # -- results --------------------------------------------------------------------------------------
@@ -63,6 +78,7 @@ def _items_for_text(path: str, text: str, findings: Sequence[Finding], want_edit
         it = Item(path, f, s.line + 1, s.col + 1, e.line + 1, e.col + 1, None,
                   (source.utf16_col(s.line, s.col) + 1, source.utf16_col(e.line, e.col) + 1), source_line=sl)
         if want_edits:
+            from .engine.analyze import noqa_line
             it.edits = _fix_edits(text, f, lambda o: _pos(source.position(o)))
             it.noqa_row = noqa_line(text, s.line) + 1
         out.append(it)
@@ -112,6 +128,7 @@ def check_file(linter: Linter, path: Path, report: Report, text: Optional[str] =
 
 
 def _check_notebook(linter: Linter, path: Path, display: str, text: str, report: Report) -> None:
+    from .engine.analyze import noqa_line
     from .engine.notebook import RawLocator, cell_id, load_notebook
     nr, why = _notebook_result(linter, text, path)
     if why:
@@ -197,11 +214,22 @@ class Session:
         self.batch_options = batch.Options.from_args(args)
         self._linters: dict[Config, Linter] = {}
         self._indexes: dict[str, object] = {}
+        self._folder_configs: dict[tuple, Config] = {}
 
     def config(self, path: Path, default_root: Optional[Path] = None) -> Config:
         return self.resolver.for_path(path, default_root)
 
+    def folder_config(self, folder: Path, default_root: Optional[Path] = None) -> Config:
+        """The configuration of the files in ``folder``, looked up once per folder in a run
+        (a walk asks for every entry: a stat and a path resolution each, 1/3 of a warm run)."""
+        key = (str(folder), None if default_root is None else str(default_root))
+        cfg = self._folder_configs.get(key)
+        if cfg is None:
+            cfg = self._folder_configs[key] = self.resolver.for_path(folder, default_root)
+        return cfg
+
     def linter(self, cfg: Config) -> Linter:
+        from .service import project_linter
         return project_linter(self._linters, self._indexes, cfg, self.rules)
 
 
@@ -260,7 +288,8 @@ def collect(args, session: Session, errors: list[str], warnings: Optional[list[s
     force = bool(getattr(args, "force_exclude", False))
     jobs: list[tuple[Path, Config]] = []
     seen: set[str] = set()
-    for target in _targets(args):
+    targets = _targets(args)
+    for target in targets:
         try:
             exists, is_dir = target.exists(), target.is_dir()
         except OSError as exc:
@@ -270,15 +299,16 @@ def collect(args, session: Session, errors: list[str], warnings: Optional[list[s
             errors.append(f"{target}: no such file or directory")
             continue
         root = target if is_dir else target.parent
-        for f in iter_files([target], exclusion(lambda d: session.config(d, root)), force_exclude=force,
+        for f in iter_files([target], exclusion(lambda d: session.folder_config(d, root)), force_exclude=force,
                             on_skip=on_skip):
-            key = os.path.realpath(f)
-            if key in seen:
-                continue
-            seen.add(key)
+            if len(targets) > 1:   # one target: the walk yields each real file once already
+                key = os.path.realpath(f)
+                if key in seen:
+                    continue
+                seen.add(key)
             if shard is not None and shard_of(f, shard[1]) != shard[0]:
                 continue
-            jobs.append((f, session.config(f, root)))
+            jobs.append((f, session.folder_config(f.parent, root)))
     return jobs
 
 
@@ -328,6 +358,7 @@ def add_noqa_file(linter: Linter, path: Path, source: Optional["fsio.SourceFile"
                   ) -> tuple[Optional[str], Optional[str], int]:
     """(original text, new text, codes added) for ``--add-noqa``; raises OSError/DecodeError."""
     from .engine.analyze import noqa_line, parse
+    from .engine.notebook import NotebookError
     source = source or fsio.read_source(path)
     if path.suffix == ".ipynb":
         from .engine.notebook import load_notebook, write_cells
@@ -370,6 +401,7 @@ def add_noqa_file(linter: Linter, path: Path, source: Optional["fsio.SourceFile"
 
 
 def cmd_add_noqa(args, session: "Session", out, err) -> int:
+    from .engine.notebook import NotebookError
     errors: list[str] = []
     warnings: list[str] = []
     added = files = 0
@@ -520,6 +552,7 @@ def _write_reason(exc: OSError) -> str:
 
 def _diff(path: str, old: str, new: str, label: str = "") -> str:
     name = f"{path}{label}"
+    import difflib
     lines = []
     for line in difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
                                      fromfile=name, tofile=name):
@@ -528,6 +561,7 @@ def _diff(path: str, old: str, new: str, label: str = "") -> str:
 
 
 def cmd_fix(args, out=None, err=None) -> int:
+    from .engine.notebook import NotebookError
     out, err = out or sys.stdout, err or sys.stderr
     session = Session(args)
     unsafe = bool(args.unsafe_fixes)
@@ -686,6 +720,7 @@ def cmd_rules(args, out=None, err=None) -> int:
             return 2
         out.write(format_coverage().rstrip() + "\n")
         return 0
+    from .service import registry
     cfg = config_for(Path("."), _overrides(args))
     rows = []
     for r in registry():
@@ -710,6 +745,7 @@ def cmd_rules(args, out=None, err=None) -> int:
 
 def rules_markdown() -> str:
     """docs/rules.md, generated from the rules' own docs (never written by hand)."""
+    from .service import registry
     rules = registry()
     out = ["# Rules", "",
            "Generated by `keras-migrate rules --format markdown > docs/rules.md` from each rule's",
@@ -780,7 +816,10 @@ def _common(p: argparse.ArgumentParser, fixes: bool = True) -> None:
     p.add_argument("--unsafe-fixes", action="store_true", help="include fixes that may change behaviour")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
+    """The parser; with ``command`` (the subcommand about to run), the options of ``server``
+    and ``run`` are only added when that is the command (they import their packages: the
+    runner's cost a ``check`` answered from the cache would pay at every start)."""
     parser = argparse.ArgumentParser(prog="keras-migrate",
                                      description="Find and fix Keras 2 code for multi-backend Keras 3.")
     parser.add_argument("--version", action="version", version=f"keras-migrate {__version__}")
@@ -831,21 +870,33 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("code", help="a rule code or name, e.g. K101 or tensorflow-keras-import")
     d.set_defaults(func=cmd_rule)
     s = sub.add_parser("server", help="start the language server (stdio by default)")
-    try:
-        from keras_migrate.server import main as server_main
-        server_main.add_arguments(s)
-        s.set_defaults(func=lambda a: server_main.main(a))
-    except ImportError:
-        s.set_defaults(func=lambda a: _unavailable("server"))
+    if command in (None, "server"):
+        _server_arguments(s)
     run = sub.add_parser("run", help="run a file on a Keras backend (jax, torch, tensorflow, all)")
-    try:
-        from keras_migrate.runner import cli as runner_cli
-        runner_cli.add_arguments(run)
-        run.set_defaults(func=lambda a: runner_cli.main(a))
-    except ImportError:
-        run.set_defaults(func=lambda a: _unavailable("run"))
+    if command in (None, "run"):
+        _runner_arguments(run)
     parser.km_subparsers = dict(sub.choices)  # type: ignore[attr-defined]
     return parser
+
+
+def _server_arguments(s: argparse.ArgumentParser) -> None:
+    try:
+        from keras_migrate.server import main as server_main
+    except ImportError:
+        s.set_defaults(func=lambda a: _unavailable("server"))
+        return
+    server_main.add_arguments(s)
+    s.set_defaults(func=lambda a: server_main.main(a))
+
+
+def _runner_arguments(run: argparse.ArgumentParser) -> None:
+    try:
+        from keras_migrate.runner import cli as runner_cli
+    except ImportError:
+        run.set_defaults(func=lambda a: _unavailable("run"))
+        return
+    runner_cli.add_arguments(run)
+    run.set_defaults(func=lambda a: runner_cli.main(a))
 
 
 def _unavailable(what: str) -> int:
@@ -854,8 +905,9 @@ def _unavailable(what: str) -> int:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
+    # the first word is the subcommand (the top level has only --help and --version)
+    parser = build_parser(argv[0] if argv and not argv[0].startswith("-") else None)
     extra: list[str] = []
     if "--" in argv and argv and argv[0] == "run":
         i = argv.index("--")

@@ -11,7 +11,7 @@ import threading
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Sequence
 
 import pathspec
 
@@ -21,8 +21,10 @@ except ModuleNotFoundError:  # pragma: no cover
     import tomli as tomllib  # type: ignore
 
 from .engine.catalog import closest_code as _closest_code
-from .engine.context import Settings, parse_version
 from .engine.model import Group
+
+if TYPE_CHECKING:
+    from .engine.context import Settings
 
 LATEST_KERAS = "3.15.1"
 BACKENDS = ("tensorflow", "jax", "torch")
@@ -72,6 +74,7 @@ class Config:
 
     @property
     def settings(self) -> Settings:
+        from .engine.context import Settings   # the engine's; not imported to read a configuration
         return Settings(self.target_backends, self.keras_version, self.unsafe_fixes)
 
     # -- merging -------------------------------------------------------------------------
@@ -224,8 +227,17 @@ class ConfigResolver:
         with self._lock:
             if key in self._pyproject_at:
                 return self._pyproject_at[key]
+        # find_pyproject, one folder at a time: the folder's own file, else its parent's answer
+        # (cached too: a walk asks for every folder, and each used to climb to / again)
         try:
-            found = find_pyproject(Path(key))
+            parent = os.path.dirname(key)
+            p = Path(key) / "pyproject.toml"
+            if p.is_file():
+                found = find_pyproject(Path(key))
+                if found is None or found.parent != Path(key):
+                    found = self.pyproject_for(Path(parent)) if parent != key else None
+            else:
+                found = self.pyproject_for(Path(parent)) if parent != key else None
         except OSError:
             found = None
         with self._lock:
@@ -259,6 +271,7 @@ def _longest(code: str, selectors: Iterable[str]) -> int:
 def version_in_range(version: str, rng) -> bool:
     if rng is None:
         return True
+    from .engine.context import parse_version
     first, last = rng
     v = parse_version(version)
     return parse_version(first) <= v and (last is None or v < parse_version(last))

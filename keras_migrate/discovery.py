@@ -273,7 +273,7 @@ def _walk(root: Path, seen: set[str], is_excluded, on_skip: OnSkip = _ignore_ski
                 continue
             if not is_dir and not e.name.endswith(EXTENSIONS):
                 continue
-            if git_ignored(abs_d / e.name, is_dir, active):
+            if active and git_ignored(abs_d / e.name, is_dir, active):
                 continue
             if out_link:   # never read, never rewritten; said once so nothing vanishes silently
                 on_skip(path, "a symlink out of the folder: not followed", False)
@@ -293,7 +293,8 @@ def _walk(root: Path, seen: set[str], is_excluded, on_skip: OnSkip = _ignore_ski
                 except OSError as exc:
                     on_skip(path, f"cannot be read: {exc.strerror or exc}", False)
                     continue
-                key = os.path.realpath(path)
+                # a plain file's real path is its real folder's and its name (no lstat per part)
+                key = os.path.realpath(path) if e.is_symlink() else os.path.join(real, e.name)
                 if key not in seen:
                     seen.add(key)
                     yield path

@@ -12,7 +12,6 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional, Sequence
-from xml.etree import ElementTree as ET
 
 from . import __version__
 from .engine.model import Applicability, Finding
@@ -424,6 +423,7 @@ def junit_xml(report: Report) -> str:
     """One test suite per file, one failing test case per finding (ruff's layout), an
     ``<error>`` case per file that could not be analysed and one passing case per clean
     file, so a CI test view counts every file checked."""
+    from xml.etree import ElementTree as ET   # here: only junit needs it
     by_path: dict[str, list[Item]] = {}
     for it in report.items:
         by_path.setdefault(it.path, []).append(it)
