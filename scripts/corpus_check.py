@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[0:0] = [str(ROOT / "server"), str(ROOT / "rules")]   # the two source roots (pyproject)
 
 from keras_migrate.config import Config  # noqa: E402
 from keras_migrate.discovery import iter_files  # noqa: E402

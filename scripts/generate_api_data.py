@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Generate ``rules/api/keras_api.json``: the whole Keras 2 public API, as data.
+"""Generate ``rules/keras_migrate/rules/api/keras_api.json``: the whole Keras 2 public API, as data.
 
 Developer command (the normal test run does not call it; the conformance test runs
 ``--check``)::
 
-    python scripts/generate_api_data.py            # regenerate rules/api/keras_api.json
+    python scripts/generate_api_data.py            # regenerate rules/keras_migrate/rules/api/keras_api.json
     python scripts/generate_api_data.py --check    # exit 1 (with a diff summary) if stale
 
 What it does
@@ -26,7 +26,7 @@ What it does
    only moved (``keras.backend.mean`` -> ``keras.ops.mean``) are probed numerically on
    both sides, and every hand-written ``checks`` pair in the overrides is evaluated on
    both sides; a ``safe`` fix whose check fails is demoted to ``unsafe``.
-3. It merges ``rules/api/overrides.json`` (hand-written guidance, renames, transforms)
+3. It merges ``rules/keras_migrate/rules/api/overrides.json`` (hand-written guidance, renames, transforms)
    and writes one deterministic JSON file (sorted keys, no timestamps).
 
 The dump/verify stages run inside the Keras interpreter; the driver itself needs only the
@@ -50,8 +50,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-DATA = REPO / "rules" / "api" / "keras_api.json"
-OVERRIDES = REPO / "rules" / "api" / "overrides.json"
+DATA = REPO / "rules" / "keras_migrate" / "rules" / "api" / "keras_api.json"
+OVERRIDES = REPO / "rules" / "keras_migrate" / "rules" / "api" / "overrides.json"
 STACK_STAMP = ".keras-migrate-stack"
 KERAS2_VERSION = "2.21.0"
 KERAS3_VERSION = "3.15.1"
@@ -1303,7 +1303,7 @@ def build(k2, k3, ov, verify):
             "keras2": "tf-keras " + k2["version"],
             "keras3": "keras " + k3["version"],
             "generator": "scripts/generate_api_data.py",
-            "overrides": "rules/api/overrides.json",
+            "overrides": "rules/keras_migrate/rules/api/overrides.json",
             "checks": checks,
             "keras3_stubs": stubs,
             "top40": top40,

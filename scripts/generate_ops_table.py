@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate ``rules/portability/ops_table.json``: the tf -> ``keras.ops`` pairs, verified.
+"""Generate ``rules/keras_migrate/rules/portability/ops_table.json``: the tf -> ``keras.ops`` pairs, verified.
 
 Developer command (run from the repository root with the project's environment)::
 
@@ -8,14 +8,14 @@ Developer command (run from the repository root with the project's environment):
 
 What it does
 ------------
-1. Reads the hand-written pairs in ``rules/portability/ops_overrides.json`` (tf name,
+1. Reads the hand-written pairs in ``rules/keras_migrate/rules/portability/ops_overrides.json`` (tf name,
    ``keras.ops`` name, parameter renames, traps, checks).
 2. In one subprocess of the Keras interpreter (``.venv-keras/bin/python``; override with
    ``KERAS_ENV``) reads both signatures of every pair with ``inspect``, and builds each
    entry's parameter map (same-named parameters map to themselves, ``name=`` is dropped,
    the others are unsupported unless the overrides rename them).
 3. Rewrites every check expression with the *same* code the rules use
-   (``rules/portability/_ops.py``: ``rewrite_expression``), then evaluates original and
+   (``rules/keras_migrate/rules/portability/_ops.py``: ``rewrite_expression``), then evaluates original and
    rewrite in one subprocess per backend (``KERAS_BACKEND=tensorflow|jax|torch``, run in
    parallel): TensorFlow on ``tf.constant`` inputs, ``keras.ops`` on backend tensors.
    Results must agree in structure, shape, dtype kind and value (rtol = atol = 1e-5).
@@ -37,9 +37,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-OVERRIDES = ROOT / "rules" / "portability" / "ops_overrides.json"
-TABLE = ROOT / "rules" / "portability" / "ops_table.json"
+sys.path[0:0] = [str(ROOT / "server"), str(ROOT / "rules")]   # the two source roots (pyproject)
+OVERRIDES = ROOT / "rules" / "keras_migrate" / "rules" / "portability" / "ops_overrides.json"
+TABLE = ROOT / "rules" / "keras_migrate" / "rules" / "portability" / "ops_table.json"
 KERAS_ENV = Path(os.environ.get("KERAS_ENV", ROOT / ".venv-keras"))
 BACKENDS = ("tensorflow", "jax", "torch")
 

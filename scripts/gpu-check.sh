@@ -33,10 +33,10 @@ if compgen -G ".whl/*.whl" >/dev/null; then
   echo "== installing $(ls .whl/*.whl | wc -l) wheels from .whl into $site (no network)"
   "$py" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
     --target "$site" .whl/*.whl || { echo "FAIL: could not install the wheels in .whl"; exit 2; }
-  export PYTHONPATH="$site:$here${PYTHONPATH:+:$PYTHONPATH}"
+  export PYTHONPATH="$site:$here/server:$here/rules${PYTHONPATH:+:$PYTHONPATH}"
 else
   echo "== no .whl folder: using what $py has (run scripts/prepare-gpu-wheels.sh to bring Keras)"
-  export PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}"
+  export PYTHONPATH="$here/server:$here/rules${PYTHONPATH:+:$PYTHONPATH}"
 fi
 if ! "$py" -c 'import keras, sys; sys.exit(int(keras.__version__.split(".")[0]) < 3)' 2>/dev/null; then
   echo "FAIL: Keras 3 is not importable with $py; prepare the wheels with scripts/prepare-gpu-wheels.sh"

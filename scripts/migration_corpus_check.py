@@ -226,7 +226,7 @@ class Checker:
         self.stubs = self.work / "stubs"
         self.stubs.mkdir()
         self.stubbed = self._make_stubs()
-        runner = ROOT / "keras_migrate" / "runner"
+        runner = ROOT / "server" / "keras_migrate" / "runner"
         h = hashlib.sha256()
         for name in _RUNNER_FILES:
             h.update((runner / name).read_bytes())

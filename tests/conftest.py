@@ -1,4 +1,4 @@
-"""Suite-wide: the CLI's results cache (keras_migrate/batch.py) goes to a temporary folder,
+"""Suite-wide: the CLI's results cache (server/keras_migrate/batch.py) goes to a temporary folder,
 not into the checkout the tests run from (tests that check where it goes unset this)."""
 import os
 

@@ -187,7 +187,7 @@ export function deviceArgs(d: Device): string[] {
 
 /**
  * The environment a run gets on top of the inherited one, as the runner sets it
- * (keras_migrate/runner/process.py child_environment): for the debugger, which starts the
+ * (server/keras_migrate/runner/process.py child_environment): for the debugger, which starts the
  * program itself. `inherited` is the extension host's CUDA_VISIBLE_DEVICES (undefined: unset).
  */
 export function runEnvironment(backend: string, d: Device, inherited: string | undefined, leastUsed?: number): Record<string, string> {

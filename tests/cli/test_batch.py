@@ -1,4 +1,4 @@
-"""The parallel, cached CLI (keras_migrate/batch.py): the same output as a serial run in every
+"""The parallel, cached CLI (server/keras_migrate/batch.py): the same output as a serial run in every
 format that matters, whatever the pool and the cache do; the cache follows file and
 cross-file changes; results stream in order; the cache directory is marked like ruff's."""
 from __future__ import annotations

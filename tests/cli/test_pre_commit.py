@@ -31,7 +31,7 @@ def hook_repo(tmp_path_factory) -> Path:
     src = tmp_path_factory.mktemp("hook-src")
     for name in ("pyproject.toml", "README.md", "LICENSE", ".pre-commit-hooks.yaml"):
         shutil.copy2(ROOT / name, src / name)
-    for folder in ("keras_migrate", "rules", "server"):
+    for folder in ("rules", "server"):
         shutil.copytree(ROOT / folder, src / folder, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     git(src, "init", "-q")
     git(src, "add", "-A")

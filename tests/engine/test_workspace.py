@@ -208,7 +208,7 @@ r4 = ix.value_kind('models', 'build_model', 0, {str(ws / 'train.py')!r})
 print(json.dumps(dict(before=before, after=heavy(), r=[sorted(r1), sorted(r2), sorted(r3), r4],
                       cold_ms=cold, warm_ms=warm, jedi='jedi' in sys.modules)))
 """
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(str(Path(__file__).resolve().parents[2] / d) for d in ("server", "rules")))
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env=env,
                           cwd=str(ws.parent))
     assert proc.returncode == 0, proc.stderr

@@ -56,8 +56,9 @@ from typing import Any, Optional
 from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+for _root in (ROOT / "server", ROOT / "rules"):   # the two source roots (pyproject)
+    if str(_root) not in sys.path:
+        sys.path.insert(0, str(_root))
 
 from keras_migrate.config import find_pyproject, load_pyproject  # noqa: E402
 from keras_migrate.engine.analyze import parse  # noqa: E402
@@ -208,7 +209,7 @@ def edits_in(edit: Optional[dict], uri: str, version: int) -> Optional[list[dict
 # == the JSON-RPC client ===================================================================
 def server_env() -> dict:
     env = dict(os.environ)
-    if not (ROOT / "rules" / "api" / "keras_api.json").exists() and Path("/tmp/k3_names.json").exists():
+    if not (ROOT / "rules" / "keras_migrate" / "rules" / "api" / "keras_api.json").exists() and Path("/tmp/k3_names.json").exists():
         env.setdefault("KERAS_MIGRATE_API_DATA", "/tmp/k3_names.json")
     env["PYTHONIOENCODING"] = "utf-8"
     env["PYTHONUNBUFFERED"] = "1"

@@ -1,6 +1,6 @@
 """Hostile files cost one line each, never a hang, an abort or a traceback (issue 18), in the
 CLI (named, and met in a walk), in ``fix``, in ``keras-migrate report`` and in the editor's
-workspace report (``server/report.py``).  Each case runs in a subprocess with a deadline, so a
+workspace report (``server/keras_migrate/server/report.py``).  Each case runs in a subprocess with a deadline, so a
 regression that hangs (a FIFO read) fails instead of blocking the suite."""
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ TIMEOUT = 20.0
 
 def server_env() -> dict:
     env = dict(os.environ)
-    env.pop("KERAS_MIGRATE_API_DATA", None)  # the tree's rules/api/keras_api.json, nothing else
+    env.pop("KERAS_MIGRATE_API_DATA", None)  # the tree's rules/keras_migrate/rules/api/keras_api.json, nothing else
     env["PYTHONIOENCODING"] = "utf-8"
     return env
 

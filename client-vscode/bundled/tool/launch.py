@@ -43,17 +43,31 @@ def _bundled_paths():
     return [native, libs]
 
 
+def _pin_package(paths):
+    """keras_migrate is a namespace package (PEP 420: its two source roots merge when
+    installed), so a keras_migrate/ folder anywhere on sys.path, the interpreter's own
+    site-packages included, would join it. The bundled copy is made the only one."""
+    import importlib.machinery
+    import importlib.util
+
+    spec = importlib.machinery.ModuleSpec("keras_migrate", None, is_package=True)
+    spec.submodule_search_locations = [os.path.join(p, "keras_migrate") for p in paths
+                                       if os.path.isdir(os.path.join(p, "keras_migrate"))]
+    sys.modules["keras_migrate"] = importlib.util.module_from_spec(spec)
+
+
 def main(argv):
     paths = _bundled_paths()
     sys.path[0:0] = paths
-    import keras_migrate
+    _pin_package(paths)
+    from keras_migrate import version
 
-    where = os.path.realpath(keras_migrate.__file__)
+    where = os.path.realpath(version.__file__)
     if not any(where.startswith(os.path.realpath(p) + os.sep) for p in paths):
         _fail("keras_migrate was imported from %s, not from the bundled libraries" % where)
     if argv[:1] == ["--probe"]:
         sys.stdout.write(json.dumps({
-            "version": keras_migrate.__version__,
+            "version": version.__version__,
             "python": sys.version.split()[0],
             "executable": sys.executable,
             "location": os.path.dirname(where),

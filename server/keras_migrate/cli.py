@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Sequence
 
-from . import __version__
+from .version import __version__
 from . import batch, formats
 from . import fsio
 from .config import BACKENDS, Config, ConfigError, ConfigResolver, config_for, exclusion, rule_enabled

@@ -1,7 +1,7 @@
-"""Read access to the generated Keras API table (``rules/api/keras_api.json``).
+"""Read access to the generated Keras API table (``rules/keras_migrate/rules/api/keras_api.json``).
 
 The table is made by ``scripts/generate_api_data.py`` from real Keras 2 and Keras 3 installs;
-see ``rules/api/README.md`` for the schema.  Loaded once, lazily, without importing Keras.
+see ``rules/keras_migrate/rules/api/README.md`` for the schema.  Loaded once, lazily, without importing Keras.
 """
 from __future__ import annotations
 

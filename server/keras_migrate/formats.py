@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-from . import __version__
+from .version import __version__
 from .engine.model import Applicability, Finding
 
 DOCS_URL = "https://github.com/keras-migrate/keras-migrate/blob/main/docs/rules.md"

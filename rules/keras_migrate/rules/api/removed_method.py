@@ -42,7 +42,7 @@ class RemovedMethod(Rule):
     `setattr`, `delattr`) when the engine knows `obj` is a Keras model, layer, optimizer,
     metric, loss or callback (from its constructor, `model.optimizer`, `self` in a Layer or
     Model subclass, `self.model` in a callback, ...) and the generated API table
-    (`rules/api/keras_api.json`, from live Keras 2 and Keras 3 objects) lists `<name>` as
+    (`rules/keras_migrate/rules/api/keras_api.json`, from live Keras 2 and Keras 3 objects) lists `<name>` as
     removed for that type: `optimizer.lr`, `optimizer.minimize`, `layer.add_update`,
     `layer.add_metric`, `metric.reset_states`, `model.input_names`, ... The same name on any
     other object is never reported.
@@ -76,7 +76,7 @@ class RemovedMethod(Rule):
 
     ## References
     - https://keras.io/api/optimizers/
-    - `rules/api/README.md`
+    - `rules/keras_migrate/rules/api/README.md`
     """
 
     code = "K503"

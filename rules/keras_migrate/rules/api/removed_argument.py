@@ -72,7 +72,7 @@ class RemovedArgument(Rule):
     `keras.layers.LSTM(time_major=True)`, `keras.activations.relu(x, alpha=...)`) and every
     method call on a value the engine knows is a Keras model, layer or optimizer
     (`model.compile(sample_weight_mode=...)`), looks the keyword up in the generated API
-    table (`rules/api/keras_api.json`). Each entry there was checked by really calling Keras
+    table (`rules/keras_migrate/rules/api/keras_api.json`). Each entry there was checked by really calling Keras
     3.15.1 with that argument. Also flags a call that leaves out a parameter Keras 2 gave a
     default and Keras 3 requires (`AveragePooling2D()`: `pool_size`), and passes Keras 2's
     default (safe: the value the call used).
@@ -109,7 +109,7 @@ class RemovedArgument(Rule):
 
     ## References
     - https://keras.io/api/optimizers/learning_rate_schedules/inverse_time_decay/
-    - `rules/api/README.md`
+    - `rules/keras_migrate/rules/api/README.md`
     """
 
     code = "K502"

@@ -1,7 +1,7 @@
 """The backend runner: run a file on a Keras 3 backend and device, and compare backends.
 
 It depends on the standard library only and on nothing of the engine; the CLI
-(:mod:`keras_migrate.runner.cli`) and the language server (``server/runner_bridge.py``)
+(:mod:`keras_migrate.runner.cli`) and the language server (``server/keras_migrate/server/runner_bridge.py``)
 are its two adapters. The program itself runs in the user's interpreter through
 ``bootstrap.py``, by path, so keras-migrate need not be installed there.
 """

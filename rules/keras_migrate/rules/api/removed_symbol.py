@@ -31,7 +31,7 @@ class RemovedSymbol(Rule):
     ## What it does
     Looks every Keras name the file reaches (any import style: `tf.keras.X`, `K.X`,
     `from tensorflow.keras.x import X`) up in the generated API table
-    (`rules/api/keras_api.json`, made from tf-keras 2.21 and Keras 3.15.1) and reports the
+    (`rules/keras_migrate/rules/api/keras_api.json`, made from tf-keras 2.21 and Keras 3.15.1) and reports the
     ones that are not at the same path in Keras 3: *moved* (same thing elsewhere, e.g.
     `K.mean` -> `keras.ops.mean`, `optimizers.legacy.Adam` -> `optimizers.Adam`),
     *equivalent* (a different API does the job, e.g. `ThresholdedReLU(theta=t)` ->
@@ -66,7 +66,7 @@ class RemovedSymbol(Rule):
 
     ## References
     - https://keras.io/guides/migrating_to_keras_3/
-    - `rules/api/README.md` (the data and how it is generated)
+    - `rules/keras_migrate/rules/api/README.md` (the data and how it is generated)
     """
 
     code = "K501"

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 # concurrent.futures, multiprocessing, signal, tempfile and logging are imported where a run
 # needs them (a pool, a cache to write): a run answered from the cache does without them
 
-from . import __version__
+from .version import __version__
 from .config import Config
 from .engine.model import Applicability, Finding, Position, Range, Severity
 from .formats import Item, Problem, Report

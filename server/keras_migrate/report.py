@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterable, Optional, Sequence
 
-from . import __version__
+from .version import __version__
 from . import fsio
 from .config import BACKENDS, Config, exclusion, file_ignores, rule_enabled
 from .discovery import iter_files

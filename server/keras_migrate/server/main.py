@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-if __name__ == "__main__":  # ``-m`` put the working directory first: see keras_migrate/__main__.py
+if __name__ == "__main__":  # ``-m`` put the working directory first: see server/keras_migrate/__main__.py
     import os as _os
     if not (sys.flags.isolated or getattr(sys.flags, "safe_path", False)):
         while sys.path and sys.path[0] in ("", ".", _os.getcwd()):

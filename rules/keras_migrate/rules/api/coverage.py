@@ -157,7 +157,7 @@ def format_coverage(data: Optional[dict] = None) -> str:
     s, k, m, mk, t = c["symbols"], c["kwargs"], c["members"], c["method_kwargs"], c["top40"]
     st = s["by_status"]
     lines = [
-        "Keras 2 API coverage (%s -> %s), from rules/api/keras_api.json" % (c["keras2"], c["keras3"]),
+        "Keras 2 API coverage (%s -> %s), from rules/keras_migrate/rules/api/keras_api.json" % (c["keras2"], c["keras3"]),
         "",
         "Symbols: %d Keras 2 public names (%d modules), %d with a status" % (s["keras2_public"], s["keras2_modules"], s["with_status"]),
         "  same path %d, moved %d, equivalent %d, removed %d" % (st["same_path"], st["moved"], st["equivalent"], st["removed"]),

@@ -40,7 +40,7 @@ class ServerSettings:
     """Offer the ``# noqa: Kxxx`` quick fix."""
     configuration_preference: str = _default("configurationPreference")
     """How the editor settings and ``[tool.keras-migrate]`` combine (as ruff's): see
-    ``server/configuration.py``."""
+    ``server/keras_migrate/server/configuration.py``."""
 
     # -- views --------------------------------------------------------------------------
     @property
