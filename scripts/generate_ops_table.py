@@ -205,7 +205,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--check", action="store_true", help="exit 1 when the committed table differs")
     args = ap.parse_args(argv)
-    from rules.portability._ops import rewrite_expression
+    from keras_migrate.rules.portability._ops import rewrite_expression
 
     t0 = time.time()
     overrides = json.loads(OVERRIDES.read_text())

@@ -14,8 +14,8 @@ from pathlib import Path
 from lsprotocol import types
 from pygls.workspace import PositionCodec
 
-import server.documents as documents
-from server.documents import LspTextDocument, applied_line_changes, line_breaks, lsp_lines
+import keras_migrate.server.documents as documents
+from keras_migrate.server.documents import LspTextDocument, applied_line_changes, line_breaks, lsp_lines
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import soak  # noqa: E402
@@ -139,7 +139,7 @@ def test_the_workspace_report_gives_way_to_open_documents():
     most ``cap_s`` a file), and passes at once when none does."""
     import threading
 
-    from server.server import KerasMigrateServer
+    from keras_migrate.server.server import KerasMigrateServer
     ls = KerasMigrateServer()
     t = time.perf_counter()
     assert ls.yield_to_editor(cap_s=1.0) is False
