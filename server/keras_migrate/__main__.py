@@ -1,5 +1,5 @@
-"""``python -m keras_migrate``: the CLI (``keras_migrate.cli``); ``server`` starts the
-language server even before the CLI module exists.
+"""``python -m keras_migrate``: the program (``keras_migrate.entry``: the CLI and the language
+server's ``server``); ``server`` starts the language server even in a build without the CLI.
 
 ``-m`` puts the working directory first on ``sys.path``.  When that directory is a workspace
 being analysed, its ``json.py``, ``typing.py``, ``libcst.py``... would shadow the modules this
@@ -27,13 +27,13 @@ _drop_working_directory()
 
 def _main(argv: list[str]) -> int:
     try:
-        from keras_migrate.cli import main as cli_main
+        from keras_migrate.entry import main as program
     except ImportError as exc:
-        if exc.name != "keras_migrate.cli":
+        if exc.name not in ("keras_migrate.entry", "keras_migrate.cli"):
             raise  # a broken install must say what is missing, not pretend to be another build
-        cli_main = None
-    if cli_main is not None:
-        rc = cli_main(argv)
+        program = None
+    if program is not None:
+        rc = program(argv)
         return int(rc or 0)
     if argv and argv[0] == "server":
         from keras_migrate.server.main import run

@@ -36,7 +36,7 @@ import sys
 import time
 from collections import deque
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Optional, Sequence
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
@@ -48,6 +48,8 @@ from .version import __version__
 from .config import Config
 from .engine.model import Applicability, Finding, Position, Range, Severity
 from .formats import Item, Problem, Report
+
+log = logging.getLogger("keras_migrate.batch")
 
 CACHE_DIR_NAME = ".keras_migrate_cache"
 CACHE_ENV = "KERAS_MIGRATE_CACHE_DIR"
@@ -507,17 +509,17 @@ class _Analyser:
         return project_linter(self._linters, self._indexes, cfg, self.rules)
 
     def check(self, path: Path, cfg: Config, want_edits: bool, plain: bool) -> tuple[Report, dict]:
-        from . import cli
+        from .checking import check_file
         linter = self.linter(cfg)
         part = _new_part(want_edits)
         index = getattr(linter, "workspace", None)
         rec = index.recording() if index is not None and hasattr(index, "recording") else None
         if rec is not None:
             with rec as sink:
-                cli.check_file(linter, path, part)
+                check_file(linter, path, part)
             meta = {"deps": sink.deps, "unresolved": sink.unresolved, "tainted": sink.tainted}
         else:
-            cli.check_file(linter, path, part)
+            check_file(linter, path, part)
             meta = {"deps": {}, "unresolved": False, "tainted": False}
         try:   # the bytes analysed are the bytes hashed before, or the entry is not stored
             with open(path, "rb") as fh:
@@ -549,11 +551,11 @@ def _work(chunk: Sequence[tuple[str, Config, bool]]) -> list[tuple[Report, dict]
     return [_WORKER.check(Path(p), cfg, want, plain=True) for p, cfg, want in chunk]
 
 
-def _record_work(chunk: Sequence[tuple[str, str, Config]]) -> list[dict]:
-    """The migration report's per-file records (``keras_migrate.report.file_record``)."""
-    from . import report
+def _record_work(record: Callable, chunk: Sequence[tuple[str, str, Config]]) -> list[dict]:
+    """The migration report's per-file records: ``record`` is the report's own function
+    (``keras_migrate.report.safe_record``, pickled by name), so this pool knows no report."""
     assert _WORKER is not None
-    return [report.safe_record(_WORKER.linter, cfg, Path(p), rel) for p, rel, cfg in chunk]
+    return [record(_WORKER.linter, cfg, Path(p), rel) for p, rel, cfg in chunk]
 
 
 def warm() -> None:
@@ -561,7 +563,7 @@ def warm() -> None:
     forkserver before it forks the workers (``batch_preload``), so every worker starts with
     them, shared copy-on-write."""
     try:
-        from . import cli  # noqa: F401  (check_file, the formats)
+        from . import checking  # noqa: F401  (check_file, the formats)
         from .service import Linter
         Linter().check_source("import tensorflow as tf\nm = tf.keras.Sequential([tf.keras.layers.Dense(1)])\n"
                               "m.compile(optimizer=tf.keras.optimizers.Adam(lr=0.1))\nm.save('d')\n")
@@ -874,15 +876,15 @@ def _store(k, path: Path, part: Report, meta: dict, layout: str) -> None:
 
 
 # -- the migration report ----------------------------------------------------------------------------
-def report_records(items: Sequence[tuple[Path, str, Config]], linter_for, options: Optional[Options] = None,
+def report_records(items: Sequence[tuple[Path, str, Config]], linter_for, record: Callable,
+                   options: Optional[Options] = None,
                    progress=lambda done, total, name: None, cancelled=lambda: False) -> list[dict]:
-    """``report.file_record`` for every (path, display name, configuration), in order: on the
-    pool when there are enough files, else here with ``linter_for``.  Stops (returning what is
-    done) once ``cancelled()``."""
+    """``record(linter, cfg, path, rel)`` (the report's per-file record, a module-level function)
+    for every (path, display name, configuration), in order: on the pool when there are enough
+    files, else here with ``linter_for``.  Stops (returning what is done) once ``cancelled()``."""
     from concurrent.futures import wait
     from concurrent.futures.process import BrokenProcessPool
 
-    from . import report
     options = options or Options()
     if linter_for is None:
         linter_for = _Analyser().linter
@@ -896,7 +898,7 @@ def report_records(items: Sequence[tuple[Path, str, Config]], linter_for, option
         if workers > 1 and total >= 8:
             try:
                 pool = make_pool(workers)
-                futs = [(pool.submit(_record_work, [(str(p), rel, cfg) for p, rel, cfg in chunk]), chunk)
+                futs = [(pool.submit(_record_work, record, [(str(p), rel, cfg) for p, rel, cfg in chunk]), chunk)
                         for chunk in _chunks(list(items), workers)]
             except (OSError, RuntimeError, BrokenProcessPool, ImportError):
                 broken = True   # no pool: everything here
@@ -923,7 +925,7 @@ def report_records(items: Sequence[tuple[Path, str, Config]], linter_for, option
                     if cancelled():
                         out.extend(got)
                         return out
-                    got.append(report.safe_record(linter_for, cfg, path, rel))
+                    got.append(record(linter_for, cfg, path, rel))
             out.extend(got)
         progress(total, total, "done")
         return out

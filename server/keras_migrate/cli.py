@@ -12,7 +12,8 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Optional, Sequence
 
 from .version import __version__
 from . import batch, formats
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
 _LAZY = {"Linter": "service", "project_linter": "service", "registry": "service",
          "noqa_line": "engine.analyze", "NotebookError": "engine.notebook"}
 
+from .checking import _items_for_text, _notebook_result, check_file, read_text  # noqa: E402,F401 (API)
+
 
 def __getattr__(name: str):
     mod = _LAZY.get(name)
@@ -41,139 +44,6 @@ def __getattr__(name: str):
     value = getattr(importlib.import_module(f"{__package__}.{mod}"), name)
     globals()[name] = value
     return value
-
-
-# -- results --------------------------------------------------------------------------------------
-def _edit_json(start: tuple[int, int], end: tuple[int, int], content: str) -> dict:
-    return {"content": content, "location": {"row": start[0] + 1, "column": start[1] + 1},
-            "end_location": {"row": end[0] + 1, "column": end[1] + 1}}
-
-
-def _fix_edits(text: str, f: Finding, position) -> Optional[list[dict]]:
-    """The finding's fix as ruff's JSON edits (imports it adds and removes included): the
-    minimal edits between the text and the text with this one fix applied.  ``position``
-    maps an offset of ``text`` to (line, col) as the output shows it (0-based)."""
-    if not f.has_fix:
-        return None
-    fix = f.fix()
-    if fix is None:
-        return []
-    from .engine.fixer import apply_fix, minimal_edits
-    new = apply_fix(text, fix)
-    if new is None:
-        return []
-    return [_edit_json(position(e.start), position(e.end), e.new_text) for e in minimal_edits(text, new)]
-
-
-def _pos(p) -> tuple[int, int]:
-    return p.line, p.col
-
-
-def _items_for_text(path: str, text: str, findings: Sequence[Finding], want_edits: bool = False) -> list[Item]:
-    source = SourceText(text)
-    out = []
-    for f in findings:
-        s, e = f.range.start, f.range.end
-        sl = source.line_text(s.line) if s.line < source.line_count else ""
-        it = Item(path, f, s.line + 1, s.col + 1, e.line + 1, e.col + 1, None,
-                  (source.utf16_col(s.line, s.col) + 1, source.utf16_col(e.line, e.col) + 1), source_line=sl)
-        if want_edits:
-            from .engine.analyze import noqa_line
-            it.edits = _fix_edits(text, f, lambda o: _pos(source.position(o)))
-            it.noqa_row = noqa_line(text, s.line) + 1
-        out.append(it)
-    return out
-
-
-def read_text(path: Path) -> str:
-    """A file's text as Python reads it; only a regular file, within the size limit
-    (``fsio.ReadError`` / ``DecodeError`` otherwise, each a one-line reason)."""
-    return fsio.read_source(path).text
-
-
-def _notebook_result(linter: Linter, text: str, path: Path):
-    """(result, None) or (None, one line why the notebook could not be analysed): a
-    malformed notebook must cost one line, never the run."""
-    try:
-        nr = linter.check_notebook(text, path)
-    except (RecursionError, MemoryError, ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
-        return None, fsio.notebook_problem(text, exc)
-    if nr.error:
-        return None, fsio.notebook_problem(text, nr.error)
-    return nr, None
-
-
-def check_file(linter: Linter, path: Path, report: Report, text: Optional[str] = None) -> None:
-    display = str(path)
-    report.files += 1
-    report.checked_paths.append(display)
-    try:
-        if text is None:
-            text = read_text(path)
-    except fsio.ReadError as exc:
-        report.errors.append(f"{display}: {exc}")
-        return
-    except (OSError, DecodeError, UnicodeDecodeError) as exc:
-        report.errors.append(f"{display}: cannot read: {exc}")
-        return
-    if path.suffix == ".ipynb":
-        _check_notebook(linter, path, display, text, report)
-        return
-    res = linter.check_source(text, path)
-    for e in res.errors:  # each top-level statement that does not parse; the rest is analysed
-        report.unparsable.append(Problem(display, e.message, e.line + 1, e.col + 1, partial=not res.failed))
-    if res.failed:
-        return
-    report.items.extend(_items_for_text(display, text, res.findings, report.want_edits))
-
-
-def _check_notebook(linter: Linter, path: Path, display: str, text: str, report: Report) -> None:
-    from .engine.analyze import noqa_line
-    from .engine.notebook import RawLocator, cell_id, load_notebook
-    nr, why = _notebook_result(linter, text, path)
-    if why:
-        report.unparsable.append(Problem(display, why))
-        return
-    nb = load_notebook(text) if (nr.cell_errors or nr.result.findings) else None
-    locator = RawLocator(text) if nb is not None else None
-
-    def file_pos(key, offset: int) -> Optional[tuple[int, int]]:
-        try:
-            return locator.position(key, offset) if locator is not None else None
-        except (IndexError, ValueError, KeyError):
-            return None
-
-    for ce in nr.cell_errors:  # cells that do not parse (or cannot be read): each once, at its place
-        cell_text = next((c.text for c in nr.vsource.cells if c.key == ce.key), "")
-        st = SourceText(cell_text)
-        report.unparsable.append(Problem(display, ce.message, ce.line + 1, ce.col + 1, ce.key + 1,
-                                         ce.key, cell_id(nb, ce.key),
-                                         file_pos(ce.key, st.offset(ce.line, ce.col))))
-    if nr.result.failed:
-        return
-    vs = nr.vsource
-
-    def cell_pos(offset: int) -> tuple[int, int]:
-        _, ln, cl = vs.line_in_cell(offset)
-        return ln, cl
-
-    for f, key, line, col in nr.cell_findings():
-        cell = vs.locate(f.start)[0]
-        cell_source = SourceText(cell.text)
-        _, eline, ecol = vs.line_in_cell(f.end)
-        sl = cell_source.line_text(line) if line < cell_source.line_count else ""
-        it = Item(display, f, line + 1, col + 1, eline + 1, ecol + 1, key + 1,
-                  (cell_source.utf16_col(line, col) + 1, cell_source.utf16_col(eline, ecol) + 1), source_line=sl)
-        it.cell_index, it.cell_id = key, cell_id(nb, key)
-        start = file_pos(key, f.start - cell.start)
-        end = file_pos(key, min(f.end - cell.start, len(cell.text))) if f.end - cell.start <= len(cell.text) + 1 else None
-        if start is not None:
-            it.file_pos = start + (end if end is not None else start)
-        if report.want_edits:
-            it.edits = _fix_edits(vs.text, f, cell_pos)
-            it.noqa_row = cell_pos(nr.result.source.offset(noqa_line(vs.text, f.range.start.line), 0))[0] + 1 \
-                if nr.result.source else line + 1
-        report.items.append(it)
 
 
 # -- commands -------------------------------------------------------------------------------------
@@ -816,10 +686,21 @@ def _common(p: argparse.ArgumentParser, fixes: bool = True) -> None:
     p.add_argument("--unsafe-fixes", action="store_true", help="include fixes that may change behaviour")
 
 
-def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
-    """The parser; with ``command`` (the subcommand about to run), the options of ``server``
-    and ``run`` are only added when that is the command (they import their packages: the
-    runner's cost a ``check`` answered from the cache would pay at every start)."""
+@dataclass(frozen=True)
+class Command:
+    """A subcommand another adapter adds to this program (the entry point, keras_migrate.entry,
+    adds the language server's ``server``): the CLI does not import its sibling adapters.
+    ``add_arguments`` runs only when the command is the one about to run (or for --help)."""
+    name: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+def build_parser(command: Optional[str] = None, commands: Sequence[Command] = ()) -> argparse.ArgumentParser:
+    """The parser; with ``command`` (the subcommand about to run), the options of ``run``
+    and of the added ``commands`` are only added when that is the command (they import their
+    packages: the runner's cost a ``check`` answered from the cache would pay at every start)."""
     parser = argparse.ArgumentParser(prog="keras-migrate",
                                      description="Find and fix Keras 2 code for multi-backend Keras 3.")
     parser.add_argument("--version", action="version", version=f"keras-migrate {__version__}")
@@ -869,24 +750,16 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
     d = sub.add_parser("rule", help="print a rule's documentation")
     d.add_argument("code", help="a rule code or name, e.g. K101 or tensorflow-keras-import")
     d.set_defaults(func=cmd_rule)
-    s = sub.add_parser("server", help="start the language server (stdio by default)")
-    if command in (None, "server"):
-        _server_arguments(s)
+    for cmd in commands:
+        s = sub.add_parser(cmd.name, help=cmd.help)
+        if command in (None, cmd.name):
+            cmd.add_arguments(s)
+            s.set_defaults(func=cmd.run)
     run = sub.add_parser("run", help="run a file on a Keras backend (jax, torch, tensorflow, all)")
     if command in (None, "run"):
         _runner_arguments(run)
     parser.km_subparsers = dict(sub.choices)  # type: ignore[attr-defined]
     return parser
-
-
-def _server_arguments(s: argparse.ArgumentParser) -> None:
-    try:
-        from keras_migrate.server import main as server_main
-    except ImportError:
-        s.set_defaults(func=lambda a: _unavailable("server"))
-        return
-    server_main.add_arguments(s)
-    s.set_defaults(func=lambda a: server_main.main(a))
 
 
 def _runner_arguments(run: argparse.ArgumentParser) -> None:
@@ -904,10 +777,10 @@ def _unavailable(what: str) -> int:
     return 2
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Optional[Sequence[str]] = None, commands: Sequence[Command] = ()) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # the first word is the subcommand (the top level has only --help and --version)
-    parser = build_parser(argv[0] if argv and not argv[0].startswith("-") else None)
+    parser = build_parser(argv[0] if argv and not argv[0].startswith("-") else None, commands)
     extra: list[str] = []
     if "--" in argv and argv and argv[0] == "run":
         i = argv.index("--")

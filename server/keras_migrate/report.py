@@ -380,7 +380,7 @@ def _records(work, linter_for, options, progress, cancelled) -> list[dict]:
     from . import batch
     if options.workers() > 1 and len(work) >= 8:
         # the pool's workers have their own linters (the CLI's: one index per configuration root)
-        return batch.report_records(work, None, options, progress, cancelled)
+        return batch.report_records(work, None, safe_record, options, progress, cancelled)
     out = []
     total = len(work)
     for n, (path, rel, cfg) in enumerate(work):

@@ -212,7 +212,7 @@ def test_cached_items_have_every_field_of_a_fresh_one(tmp_path):
     with the value a fresh analysis gave (a field added later fails here, not in output)."""
     import dataclasses
 
-    from keras_migrate.cli import _items_for_text
+    from keras_migrate.checking import _items_for_text
     from keras_migrate.service import Linter
     text = SNIPPETS[0].format(n=3) + SNIPPETS[2].format(n=4)
     res = Linter().check_source(text, tmp_path / "a.py")
@@ -322,7 +322,7 @@ def test_findings_with_related_locations_are_cached_and_read_back(tmp_path):
     it (it once raised "not cacheable: Range" and aborted the whole check) and give it back."""
     import dataclasses
 
-    from keras_migrate.cli import _items_for_text
+    from keras_migrate.checking import _items_for_text
     from keras_migrate.service import Linter
     text = ("from tensorflow import keras\nm = keras.Sequential()\nm.save('out', save_format='tf')\n"
             "back = keras.models.load_model('out')\n")

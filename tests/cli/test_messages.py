@@ -6,7 +6,8 @@ from collections import Counter
 
 import pytest
 
-from keras_migrate.cli import build_parser, main
+from keras_migrate.cli import main
+from keras_migrate.entry import build_parser
 
 
 def _subparsers(parser):

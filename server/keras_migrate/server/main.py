@@ -1,6 +1,6 @@
 """``keras-migrate server``: start the language server (LSP over stdio).
 
-The CLI's ``server`` subcommand calls :func:`add_arguments` and :func:`main`;
+The program's ``server`` command (``keras_migrate.entry``) calls :func:`add_arguments` and :func:`main`;
 ``python -m keras_migrate.server.main`` runs it without the CLI.
 
 There is no TCP mode: a listening socket can be reached by every local user, and the server
