@@ -141,17 +141,49 @@ def test_run_interpreter_probe_runs_nothing_from_the_file_folder(tmp_path):
                          ids=["console-script", "python-m"])
 def test_cli_in_the_workspace_runs_nothing_from_it(tmp_path, argv):
     """A CI job checks a pull request from inside its checkout: its modules stay unimported.
-    (``python -m`` imports a ``keras_migrate/`` folder of the working directory before any
-    code of ours can run, as Python does for every ``-m``: that one case is left out here and
-    SECURITY.md says to use the ``keras-migrate`` command or ``python -I -m``.)"""
+    (``python -m`` imports a ``keras_migrate/`` folder of the working directory, and the
+    modules of runpy itself (functools, contextlib, ...), before any code of ours can run, as
+    Python does for every ``-m``: those are left out here and SECURITY.md says to use the
+    ``keras-migrate`` command or ``python -I -m``.)"""
     markers = tmp_path / "markers"
     ws = make_workspace(tmp_path, markers)
     import shutil
     shutil.rmtree(ws / "keras_migrate")
+    if argv[0] != "keras-migrate":
+        # what Python's -m imports (runpy and its modules) before any code of ours runs, read
+        # off this interpreter: -m finds those in the working directory, as for every module
+        startup = subprocess.run([sys.executable, "-I", "-c", "import sys; b = set(sys.modules); import runpy; "
+                                  "print(' '.join(sorted(set(sys.modules) - b)))"],
+                                 capture_output=True, text=True, check=True).stdout.split()
+        assert "runpy" in startup
+        for name in startup:
+            (ws / f"{name}.py").unlink(missing_ok=True)
     if argv[0] == "keras-migrate":
         argv = [str(Path(sys.executable).with_name("keras-migrate"))]
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
     proc = subprocess.run([*argv, "check", "."], cwd=ws, capture_output=True, text=True, env=env, timeout=120)
+    assert "K502" in proc.stdout, proc.stdout + proc.stderr
+    assert _markers(markers) == [], f"workspace code ran in the CLI: {_markers(markers)}"
+
+
+def test_a_namespace_portion_in_the_workspace_is_not_joined(tmp_path):
+    """keras_migrate is a namespace package (two source roots), so a ``keras_migrate/`` folder
+    without ``__init__.py`` on sys.path would join it, and its ``entry.py`` or ``engine/`` would
+    shadow ours.  The ``keras-migrate`` command in such a workspace does not put the working
+    directory on sys.path, so none of it is imported."""
+    markers = tmp_path / "markers"
+    ws = make_workspace(tmp_path, markers)
+    (ws / "keras_migrate" / "__init__.py").unlink()
+    for name in ("entry.py", "cli.py", "checking.py", "service.py", "version.py"):
+        (ws / "keras_migrate" / name).write_text(
+            f"open({str(markers / ('portion-' + name))!r}, 'w').write('x')\n", encoding="utf-8")
+    (ws / "keras_migrate" / "engine").mkdir()
+    (ws / "keras_migrate" / "engine" / "analyze.py").write_text(
+        f"open({str(markers / 'portion-engine')!r}, 'w').write('x')\n", encoding="utf-8")
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    cli = str(Path(sys.executable).with_name("keras-migrate"))
+    proc = subprocess.run([cli, "check", "train.py"], cwd=ws, capture_output=True, text=True, env=env, timeout=120)
     assert "K502" in proc.stdout, proc.stdout + proc.stderr
     assert _markers(markers) == [], f"workspace code ran in the CLI: {_markers(markers)}"
