@@ -39,13 +39,13 @@ mkdir -p "$stage/out"
 cp out/extension.js "$stage/out/"
 py=${PYTHON:-}
 [ -z "$py" ] && { [ -x .venv/bin/python ] && py=.venv/bin/python || py=python3; }
-# without build isolation where setuptools can already build wheels (no download), else isolated
-if "$py" -c "import setuptools, wheel" 2>/dev/null; then isolation=--no-build-isolation; else isolation=; fi
-# from a copy of just the package sources: building in the checkout would reuse setuptools'
-# build/ folder, where a module deleted since an earlier build would still be picked up
+# without build isolation where hatchling (pyproject's build backend) is there (no download), else isolated
+if "$py" -c "import hatchling" 2>/dev/null; then isolation=--no-build-isolation; else isolation=; fi
+# from a copy of just the package sources (the two source roots): nothing else of the checkout
+# (untracked files, caches) can reach the wheel
 src="$stage/src"
 mkdir -p "$src"
-cp -r pyproject.toml README.md LICENSE keras_migrate rules server "$src/"
+cp -r pyproject.toml README.md LICENSE rules server "$src/"
 [ -f MANIFEST.in ] && cp MANIFEST.in "$src/"
 find "$src" -name __pycache__ -prune -exec rm -rf {} +
 "$py" -m pip wheel --quiet --no-deps $isolation -w "$stage/wheel" "$src"
