@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Write package.json's ``contributes.configuration`` and the client's key list
-(client-vscode/src/settingsKeys.ts) from the settings schema, keras_migrate/settings_schema.py.
+(client-vscode/src/settingsKeys.ts) from the settings schema, server/keras_migrate/settings_schema.py.
 
     python scripts/generate_package_json.py          # write what is stale
     python scripts/generate_package_json.py --check  # exit 1 if anything is stale

@@ -1,5 +1,5 @@
 """tests/engine/ mirrors the engine: one test file per engine module, named after it
-(``keras_migrate/engine/fixer.py`` -> ``tests/engine/test_fixer.py``), and nothing else there,
+(``server/keras_migrate/engine/fixer.py`` -> ``tests/engine/test_fixer.py``), and nothing else there,
 so that an engine test is found where its module is."""
 from __future__ import annotations
 

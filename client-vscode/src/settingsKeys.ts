@@ -1,4 +1,4 @@
-// Generated from keras_migrate/settings_schema.py by scripts/generate_package_json.py: do not edit.
+// Generated from server/keras_migrate/settings_schema.py by scripts/generate_package_json.py: do not edit.
 // The server validates every value (the schema's checks); the client only forwards them.
 
 /** package.json key below `keras-migrate.` -> the key the server reads. */

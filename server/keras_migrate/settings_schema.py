@@ -251,7 +251,7 @@ def render_ts() -> str:
                        for s in SETTINGS if s.reader == "server" and s.contributed)
     restart = [s.name for s in SETTINGS if s.restart]
     return (
-        "// Generated from keras_migrate/settings_schema.py by scripts/generate_package_json.py: do not edit.\n"
+        "// Generated from server/keras_migrate/settings_schema.py by scripts/generate_package_json.py: do not edit.\n"
         "// The server validates every value (the schema's checks); the client only forwards them.\n\n"
         "/** package.json key below `keras-migrate.` -> the key the server reads. */\n"
         f"export const SERVER_KEYS = {{\n{pairs},\n}} as const;\n\n"

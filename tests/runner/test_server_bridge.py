@@ -1,7 +1,7 @@
 """The runner's LSP commands over a real stdio connection (pytest-lsp).
 
 The server here is ``tests/runner/bridge_server.py``: a pygls server that carries only
-``server/runner_bridge.py``, wired the way the project's server wires it: a ``RunnerHost``
+``server/keras_migrate/server/runner_bridge.py``, wired the way the project's server wires it: a ``RunnerHost``
 (``runner_context()``, whose run interpreter is the Keras stack, and
 ``set_run_diagnostics()``). The same commands against ``python -m keras_migrate server`` are in
 ``test_server_real.py``. Programs run on the CPU; ``nvidia-smi`` is a stand-in or absent.

@@ -1,6 +1,6 @@
 """The runner's commands through the project's own server: ``python -m keras_migrate server``.
 
-Written against the contract (issue 8): the server registers ``server/runner_bridge.py``,
+Written against the contract (issue 8): the server registers ``server/keras_migrate/server/runner_bridge.py``,
 takes ``runInterpreter`` and ``trusted`` from ``initializationOptions`` (its
 ``RunnerHost.runner_context``), merges the run's diagnostics (``set_run_diagnostics``) into
 what it publishes. Keras runs use

@@ -1,4 +1,4 @@
-"""The editor settings have one source, keras_migrate/settings_schema.py: package.json's
+"""The editor settings have one source, server/keras_migrate/settings_schema.py: package.json's
 ``contributes.configuration`` and the client's key list are generated from it (stale files
 fail here, as a stale docs/rules.md fails tests/cli/test_cli.py), and the server validates
 every key with it."""

@@ -71,11 +71,11 @@ def test_the_runner_bridge_probes_nothing_on_its_server():
 
 
 def test_a_server_with_its_own_settings_checks_is_gone():
-    """server/settings.py validates through the schema; it defines no list of allowed values."""
+    """server/keras_migrate/server/settings.py validates through the schema; it defines no list of allowed values."""
     tree = ast.parse((SERVER_DIR / "settings.py").read_text(encoding="utf-8"))
     tuples = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Assign) and isinstance(n.value, (ast.Tuple, ast.Set))
               and all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in n.value.elts)]
-    assert tuples == [], f"server/settings.py has its own value lists on lines {tuples}"
+    assert tuples == [], f"server/keras_migrate/server/settings.py has its own value lists on lines {tuples}"
 
 
 TEXT = "import tensorflow as tf\n# a\x0cb \u2028 c \U0001F600\nm = tf.keras.Sequential()  # \u00e9\x0c\nx = '\U0001F600'; n = tf.keras.layers.Dense(1)\n"

@@ -6,7 +6,7 @@ Finding: ``calls_to`` (by canonical name), ``method_calls`` (``<expr>.<name>(...
 Editing: ``compose_call_edits`` merges edits that touch one call with keyword removals into
 one edit; ``rewrite_call`` writes a call anew from a transform (a new callee, keyword renames,
 positional-to-keyword mapping, defaults written out, drops, or a template), the schema of
-``rules/api/README.md``.  Edits of single arguments are the context's (``ctx.add_keyword``,
+``rules/keras_migrate/rules/api/README.md``.  Edits of single arguments are the context's (``ctx.add_keyword``,
 ``ctx.remove_keywords``, ``ctx.rename_keyword``).
 """
 from __future__ import annotations

@@ -3,8 +3,8 @@
 The engine never imports the rules package (the arrows run from rules to the engine).  Some
 facts rules need are owned by the rule set as a whole, not by one family: which rule codes
 exist (K900 tells a typo from a code; K5xx knows whether the rule it defers to exists), the
-Keras API table (``rules/apidata.py``, read by the K1xx and K5xx rules) and the tf ->
-``keras.ops`` table (``rules/portability/_ops.py``, read by K302 and K601).  The registry
+Keras API table (``rules/keras_migrate/rules/apidata.py``, read by the K1xx and K5xx rules) and the tf ->
+``keras.ops`` table (``rules/keras_migrate/rules/portability/_ops.py``, read by K302 and K601).  The registry
 (``keras_migrate.rules``) installs them here when it is imported, which is before any rule
 module runs (every rule module lives inside it); rules read them through the door
 (``engine/api.py``): ``known_codes()``, ``keras3_has(name)``, ``keras_api.members(kind)``,

@@ -14,12 +14,8 @@ It follows symbolic tensors through assignments *in order*:
   ``a if c else b``, lists/tuples/dicts, unpacking assignments and ``for`` targets;
 - a model's or layer's ``.output`` / ``.input`` (``GRAPH_ATTRS``) is symbolic.
 
-<<<<<<<< HEAD:server/keras_migrate/engine/symbolic.py
 (``value_kind`` keeps its own narrower test for "a layer applied to a symbolic tensor"
 (``Knowledge._symbolic_operand``): the kinds every rule reads stay as they were.)
-========
-It belongs in ``server/keras_migrate/engine/knowledge.py`` (see the engine requests in the report).
->>>>>>>> 2184ef1 (Layout: the folders are the import graph. keras_migrate is a PEP 420 namespace package with two source roots, server/ (engine, service, CLI, language server, runner) and rules/ (the rules); hatchling's editable install is a static .pth of those roots, so jedi and pyright resolve every keras_migrate.* name (setuptools' package-dir mapping needed an import hook they cannot follow: go-to-definition on keras_migrate.rules.* and keras_migrate.server.* failed), a checkout tests itself in place (pytest pythonpath), and no module has a second name. The version moves to keras_migrate/version.py (a namespace has no __init__), read by the build too; the bundled launcher pins the namespace to its own copy.):rules/keras_migrate/rules/portability/_symbolic.py
 """
 from __future__ import annotations
 

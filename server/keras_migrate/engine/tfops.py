@@ -1,5 +1,5 @@
 """Rewriting a ``tf.*`` call as its ``keras.ops`` counterpart, by an entry of the tf ->
-``keras.ops`` table (the table is the portability family's data, ``rules/portability/
+``keras.ops`` table (the table is the portability family's data, ``rules/keras_migrate/rules/portability/
 ops_table.json``, installed by the registry: ``catalog.tf_op``).  Used by K302 and K601.
 
 ``plan_call`` turns one ``tf.X(...)`` call into small, non-overlapping edits (the function

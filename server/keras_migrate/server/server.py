@@ -27,7 +27,7 @@ from pygls.protocol.json_rpc import JsonRPCNotification, JsonRPCRequestMessage
 from pygls.protocol.language_server import lsp_method
 from pygls.uris import to_fs_path
 
-from keras_migrate import __version__
+from keras_migrate.version import __version__
 from keras_migrate.config import Config, is_excluded
 from keras_migrate.engine.gchold import GC_HOLD
 from keras_migrate.service import Linter, registry
@@ -767,7 +767,7 @@ class KerasMigrateServer(LanguageServer):
             self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
                 uri=uri, diagnostics=diags, version=version))
 
-    # -- the runner bridge's host (server/runner_bridge.py: RunnerHost) ---------------------------
+    # -- the runner bridge's host (server/keras_migrate/server/runner_bridge.py: RunnerHost) ---------------------------
     def runner_context(self) -> RunnerContext:
         interpreter = self.km_settings.run_interpreter
         return RunnerContext(trusted=self.km_trusted, interpreter=interpreter or None,
