@@ -131,7 +131,8 @@ LAYERS = [
     ("engine", {"keras_migrate.engine", "keras_migrate.fsio"}),   # fsio: the safe reads and writes
     ("runner", {"keras_migrate.runner"}),          # the backend runner: stdlib and the base only
     ("rules", {"keras_migrate.rules"}),
-    ("config", {"keras_migrate.config", "keras_migrate.discovery", "keras_migrate.formats"}),
+    ("config", {"keras_migrate.config", "keras_migrate.settings_schema", "keras_migrate.discovery",
+                "keras_migrate.formats"}),
     ("service", {"keras_migrate.service"}),
     ("checking", {"keras_migrate.checking"}),   # one file in, its report part out
     ("batch", {"keras_migrate.batch", "keras_migrate.batch_preload"}),
