@@ -23,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from dense import dense_text  # noqa: E402
 from engine_bench import BENCH_BIN, compile_package  # noqa: E402
+from keras_migrate.engine.incremental import IncrementalAnalyzer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAINING = next((ROOT / ".venv-keras" / "lib").glob("python3*/site-packages/tf_keras/src/engine/training.py"), None)
@@ -50,7 +51,7 @@ def keystroke_time(linter, text: str, path: Path, repeat: int) -> float:
     while mid < len(lines) and not lines[mid].startswith(("def ", "class ")):
         mid += 1
     lines.insert(mid, "# typing here\n")
-    inc = linter.engine(path).incremental()
+    inc = IncrementalAnalyzer(linter.engine(path))
     inc.analyze("".join(lines), str(path))
     times = []
     for k in range(max(repeat, 4) * 2):

@@ -49,8 +49,6 @@ from .config import Config
 from .engine.model import Applicability, Finding, Position, Range, Severity
 from .formats import Item, Problem, Report
 
-log = logging.getLogger("keras_migrate.batch")
-
 CACHE_DIR_NAME = ".keras_migrate_cache"
 CACHE_ENV = "KERAS_MIGRATE_CACHE_DIR"
 _CACHEDIR_TAG = ("Signature: 8a477f597d28d172789f06886806bc55\n"
@@ -574,7 +572,7 @@ def warm() -> None:
 def make_pool(workers: int) -> "ProcessPoolExecutor":
     """The process pool (``keras_migrate.batch_pool``, imported only when a run needs one)."""
     from .batch_pool import make_pool as make
-    return make(workers)
+    return make(workers, _init_worker)
 
 
 def _chunks(seq: Sequence, workers: int) -> list[list]:

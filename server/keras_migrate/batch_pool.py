@@ -10,7 +10,6 @@ import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
 
-from .batch import _init_worker
 
 
 def _children_start_safely() -> bool:
@@ -53,7 +52,8 @@ class _Pool(ProcessPoolExecutor):
             self._restore()
 
 
-def make_pool(workers: int) -> ProcessPoolExecutor:
+def make_pool(workers: int, initializer) -> ProcessPoolExecutor:
+    """``initializer(cwd)`` runs in each worker (the batch module's: this module imports none of it)."""
     if not _children_start_safely():
         raise RuntimeError("no process pool: Python 3.10 cannot start its workers without the "
                            "working directory on sys.path (run with python -I for one)")
@@ -61,4 +61,4 @@ def make_pool(workers: int) -> ProcessPoolExecutor:
     ctx = multiprocessing.get_context(method)
     if method == "forkserver":
         ctx.set_forkserver_preload(["keras_migrate.batch_preload"])
-    return _Pool(max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(os.getcwd(),))
+    return _Pool(max_workers=workers, mp_context=ctx, initializer=initializer, initargs=(os.getcwd(),))

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from keras_migrate.engine.analyze import Engine
 from keras_migrate.engine.context import Settings
+from keras_migrate.engine.incremental import IncrementalAnalyzer
 
 
 @lru_cache(maxsize=1)
@@ -52,8 +53,7 @@ def pieces() -> tuple[str, ...]:
             except SyntaxError:
                 continue
             out.append(ex.code if ex.code.endswith("\n") else ex.code + "\n")
-    import keras_migrate
-    script = (Path(keras_migrate.__file__).resolve().parents[1] / "benchmarks" / "data" / "keras2_script.py")
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "keras2_script.py"
     if script.exists():
         text = script.read_text(encoding="utf-8")
         parts = re.split(r"(?m)^(?=class |def |if __name__)", text)
@@ -200,7 +200,7 @@ def run_sequence(seed: int, edits: int = 8, fixes: int = 0, size: int = 6) -> No
     """One sequence (all of it decided by ``seed``); raises Mismatch with the texts."""
     rng = random.Random(seed)
     eng = engine()
-    inc = eng.incremental()
+    inc = IncrementalAnalyzer(eng)
     text = start_text(rng, size)
     t0 = time.perf_counter()
     good = text

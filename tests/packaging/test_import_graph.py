@@ -135,7 +135,7 @@ LAYERS = [
                 "keras_migrate.formats"}),
     ("service", {"keras_migrate.service"}),
     ("checking", {"keras_migrate.checking"}),   # one file in, its report part out
-    ("batch", {"keras_migrate.batch", "keras_migrate.batch_preload"}),
+    ("batch", {"keras_migrate.batch", "keras_migrate.batch_pool", "keras_migrate.batch_preload"}),
     ("report", {"keras_migrate.report"}),
     ("adapters", {"keras_migrate.cli", "keras_migrate.server"}),
     ("entry", {"keras_migrate.entry", "keras_migrate.__main__"}),   # the program over both adapters

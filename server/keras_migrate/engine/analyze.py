@@ -430,12 +430,6 @@ class Engine:
         self._finish(result, ctx, source, text)
         return result
 
-    def incremental(self) -> "IncrementalAnalyzer":
-        """An analyser for successive versions of one document: ``analyze`` as here, each
-        edit re-parsing and re-checking only the statements it touched (engine/incremental.py)."""
-        from .incremental import IncrementalAnalyzer
-        return IncrementalAnalyzer(self)
-
     def _run_rule(self, rule: Rule, ctx: FileContext, result: AnalysisResult) -> None:
         old_limit = sys.getrecursionlimit()
         try:

@@ -30,47 +30,6 @@ def apply_edits(text: str, edits: Iterable[Edit]) -> str:
 # ``ctx.imports.ensure``, which also told the rule which binding to write).  Fixes applied
 # together may each carry one: identical ones are applied once, and statements inserted at
 # one point are merged (each statement once, at its first place).
-def _masked_no_op(node: ast.AST) -> bool:
-    """``0`` alone: a notebook's masked magic or shell line (``0#...``), never real code."""
-    return (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
-            and type(node.value.value) is int and node.value.value == 0)
-
-
-def import_insert_offset(tree: ast.Module, source: SourceText, before: Optional[int] = None) -> tuple[int, str]:
-    """Where new imports go: after the leading import block (or docstring/__future__;
-    masked notebook magics between imports are passed over).  Without one, after the first
-    block of top-level imports that ends before ``before`` (the first edit that needs them:
-    a notebook's imports cell after a ``!pip install`` cell), else at the top."""
-    anchor = None
-    body = tree.body
-    i = 0
-    if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
-            and isinstance(body[0].value.value, str):
-        anchor = body[0]
-        i = 1
-    while i < len(body) and (isinstance(body[i], (ast.Import, ast.ImportFrom)) or _masked_no_op(body[i])):
-        if not _masked_no_op(body[i]):
-            anchor = body[i]
-        i += 1
-    if anchor is None and before is not None:
-        k = next((j for j, n in enumerate(body) if isinstance(n, (ast.Import, ast.ImportFrom))), None)
-        while k is not None and k < len(body) and (isinstance(body[k], (ast.Import, ast.ImportFrom))
-                                                   or _masked_no_op(body[k])):
-            if not _masked_no_op(body[k]):
-                cand = body[k]
-                if source.line_end(cand.end_lineno - 1) > before:
-                    break
-                anchor = cand
-            k += 1
-    if anchor is None:
-        return 0, ""
-    offset = source.line_end(anchor.end_lineno - 1)
-    prefix = ""
-    if offset == len(source.text) and not source.text.endswith(("\n", "\r")):
-        prefix = source.newline()
-    return offset, prefix
-
-
 def merge_import_edits(edits: Iterable[Edit]) -> list[Edit]:
     """The edits with their ``ImportEdit``s merged: one insertion per point, each import
     statement once (at its first point), identical edits once."""

@@ -39,6 +39,7 @@ import re
 from typing import TYPE_CHECKING, Optional, Union
 
 from .model import ImportEdit
+from .source import SourceText
 
 if TYPE_CHECKING:  # pragma: no cover
     from .context import FileContext
@@ -143,8 +144,48 @@ class Importer:
         return self._local_imports
 
     def _insert(self, stmt: str, at: Union[ast.AST, int, None]) -> ImportEdit:
-        from .fixer import import_insert_offset  # the placement the fixer has always used
         ctx = self._ctx
         before = at if isinstance(at, int) or at is None else ctx.span(at)[0]
         offset, prefix = import_insert_offset(ctx.tree, ctx.source, before)
         return ImportEdit(offset, offset, prefix + stmt + ctx.source.newline())
+
+
+def _masked_no_op(node: ast.AST) -> bool:
+    """``0`` alone: a notebook's masked magic or shell line (``0#...``), never real code."""
+    return (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+            and type(node.value.value) is int and node.value.value == 0)
+
+
+def import_insert_offset(tree: ast.Module, source: SourceText, before: Optional[int] = None) -> tuple[int, str]:
+    """Where new imports go: after the leading import block (or docstring/__future__;
+    masked notebook magics between imports are passed over).  Without one, after the first
+    block of top-level imports that ends before ``before`` (the first edit that needs them:
+    a notebook's imports cell after a ``!pip install`` cell), else at the top."""
+    anchor = None
+    body = tree.body
+    i = 0
+    if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
+            and isinstance(body[0].value.value, str):
+        anchor = body[0]
+        i = 1
+    while i < len(body) and (isinstance(body[i], (ast.Import, ast.ImportFrom)) or _masked_no_op(body[i])):
+        if not _masked_no_op(body[i]):
+            anchor = body[i]
+        i += 1
+    if anchor is None and before is not None:
+        k = next((j for j, n in enumerate(body) if isinstance(n, (ast.Import, ast.ImportFrom))), None)
+        while k is not None and k < len(body) and (isinstance(body[k], (ast.Import, ast.ImportFrom))
+                                                   or _masked_no_op(body[k])):
+            if not _masked_no_op(body[k]):
+                cand = body[k]
+                if source.line_end(cand.end_lineno - 1) > before:
+                    break
+                anchor = cand
+            k += 1
+    if anchor is None:
+        return 0, ""
+    offset = source.line_end(anchor.end_lineno - 1)
+    prefix = ""
+    if offset == len(source.text) and not source.text.endswith(("\n", "\r")):
+        prefix = source.newline()
+    return offset, prefix

@@ -293,7 +293,7 @@ class Stale(Exception):
 
 
 class IncrementalAnalyzer:
-    """Analyses successive versions of one document with an Engine (``Engine.incremental()``);
+    """Analyses successive versions of one document with an Engine (``IncrementalAnalyzer(engine)``);
     ``analyze`` takes the same arguments as ``Engine.analyze`` and returns the same result."""
 
     def __init__(self, engine):

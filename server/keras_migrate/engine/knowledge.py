@@ -16,24 +16,8 @@ from . import astutil as _fast_ast
 if TYPE_CHECKING:  # pragma: no cover
     from .workspace import WorkspaceIndex
 
-MODEL = "model"
-LAYER = "layer"
-OPTIMIZER = "optimizer"
-SCHEDULE = "schedule"
-CALLBACK = "callback"
-METRIC = "metric"
-LOSS = "loss"
-SEQUENCE = "sequence"
-HISTORY = "history"
-KERAS_TENSOR = "keras_tensor"
-
-MODEL_FACTORIES = {
-    "keras.Sequential", "keras.Model", "keras.models.Sequential", "keras.models.Model",
-    "keras.models.load_model", "keras.saving.load_model", "keras.models.clone_model",
-    "keras.models.model_from_json", "keras.models.model_from_config",
-    "keras.models.model_from_yaml",
-}
-TENSOR_FACTORIES = {"keras.Input", "keras.layers.Input", "keras.input"}
+from .kinds import (CALLBACK, FUNC, HISTORY, KERAS_TENSOR, LAYER, LOSS, METRIC, MODEL,  # noqa: F401 (API)
+                    MODEL_FACTORIES, OPTIMIZER, SCHEDULE, SEQUENCE, TENSOR_FACTORIES)
 
 _BASE_KINDS = {
     "keras.Model": (MODEL, LAYER), "keras.models.Model": (MODEL, LAYER),
@@ -66,8 +50,6 @@ def kind_of_class_name(canonical: str) -> tuple[str, ...]:
     return ()
 
 
-# a function definition (the one spelling of it: rules read it as ``FUNC`` through the door)
-FUNC = (ast.FunctionDef, ast.AsyncFunctionDef)
 _SCOPE = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda, ast.Module)
 
 

@@ -24,7 +24,7 @@ import bisect
 from typing import Optional
 
 from . import astutil as _fast_ast
-from .knowledge import FUNC, KERAS_TENSOR, LAYER, MODEL, TENSOR_FACTORIES
+from .kinds import FUNC, KERAS_TENSOR, LAYER, MODEL, TENSOR_FACTORIES
 
 _FUNC = FUNC + (ast.Lambda,)
 _NEST = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)

@@ -15,6 +15,7 @@ from lsprotocol import types
 
 from keras_migrate.config import Config
 from keras_migrate.engine.model import Finding
+from keras_migrate.engine.incremental import IncrementalAnalyzer
 from keras_migrate.engine.source import SourceText
 from keras_migrate.service import Linter, module_name_for
 
@@ -34,7 +35,7 @@ def _analyzer(uri: str, engine):
     with _incremental_lock:
         inc = _incremental.get(uri)
         if inc is None or inc.engine is not engine:
-            inc = _incremental[uri] = engine.incremental()
+            inc = _incremental[uri] = IncrementalAnalyzer(engine)
         _incremental.move_to_end(uri)
         while len(_incremental) > INCREMENTAL_DOCUMENTS:
             _incremental.popitem(last=False)
