@@ -60,7 +60,7 @@ def compile_package() -> None:
     PYTHONDONTWRITEBYTECODE=1 would otherwise recompile every module at each process start
     (~0.15 s of the CLI's and the server's start-up that no installed user pays)."""
     import compileall
-    for d in ("keras_migrate", "rules", "server"):
+    for d in ("server", "rules"):
         compileall.compile_dir(str(ROOT / d), quiet=1)
 
 
