@@ -665,7 +665,11 @@ async function main() {
       const out = await waitRunEnd('', 30000, 'the results in the Keras Migrate Run output');
       d.finishedMs = Date.now() - s0;
       d.output = out.slice(-3000);
-      d.toasts = await toasts();
+      // the toast follows the output line; on a loaded machine it can come seconds later
+      d.toasts = await waitFor(async () => {
+        const t = await toasts();
+        return /jax on CPU: ok/.test(t) ? t : null;
+      }, 30000, 'the result toast').catch(() => toasts());
       if (!/RUN_ME_OK run_me\.py/.test(term)) throw new Error('the program output (RUN_ME_OK) is not in the terminal');
       if (!/==> jax on cpu/.test(term)) throw new Error('the terminal does not show the ==> jax header');
       if (!d.terminalTabs.some((t) => /run_me\.py on jax · CPU/.test(t))) throw new Error(`no "run_me.py on jax · CPU" terminal: ${d.terminalTabs}`);
