@@ -1,6 +1,6 @@
 """Engine speed: `keras-migrate check` next to `ruff check --select ALL` and `fixit lint`.
 
-    python benchmarks/engine_bench.py            # (run by scripts/bench.sh, which installs ruff/fixit)
+    python benchmarks/engine_bench.py [--only 'small script' ...]   # (run by scripts/bench.sh, which installs ruff/fixit)
 
 Inputs: a small script (the bundled sample), tf_keras' src/engine/training.py (4,476 lines)
 and the whole tf_keras source tree from the installed tf-keras wheel (.venv-keras).
@@ -12,6 +12,7 @@ and the ratios against ruff measured in the same run.  Not a test: numbers, not 
 """
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import statistics
@@ -64,7 +65,14 @@ def compile_package() -> None:
         compileall.compile_dir(str(ROOT / d), quiet=1)
 
 
+LABELS = ("small script", "training.py", "tf_keras tree")
+
+
 def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", action="append", choices=LABELS,
+                        help="measure only this input (repeatable; default: all three)")
+    only = parser.parse_args().only or list(LABELS)
     compile_package()
     global TF_KERAS
     if TF_KERAS is None:
@@ -73,14 +81,14 @@ def main():
     work = Path(os.environ.get("TMPDIR", "/tmp")) / "keras-migrate-bench"
     if not (work / "tf_keras").exists():
         shutil.copytree(TF_KERAS, work / "tf_keras", ignore=shutil.ignore_patterns("__pycache__"))
-        shutil.copy(ROOT / "examples" / "keras2_project" / "train.py", work / "train.py")
+    shutil.copy(ROOT / "examples" / "keras2_project" / "train.py", work / "train.py")
     TF_KERAS = work / "tf_keras"
     tree_files = sorted(p for p in TF_KERAS.rglob("*.py") if "__pycache__" not in p.parts)
-    inputs = [
+    inputs = [(label, files) for label, files in [
         ("small script", [work / "train.py"]),
         ("training.py", [TF_KERAS / "src" / "engine" / "training.py"]),
         ("tf_keras tree", tree_files),
-    ]
+    ] if label in only]
     km = [sys.executable, "-m", "keras_migrate", "check", "--target-backends", "tensorflow,jax,torch"]
     ruff = [str(BENCH_BIN / "ruff"), "check", "--select", "ALL", "--no-cache", "--quiet", "--exit-zero"]
     fixit = [str(BENCH_BIN / "fixit"), "lint"]
